@@ -1,0 +1,168 @@
+"""Command line: `python -m ei_anomaly {score,fetch,blocks,serve}`.
+
+Exit codes: 0 success; 2 bad input or usage; 3 API or network failure. Errors are one line,
+`error: ...`, on stderr; no traceback, and no partial output file is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from . import load_metadata
+from .client import DEFAULT_BASE_URL, EdgeImpulseClient
+from .errors import AnomalyLensError, ApiError
+from .features import map_columns, read_feature_file, score_table, scored_frame
+from .metadata import parse_metadata
+from .server import FAULTS, serve
+
+EXIT_OK, EXIT_INPUT, EXIT_API = 0, 2, 3
+OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class UsageError(AnomalyLensError):
+    """Bad command-line usage that argparse cannot see (unknown output format, no key)."""
+
+
+def _write_table(frame: pd.DataFrame, fmt: str, out: BinaryIO) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if fmt == "parquet":
+        pq.write_table(table, out)
+    else:
+        pacsv.write_csv(table, out)
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write to a temporary file beside `path` and rename it: no partial file on failure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    fmt = "csv"
+    if args.output:
+        fmt = OUTPUT_FORMATS.get(Path(args.output).suffix.lower(), "")
+        if not fmt:
+            raise UsageError(f"cannot tell the output format of {args.output}; use .csv or .parquet")
+    model = load_metadata(Path(args.metadata))
+    table = read_feature_file(Path(args.features))
+    mapping = map_columns(table, model)
+    scores = score_table(table, model, mapping)
+    threshold = model.default_threshold if args.threshold is None else args.threshold
+    frame = scored_frame(table, scores, threshold)
+    if args.output:
+        _atomic_write(Path(args.output), lambda fh: _write_table(frame, fmt, fh))
+    else:
+        _write_table(frame, "csv", sys.stdout.buffer)
+        sys.stdout.flush()
+    print(
+        f"{len(frame)} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
+        f"{scores.unscorable_count} unscorable; columns {mapping.how}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _client(args: argparse.Namespace) -> EdgeImpulseClient:
+    key = os.environ.get("EI_API_KEY", "")
+    if not key.strip():
+        raise UsageError("set the EI_API_KEY environment variable to your project's API key")
+    return EdgeImpulseClient(key, args.base_url)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    raw = _client(args).get_metadata(args.project_id, args.learn_id)
+    parse_metadata(raw)  # refuse to save what cannot be scored
+    text = json.dumps(raw, indent=1) + "\n"
+    if args.output:
+        _atomic_write(Path(args.output), lambda fh: fh.write(text.encode()))
+        print(f"saved metadata of block {args.learn_id} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_blocks(args: argparse.Namespace) -> int:
+    blocks = _client(args).list_anomaly_blocks(args.project_id)
+    if not blocks:
+        print(f"project {args.project_id} has no K-means anomaly blocks", file=sys.stderr)
+    for b in blocks:
+        print(f"{b.id}\t{b.name}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    serve(args.port, args.api_key, [Path(p) for p in args.metadata], args.fault)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ei_anomaly", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("score", help="score a feature CSV/Parquet file with SDK semantics")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("features", help="feature file: CSV or Parquet")
+    p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
+    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.set_defaults(func=cmd_score)
+
+    for name, func, text in (
+        ("fetch", cmd_fetch, "download and validate a block's metadata (key from EI_API_KEY)"),
+        ("blocks", cmd_blocks, "list a project's K-means anomaly blocks (key from EI_API_KEY)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--project-id", type=int, required=True)
+        if name == "fetch":
+            p.add_argument("--learn-id", type=int, required=True)
+            p.add_argument("-o", "--output", help="where to save the JSON (default: stdout)")
+        p.add_argument("--base-url", default=DEFAULT_BASE_URL)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("serve", help="run the local Edge Impulse-compatible API server (demo project)")
+    p.add_argument("metadata", nargs="*", help="extra metadata JSON files served as more learn blocks")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
+    p.add_argument("--fault", choices=FAULTS, help="answer every request badly, to see how clients cope")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_API
+    except AnomalyLensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # last line of defence: one line, never a traceback
+        print(f"error: unexpected failure ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1

@@ -1,0 +1,223 @@
+"""Typed model and validation of the anomaly metadata endpoint's answer.
+
+`GET /v1/api/{projectId}/training/anomaly/{learnId}/metadata`. Unknown extra fields are kept
+(the API grows); optional fields may be absent. Beyond the schema, `validate_consistency`
+checks what the scoring maths needs: equal lengths, at least one cluster, non-zero scale.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from .errors import MetadataError
+
+_CONFIG = ConfigDict(
+    alias_generator=to_camel,
+    populate_by_name=True,
+    extra="allow",
+    allow_inf_nan=False,
+)
+
+
+class _Model(BaseModel):
+    model_config = _CONFIG
+
+
+class Cluster(_Model):
+    center: list[float]
+    max_error: float
+
+
+class MemoryFootprint(_Model):
+    ram_required: float | None = None
+    rom_required: float | None = None
+    arena_size: float | None = None
+    model_size: float | None = None
+
+
+class CustomMetric(_Model):
+    name: str
+    value: str | float | None = None
+
+
+class OnDevicePerformance(_Model):
+    mcu: str
+    name: str
+    is_default: bool = False
+    latency: float | None = None
+    tflite: MemoryFootprint | None = None
+    eon: MemoryFootprint | None = None
+    # The JSON key is literally snake_case, unlike every other key.
+    eon_ram_optimized: MemoryFootprint | None = Field(default=None, alias="eon_ram_optimized")
+    custom_metrics: list[CustomMetric] = []
+    has_performance: bool = True
+    profiling_error: str | None = None
+
+
+class BoundingBox(_Model):
+    label: str
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+
+
+class Prediction(_Model):
+    sample_id: int
+    start_ms: float | None = None
+    end_ms: float | None = None
+    label: str | None = None
+    prediction: str | None = None
+    prediction_correct: bool | None = None
+    f1_score: float | None = None
+    anomaly_scores: list[list[float]] | None = None
+    bounding_boxes: list[BoundingBox] | None = None
+
+
+class AdditionalMetric(_Model):
+    name: str
+    value: str
+    full_precision_value: float | None = None
+    tooltip_text: str | None = None
+    link: str | None = None
+
+
+class ValidationMetrics(_Model):
+    type: str
+    loss: float | None = None
+    accuracy: float | None = None
+    confusion_matrix: list[list[float]] = []
+    report: dict[str, Any] = {}
+    on_device_performance: list[OnDevicePerformance] = []
+    predictions: list[Prediction] = []
+    visualization: str | None = None
+    is_supported_on_mcu: bool | None = None
+    mcu_support_error: str | None = None
+    profiling_job_id: int | None = None
+    profiling_job_failed: bool | None = None
+    additional_metrics: list[AdditionalMetric] = []
+
+
+class Threshold(_Model):
+    key: str
+    description: str = ""
+    help_text: str = ""
+    suggested_value: float | str | None = None
+    suggested_value_text: str | None = None
+    value: float | str
+
+    @field_validator("value", "suggested_value", mode="before")
+    @classmethod
+    def _numeric_strings_become_numbers(cls, v: Any) -> Any:
+        """The API types `value` as float | str: "0.3" becomes 0.3, other text stays text."""
+        if isinstance(v, str):
+            try:
+                number = float(v)
+            except ValueError:
+                return v
+            return number if math.isfinite(number) else v
+        return v
+
+    @property
+    def numeric_value(self) -> float | None:
+        return self.value if isinstance(self.value, float) else None
+
+
+class AnomalyMetadata(_Model):
+    success: bool = True
+    error: str | None = None
+    created: datetime | None = None
+    scale: list[float]
+    mean: list[float]
+    clusters: list[Cluster]
+    axes: list[NonNegativeInt]
+    default_minimum_confidence_rating: float | None = None
+    available_model_types: list[str] = []
+    recommended_model_type: str | None = None
+    model_validation_metrics: list[ValidationMetrics] = []
+    has_trained_model: bool | None = None
+    thresholds: list[Threshold] = []
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(err: ValidationError) -> str:
+    problems = []
+    for e in err.errors()[:5]:
+        where = _location(e["loc"]) or "(top level)"
+        msg = "field is required" if e["type"] == "missing" else e["msg"]
+        problems.append(f"`{where}`: {msg}")
+    more = err.error_count() - len(problems)
+    tail = f" (and {more} more problems)" if more > 0 else ""
+    return "metadata: " + "; ".join(problems) + tail
+
+
+def validate_consistency(meta: AnomalyMetadata) -> None:
+    """Raise MetadataError when the fields cannot describe a scorable K-means block."""
+    n = len(meta.axes)
+    if n == 0:
+        raise MetadataError("metadata: `axes` is empty; the block was trained on no features")
+    for name in ("mean", "scale"):
+        size = len(getattr(meta, name))
+        if size != n:
+            raise MetadataError(f"metadata: `{name}` has {size} values but `axes` has {n}")
+    if not meta.clusters:
+        raise MetadataError("metadata: `clusters` is empty; retrain the anomaly block")
+    for i, cluster in enumerate(meta.clusters):
+        if len(cluster.center) != n:
+            raise MetadataError(f"metadata: `clusters[{i}].center` has {len(cluster.center)} values but `axes` has {n}")
+    zero = [i for i, s in enumerate(meta.scale) if s == 0]
+    if zero:
+        raise MetadataError(f"metadata: `scale[{zero[0]}]` is 0; scaling would divide by zero")
+    if len(set(meta.axes)) != n:
+        raise MetadataError("metadata: `axes` lists the same feature index twice")
+
+
+def _as_dict(source: Any) -> dict[str, Any]:
+    if isinstance(source, dict):
+        return source
+    looks_like_json = isinstance(source, str) and source.lstrip()[:1] in ("{", "[", "")
+    if isinstance(source, Path) or (isinstance(source, str) and not looks_like_json):
+        path = Path(source)
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            raise MetadataError(f"metadata: cannot read {path.name}: {exc.strerror}") from None
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            source = bytes(source).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise MetadataError("metadata: the file is not UTF-8 text (is it a JSON file?)") from None
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"metadata: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise MetadataError("metadata: expected a JSON object with `clusters`, `mean`, `scale`, `axes`")
+    return data
+
+
+def parse_metadata(source: str | bytes | Path | dict[str, Any]) -> AnomalyMetadata:
+    """Parse and fully validate metadata from a path, JSON text/bytes or a dict."""
+    data = _as_dict(source)
+    if data.get("success") is False:
+        raise MetadataError(f"metadata: the API reported failure: {data.get('error') or 'no reason given'}")
+    try:
+        meta = AnomalyMetadata.model_validate(data)
+    except ValidationError as exc:
+        raise MetadataError(_describe(exc)) from None
+    validate_consistency(meta)
+    return meta

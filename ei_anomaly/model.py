@@ -1,0 +1,134 @@
+"""`AnomalyModel`: a validated K-means block plus what users of it need (scores, flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .metadata import AnomalyMetadata, Threshold
+from .scoring import score_selected
+
+ANOMALY_THRESHOLD_KEY = "min_anomaly_score"
+STUDIO_DEFAULT_THRESHOLD = 0.3
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-row results. `score` is NaN and `nearest_cluster` -1 for unscorable rows."""
+
+    score: np.ndarray
+    nearest_cluster: np.ndarray
+    scorable: np.ndarray
+
+    def is_anomaly(self, threshold: float) -> np.ndarray:
+        """SDK semantics: strictly greater than the threshold. False for unscorable rows."""
+        return self.score > np.float32(threshold)
+
+    def count_anomalies(self, threshold: float) -> int:
+        return int(np.count_nonzero(self.is_anomaly(threshold)))
+
+    @property
+    def unscorable_count(self) -> int:
+        return int(np.count_nonzero(~self.scorable))
+
+
+@dataclass(frozen=True)
+class AnomalyModel:
+    """A K-means anomaly block. Build it with `ei_anomaly.load_metadata`."""
+
+    metadata: AnomalyMetadata
+    feature_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def axes(self) -> list[int]:
+        return list(self.metadata.axes)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        return np.asarray(self.metadata.mean, np.float32)
+
+    @cached_property
+    def scale(self) -> np.ndarray:
+        return np.asarray(self.metadata.scale, np.float32)
+
+    @cached_property
+    def centers(self) -> np.ndarray:
+        """Cluster centers in scaled space, shape (clusters, axes)."""
+        return np.asarray([c.center for c in self.metadata.clusters], np.float32)
+
+    @cached_property
+    def max_errors(self) -> np.ndarray:
+        return np.asarray([c.max_error for c in self.metadata.clusters], np.float32)
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.metadata.clusters)
+
+    @property
+    def n_features_required(self) -> int:
+        """How many columns a full feature vector needs for the highest axis index."""
+        return max(self.axes) + 1
+
+    def feature_label(self, index: int) -> str:
+        return self.feature_names.get(index) or f"feature {index}"
+
+    @property
+    def axis_labels(self) -> list[str]:
+        return [self.feature_label(ix) for ix in self.axes]
+
+    def centers_in_original_units(self) -> np.ndarray:
+        return self.centers * self.scale + self.mean
+
+    @property
+    def anomaly_threshold(self) -> Threshold | None:
+        """The block's own anomaly threshold entry, if it carries one."""
+        for t in self.metadata.thresholds:
+            if t.key == ANOMALY_THRESHOLD_KEY:
+                return t
+        numeric = [t for t in self.metadata.thresholds if t.numeric_value is not None]
+        return numeric[0] if numeric else None
+
+    @property
+    def default_threshold(self) -> float:
+        """`min_anomaly_score`'s value, else the first numeric threshold, else Studio's 0.3."""
+        t = self.anomaly_threshold
+        if t is not None and t.numeric_value is not None:
+            return t.numeric_value
+        return STUDIO_DEFAULT_THRESHOLD
+
+    def score_axes(self, x_axes: np.ndarray) -> Scores:
+        """Score rows whose columns are the block's axes in order; NaN/inf rows are unscorable."""
+        x = np.asarray(x_axes, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != len(self.axes):
+            raise ValueError(f"expected {len(self.axes)} columns (one per axis), got shape {x.shape}")
+        scorable = np.isfinite(x).all(axis=1)
+        score = np.full(len(x), np.nan, np.float32)
+        nearest = np.full(len(x), -1, np.int32)
+        if scorable.all():
+            score, nearest = score_selected(x, self.mean, self.scale, self.centers, self.max_errors)
+        elif scorable.any():
+            s, k = score_selected(x[scorable], self.mean, self.scale, self.centers, self.max_errors)
+            score[scorable], nearest[scorable] = s, k
+        return Scores(score=score, nearest_cluster=nearest, scorable=scorable)
+
+    def score_full(self, features: np.ndarray) -> Scores:
+        """Score FULL feature vectors (column i is feature index i)."""
+        f = np.asarray(features)
+        if f.ndim != 2:
+            raise ValueError(f"expected a 2-D array of feature vectors, got {f.ndim}-D")
+        if f.shape[1] < self.n_features_required:
+            raise ValueError(f"the model needs feature {max(self.axes)} but the vectors have {f.shape[1]} columns")
+        return self.score_axes(f[:, self.axes])
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Anomaly score per row of FULL feature vectors, as the device computes it."""
+        return self.score_full(features).score
+
+    def nearest_cluster(self, features: np.ndarray) -> np.ndarray:
+        return self.score_full(features).nearest_cluster
+
+    def is_anomaly(self, features: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        t = self.default_threshold if threshold is None else threshold
+        return self.score_full(features).is_anomaly(t)

@@ -1,0 +1,245 @@
+"""A local Edge Impulse-compatible API server: the demo project (plus any metadata files).
+
+Same paths, shapes and status codes as Studio's API for what Anomaly Lens reads, so the app's
+"Edge Impulse project" source and the tests can talk to it exactly as to the real service.
+Loopback only. Fault modes (slow answers, 5xx, 429 with Retry-After, malformed JSON) let tests
+exercise the client's retries and error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+
+from .demo import demo_files, demo_training_features, feature_names_from_config, trained_graph
+from .metadata import parse_metadata
+from .model import AnomalyModel
+
+FAULTS = ("slow", "5xx", "429", "malformed", "unsuccessful")
+_BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph)?$")
+_IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
+
+
+@dataclass
+class _Block:
+    config: dict[str, Any]
+    metadata: dict[str, Any]
+    model: AnomalyModel
+    features: pd.DataFrame | None
+
+
+@dataclass
+class FaultPlan:
+    """What the next requests should suffer; `mode` applies to all of them, `queue` to the next ones."""
+
+    mode: str | None = None
+    queue: list[str] = field(default_factory=list)
+    delay: float = 1.5
+    retry_after: float = 1.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> str | None:
+        with self.lock:
+            return self.queue.pop(0) if self.queue else self.mode
+
+
+def _project(files: dict[str, Any]) -> dict[str, Any]:
+    p = files["project"]
+    return {
+        **p,
+        "collaborators": [],
+        "labelingMethod": "single_label",
+        "metadata": {},
+        "isEnterpriseProject": False,
+        "whitelabelId": None,
+        "tier": "Community",
+        "hasPublicVersion": False,
+        "isPublic": False,
+        "allowsLivePublicAccess": False,
+        "indPauseProcessingSamples": False,
+        "publicProjectListed": False,
+        "ownerIsDeveloperProfile": False,
+    }
+
+
+def _config_for(meta: dict[str, Any], name: str) -> dict[str, Any]:
+    n = max(meta["axes"]) + 1
+    return {
+        "success": True,
+        "dependencies": {
+            "classes": [],
+            "blockNames": ["Features"],
+            "featureCount": n,
+            "sampleCount": 0,
+            "outputClasses": [],
+        },
+        "name": name,
+        "axes": [
+            {"ix": i, "label": f"feature {i}", "selected": i in meta["axes"], "favourite": False} for i in range(n)
+        ],
+        "trained": True,
+        "clusterCount": len(meta["clusters"]),
+        "selectedAxes": list(meta["axes"]),
+        "minimumConfidenceRating": float(meta.get("defaultMinimumConfidenceRating") or 0.3),
+        "thresholds": meta.get("thresholds") or [],
+    }
+
+
+class EdgeImpulseStub:
+    """The server's state: one project with the demo's learn blocks plus extra metadata files."""
+
+    def __init__(self, api_key: str | None = None, extra_metadata: list[Path] | None = None) -> None:
+        files = demo_files()
+        self.api_key = api_key
+        self.project = _project(files)
+        self.project_id = int(files["project"]["id"])
+        self.impulse = json.loads(json.dumps(files["impulse"]))
+        self.faults = FaultPlan()
+        demo_meta = files["metadata"]
+        demo_model = AnomalyModel(parse_metadata(demo_meta), feature_names_from_config(files["anomaly_config"]))
+        self.blocks: dict[int, _Block] = {
+            4: _Block(files["anomaly_config"], demo_meta, demo_model, demo_training_features())
+        }
+        learn = self.impulse["impulse"]["learnBlocks"]
+        for path in extra_metadata or []:
+            meta = json.loads(Path(path).read_text())
+            model = AnomalyModel(parse_metadata(meta))
+            block_id = max(self.blocks) + 1
+            name = f"Anomaly detection ({Path(path).stem})"
+            self.blocks[block_id] = _Block(_config_for(meta, name), meta, model, None)
+            learn.append(
+                {"id": block_id, "type": "anomaly", "name": name, "dsp": [2], "title": "Anomaly Detection (K-means)"}
+            )
+
+    def answer(self, path: str, query: dict[str, list[str]], key: str | None) -> tuple[int, Any]:
+        """(status, JSON body) for a GET, as Studio would answer it."""
+        if not key or (self.api_key is not None and key != self.api_key):
+            return 401, {"success": False, "error": "Invalid API key"}
+        if path == "/v1/api/projects":
+            return 200, {"success": True, "projects": [self.project]}
+        if m := _IMPULSE.match(path):
+            if int(m[1]) != self.project_id:
+                return 404, {"success": False, "error": f"Project {m[1]} not found"}
+            return 200, self.impulse
+        m = _BLOCK.match(path)
+        if not m:
+            return 404, {"success": False, "error": "Unknown route"}
+        if int(m[1]) != self.project_id:
+            return 404, {"success": False, "error": f"Project {m[1]} not found"}
+        block = self.blocks.get(int(m[2]))
+        if block is None:
+            return 404, {"success": False, "error": f"Learn block {m[2]} not found"}
+        if m[3] is None:
+            return 200, block.config
+        if m[3] == "/metadata":
+            return 200, block.metadata
+        return self._graph(block, query)
+
+    def _graph(self, block: _Block, query: dict[str, list[str]]) -> tuple[int, Any]:
+        try:
+            ax1, ax2 = int(query["featureAx1"][0]), int(query["featureAx2"][0])
+        except (KeyError, ValueError):
+            return 400, {"success": False, "error": "featureAx1 and featureAx2 must be integers"}
+        if block.features is None:
+            return 200, {"success": True, "totalSampleCount": 0, "data": []}
+        try:
+            return 200, trained_graph(block.model, block.features, ax1, ax2)
+        except ValueError as exc:
+            return 400, {"success": False, "error": str(exc)}
+
+
+def _handler(stub: EdgeImpulseStub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "EdgeImpulseStub/1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet; never log headers
+            pass
+
+        def _send(
+            self, status: int, body: bytes, ctype: str = "application/json", extra: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            fault = stub.faults.take()
+            if fault == "slow":
+                time.sleep(stub.faults.delay)
+            elif fault == "5xx":
+                return self._send(503, b'{"success":false,"error":"Service temporarily unavailable"}')
+            elif fault == "429":
+                return self._send(
+                    429,
+                    b'{"success":false,"error":"Too many requests"}',
+                    extra={"Retry-After": f"{stub.faults.retry_after:g}"},
+                )
+            elif fault == "unsuccessful":
+                return self._send(200, b'{"success":false,"error":"Job is still running, try again later"}')
+            elif fault == "malformed":
+                return self._send(200, b'{"success": true, "clusters": [', ctype="application/json")
+            parts = urlsplit(self.path)
+            status, body = stub.answer(parts.path, parse_qs(parts.query), self.headers.get("x-api-key"))
+            self._send(status, json.dumps(body).encode())
+
+    return Handler
+
+
+class LocalServer:
+    """Runs an `EdgeImpulseStub` on 127.0.0.1 in a background thread."""
+
+    def __init__(self, stub: EdgeImpulseStub | None = None, port: int = 0) -> None:
+        self.stub = stub or EdgeImpulseStub()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.stub))
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def start(self) -> LocalServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(port: int, api_key: str | None, extra: list[Path], fault: str | None = None) -> None:
+    """Serve until interrupted (the CLI's `serve`)."""
+    stub = EdgeImpulseStub(api_key, extra)
+    stub.faults.mode = fault
+    server = LocalServer(stub, port)
+    print(
+        f"Edge Impulse-compatible API on {server.base_url} (project {stub.project_id}, "
+        f"anomaly blocks {sorted(stub.blocks)}); Ctrl+C stops it",
+        flush=True,
+    )
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()

@@ -1,0 +1,128 @@
+"""`python -m ei_anomaly` as a user runs it: real processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from ei_anomaly import load_metadata
+from ei_anomaly.features import map_columns, read_feature_file, score_table
+from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, ROOT
+
+
+def run(*args, key=None, **kw):
+    env = {k: v for k, v in os.environ.items() if k != "EI_API_KEY"}
+    if key is not None:
+        env["EI_API_KEY"] = key
+    proc = subprocess.run(
+        [sys.executable, "-m", "ei_anomaly", *map(str, args)], cwd=ROOT, env=env, capture_output=True, timeout=120, **kw
+    )
+    assert b"Traceback" not in proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def demo_paths():
+    d = ROOT / "ei_anomaly" / "data" / "demo"
+    return d / "metadata.json", d / "session_with_anomalies.csv"
+
+
+def test_score_writes_parquet_with_every_row_and_column(tmp_path, demo_paths):
+    meta, csv = demo_paths
+    out = tmp_path / "scored.parquet"
+    proc = run("score", meta, csv, "-o", out, "--threshold", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_parquet(out)
+    original = pd.read_csv(csv)
+    assert len(frame) == len(original)
+    assert list(frame.columns) == [*original.columns, "anomaly_score", "nearest_cluster", "is_anomaly"]
+    assert frame["anomaly_score"].isna().sum() == 3
+    assert frame["is_anomaly"].isna().sum() == 3
+    # the same numbers as the library, thresholded at 0.5
+    model = load_metadata(meta)
+    table = read_feature_file(csv)
+    scores = score_table(table, model, map_columns(table, model))
+    assert int(frame["is_anomaly"].sum()) == scores.count_anomalies(0.5)
+    summary = proc.stderr.decode()
+    assert f"{len(original)} rows, {scores.count_anomalies(0.5)} anomalies" in summary
+    assert "3 unscorable" in summary
+
+
+def test_score_to_stdout_is_csv(demo_paths):
+    meta, csv = demo_paths
+    proc = run("score", meta, csv)
+    assert proc.returncode == 0
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0].endswith('"anomaly_score","nearest_cluster","is_anomaly"')
+    assert len(lines) == len(pd.read_csv(csv)) + 1
+
+
+def test_bad_metadata_exits_2_and_leaves_no_file(tmp_path, demo_paths):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"scale": [1], "mean": [0, 1], "axes": [0], "clusters": [{"center": [0], "maxError": 1}]}))
+    out = tmp_path / "out.parquet"
+    proc = run("score", bad, demo_paths[1], "-o", out)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == "error: metadata: `mean` has 2 values but `axes` has 1"
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_unreadable_features_exit_2(tmp_path, demo_paths):
+    bad = tmp_path / "f.csv"
+    bad.write_text("a,b\n1,2\n")
+    proc = run("score", demo_paths[0], bad)
+    assert proc.returncode == 2
+    assert "needs feature 22" in proc.stderr.decode()
+    assert run("score", demo_paths[0], tmp_path / "nope.csv").returncode == 2
+
+
+def test_usage_errors_exit_2(demo_paths, tmp_path):
+    assert run("score", demo_paths[0]).returncode == 2
+    proc = run("score", *demo_paths, "-o", tmp_path / "x.txt")
+    assert proc.returncode == 2 and "use .csv or .parquet" in proc.stderr.decode()
+    proc = run("blocks", "--project-id", PROJECT_ID)
+    assert proc.returncode == 2 and "EI_API_KEY" in proc.stderr.decode()
+
+
+def test_fetch_and_blocks_against_the_local_server(served_api, tmp_path):
+    proc = run("blocks", "--project-id", PROJECT_ID, "--base-url", served_api, key=API_KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().strip() == f"{BLOCK_ID}\tAnomaly detection"
+    out = tmp_path / "meta.json"
+    proc = run("fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api,
+               key=API_KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert load_metadata(out).n_clusters == 32
+
+
+def test_api_failures_exit_3_without_the_key(served_api, tmp_path):
+    secret = "ei_this_key_must_not_leak_123"
+    out = tmp_path / "meta.json"
+    proc = run("fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api,
+               key=secret)
+    assert proc.returncode == 3
+    assert "rejected" in proc.stderr.decode()
+    assert secret.encode() not in proc.stderr + proc.stdout
+    assert not out.exists()
+    proc = run("fetch", "--project-id", 5, "--learn-id", BLOCK_ID, "--base-url", served_api, key=API_KEY)
+    assert proc.returncode == 3 and "not found" in proc.stderr.decode()
+
+
+def test_serve_accepts_extra_metadata_files(tmp_path):
+    from ei_anomaly.server import EdgeImpulseStub
+
+    extra = tmp_path / "mine.json"
+    extra.write_text(json.dumps({"scale": [1, 1], "mean": [0, 0], "axes": [3, 1], "clusters": [
+        {"center": [0, 0], "maxError": 1}], "thresholds": []}))
+    stub = EdgeImpulseStub(api_key=None, extra_metadata=[extra])
+    status, impulse = stub.answer(f"/v1/api/{PROJECT_ID}/impulse", {}, "any")
+    ids = [b["id"] for b in impulse["impulse"]["learnBlocks"] if b["type"] == "anomaly"]
+    assert ids == [BLOCK_ID, BLOCK_ID + 1]
+    status, config = stub.answer(f"/v1/api/{PROJECT_ID}/training/anomaly/{BLOCK_ID + 1}", {}, "any")
+    assert status == 200 and config["selectedAxes"] == [3, 1]
