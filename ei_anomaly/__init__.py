@@ -1,23 +1,49 @@
 """Anomaly Lens core: Edge Impulse K-means anomaly metadata, SDK-exact scoring, API client.
 
 Pure Python: no Streamlit and no Plotly here, so everything can be used from scripts and tests.
+Names are imported on first use (PEP 562), so `python -m ei_anomaly` can start reading a file
+while the scoring kernel loads in the background.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .errors import AnomalyLensError, ApiError, AuthError, FeatureFileError, MetadataError, NotFoundError
-from .metadata import AnomalyMetadata, parse_metadata
-from .model import AnomalyModel, Scores
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .errors import AnomalyLensError, ApiError, AuthError, FeatureFileError, MetadataError, NotFoundError
+    from .metadata import AnomalyMetadata
+    from .model import AnomalyModel, Scores
+
+_WHERE = {
+    "AnomalyLensError": "errors",
+    "ApiError": "errors",
+    "AuthError": "errors",
+    "FeatureFileError": "errors",
+    "MetadataError": "errors",
+    "NotFoundError": "errors",
+    "AnomalyMetadata": "metadata",
+    "AnomalyModel": "model",
+    "Scores": "model",
+}
 
 
 def load_metadata(
     source: str | bytes | Path | dict[str, Any], feature_names: dict[int, str] | None = None
 ) -> AnomalyModel:
     """Validated model from a path, JSON text/bytes or a dict; raises MetadataError."""
+    from .metadata import parse_metadata
+    from .model import AnomalyModel
+
     return AnomalyModel(parse_metadata(source), dict(feature_names or {}))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -11,21 +11,21 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+if TYPE_CHECKING:
+    from .client import EdgeImpulseClient
 
-from . import load_metadata
-from .client import DEFAULT_BASE_URL, EdgeImpulseClient
+from . import load_metadata, scoring
+from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
-from .features import map_columns, read_feature_file, score_table, scored_frame
+from .features import map_columns, read_feature_file, score_table, scored_table, write_table
 from .metadata import parse_metadata
-from .server import FAULTS, serve
+
+# The HTTP pieces are imported by the commands that use them: `score` starts faster without.
 
 EXIT_OK, EXIT_INPUT, EXIT_API = 0, 2, 3
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -33,14 +33,6 @@ OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 class UsageError(AnomalyLensError):
     """Bad command-line usage that argparse cannot see (unknown output format, no key)."""
-
-
-def _write_table(frame: pd.DataFrame, fmt: str, out: BinaryIO) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if fmt == "parquet":
-        pq.write_table(table, out)
-    else:
-        pacsv.write_csv(table, out)
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -56,25 +48,34 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
         raise
 
 
+def _in_background(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     fmt = "csv"
     if args.output:
         fmt = OUTPUT_FORMATS.get(Path(args.output).suffix.lower(), "")
         if not fmt:
             raise UsageError(f"cannot tell the output format of {args.output}; use .csv or .parquet")
+    # numba loads the kernel while Arrow parses the file (which releases the GIL)
+    warm = _in_background(scoring.warm_up)
     model = load_metadata(Path(args.metadata))
     table = read_feature_file(Path(args.features))
+    warm.join()
     mapping = map_columns(table, model)
     scores = score_table(table, model, mapping)
     threshold = model.default_threshold if args.threshold is None else args.threshold
-    frame = scored_frame(table, scores, threshold)
+    result = scored_table(table, scores, threshold)
     if args.output:
-        _atomic_write(Path(args.output), lambda fh: _write_table(frame, fmt, fh))
+        _atomic_write(Path(args.output), lambda fh: write_table(result, fmt, fh))
     else:
-        _write_table(frame, "csv", sys.stdout.buffer)
+        write_table(result, "csv", sys.stdout.buffer)
         sys.stdout.flush()
     print(
-        f"{len(frame)} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
+        f"{result.num_rows} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
         f"{scores.unscorable_count} unscorable; columns {mapping.how}",
         file=sys.stderr,
     )
@@ -82,6 +83,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> EdgeImpulseClient:
+    from .client import EdgeImpulseClient
+
     key = os.environ.get("EI_API_KEY", "")
     if not key.strip():
         raise UsageError("set the EI_API_KEY environment variable to your project's API key")
@@ -110,6 +113,8 @@ def cmd_blocks(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
     serve(args.port, args.api_key, [Path(p) for p in args.metadata], args.fault)
     return EXIT_OK
 
@@ -141,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", nargs="*", help="extra metadata JSON files served as more learn blocks")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
-    p.add_argument("--fault", choices=FAULTS, help="answer every request badly, to see how clients cope")
+    p.add_argument("--fault", choices=FAULT_MODES, help="answer every request badly, to see how clients cope")
     p.set_defaults(func=cmd_serve)
     return parser
 

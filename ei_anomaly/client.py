@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .demo import feature_names_from_config
+from .constants import DEFAULT_BASE_URL
 from .errors import ApiError, AuthError, MetadataError, NotFoundError
-from .metadata import parse_metadata
+from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 
-DEFAULT_BASE_URL = "https://studio.edgeimpulse.com/v1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .metadata import parse_metadata
+from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
@@ -26,17 +26,6 @@ def _json(name: str) -> dict[str, Any]:
 def demo_files() -> dict[str, dict[str, Any]]:
     """The demo project's API answers, keyed by what they are."""
     return {name: _json(f"{name}.json") for name in ("project", "impulse", "anomaly_config", "metadata")}
-
-
-def feature_names_from_config(config: dict[str, Any]) -> dict[int, str]:
-    """Feature index -> label from an anomaly block config (`axes[{ix, label}]`)."""
-    names = {}
-    for i, axis in enumerate(config.get("axes") or []):
-        if isinstance(axis, dict) and isinstance(axis.get("label"), str):
-            ix = axis.get("ix", i)
-            if isinstance(ix, int):
-                names[ix] = axis["label"]
-    return names
 
 
 @lru_cache(maxsize=1)

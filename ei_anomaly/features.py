@@ -2,6 +2,8 @@
 
 Nothing is dropped: every row and column the file had is kept. A row whose mapped features
 are empty or not numbers is *unscorable*: it stays in the table with an empty score.
+Files are read into Apache Arrow tables (multi-threaded CSV parsing, no copies on the way to
+the scoring kernel); a pandas view is built only when a page asks for one.
 """
 
 from __future__ import annotations
@@ -9,17 +11,21 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from .errors import FeatureFileError
 from .model import AnomalyModel, Scores
 
-_BOM = b"\xef\xbb\xbf"
+if TYPE_CHECKING:
+    import pandas as pd
+
 _SNIFF_BYTES = 64 * 1024
 RESULT_COLUMNS = ("anomaly_score", "nearest_cluster", "is_anomaly")
 # Arrow turns ISO dates into timestamps by default; a format no cell can match keeps every
@@ -32,9 +38,22 @@ _NUMERIC_SAMPLE = 2000
 class FeatureTable:
     """A feature file as read: all its columns, and which of them hold numbers."""
 
-    frame: pd.DataFrame
+    table: pa.Table
     numeric_columns: list[str]
     source_name: str = "features"
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+    @property
+    def n_rows(self) -> int:
+        return self.table.num_rows
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The table as pandas, for display."""
+        return self.table.to_pandas()
 
 
 @dataclass(frozen=True)
@@ -77,74 +96,93 @@ def _sniff(sample: str) -> tuple[str, bool, str]:
     return delimiter, has_header, decimal
 
 
-def _header_names(first_line: str, delimiter: str) -> list[str]:
-    raw = next(csv.reader([first_line], delimiter=delimiter))
-    names: list[str] = []
-    for i, name in enumerate(raw):
-        name = name.strip() or f"column {i + 1}"
+def _unique(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = str(name).strip() or f"column {i + 1}"
         base, n = name, 1
-        while name in names:
+        while name in out:
             name, n = f"{base}.{n}", n + 1
-        names.append(name)
-    return names
+        out.append(name)
+    return out
 
 
-def _read_csv(data: bytes) -> pd.DataFrame:
-    body = data[len(_BOM) :] if data.startswith(_BOM) else data
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FeatureFileError(
-            f"features: the file is not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8 CSV"
-        ) from None
-    sample = body[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+def _read_csv(source: pa.NativeFile, sample: str) -> pa.Table:
+    sample = sample.removeprefix("\ufeff")
     delimiter, has_header, decimal = _sniff(sample)
-    first_line = sample.splitlines()[0]
-    if has_header:
-        names = _header_names(first_line, delimiter)
-    else:
-        names = [f"column {i + 1}" for i in range(len(next(csv.reader([first_line], delimiter=delimiter))))]
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(body)),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                decimal_point=decimal, strings_can_be_null=True, timestamp_parsers=_KEEP_TEXT
-            ),
+    first = next(csv.reader([sample.splitlines()[0]], delimiter=delimiter))
+    names = _unique(first) if has_header else [f"column {i + 1}" for i in range(len(first))]
+    read_options = pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter)
+
+    def convert(column_types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
+        return pacsv.ConvertOptions(
+            decimal_point=decimal, strings_can_be_null=True, timestamp_parsers=_KEEP_TEXT, column_types=column_types
         )
-    except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        detail = str(exc).split("\n")[0][:200]
-        raise FeatureFileError(f"features: cannot parse the CSV ({detail})") from None
-    return table.to_pandas()
 
-
-def _read_parquet(data: bytes) -> pd.DataFrame:
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
+        # Columns that are numbers at the start are read as float64 (faster than inferring);
+        # if a later cell is not a number, read again and let Arrow infer.
+        numeric = _numeric_in_sample(sample, read_options, parse_options, convert({}))
+        try:
+            table = pacsv.read_csv(
+                source,
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert({n: pa.float64() for n in numeric}),
+            )
+        except pa.ArrowInvalid:
+            if not numeric:
+                raise
+            source.seek(0)
+            table = pacsv.read_csv(
+                source, read_options=read_options, parse_options=parse_options, convert_options=convert({})
+            )
+    except pa.ArrowInvalid as exc:
+        detail = str(exc).split("\n")[0][:200]
+        if "utf8" in detail.lower() or "utf-8" in detail.lower():
+            raise FeatureFileError("features: the file is not UTF-8 text; save it as UTF-8 CSV") from None
+        raise FeatureFileError(f"features: cannot parse the CSV ({detail})") from None
+    # Arrow reads cells that are not UTF-8 as binary; numbers were parsed, so that is the text.
+    bad = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if bad:
+        raise FeatureFileError(f"features: column {bad[0]!r} is not UTF-8 text; save the file as UTF-8 CSV")
+    return table
+
+
+def _numeric_in_sample(
+    sample: str, read: pacsv.ReadOptions, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions
+) -> list[str]:
+    complete = sample.encode()[: sample.encode().rfind(b"\n") + 1]
+    try:
+        head = pacsv.read_csv(
+            pa.BufferReader(complete), read_options=read, parse_options=parse, convert_options=convert
+        )
+    except pa.ArrowInvalid:
+        return []
+    return [f.name for f in head.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)]
+
+
+def _read_parquet(source: pa.NativeFile) -> pa.Table:
+    try:
+        table = pq.read_table(source)
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
-    frame.columns = [str(c) for c in frame.columns]
-    return frame
+    return table.rename_columns(_unique(table.column_names))
 
 
-def _numeric_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns whose non-empty cells are mostly numbers (a few bad cells keep a column numeric)."""
-    out = []
-    for name in frame.columns:
-        col = frame[name]
-        if pd.api.types.is_bool_dtype(col):
-            continue
-        if pd.api.types.is_numeric_dtype(col) or col.isna().all():
-            out.append(name)
-            continue
-        if pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col):
-            present = col.dropna().head(_NUMERIC_SAMPLE * 4)
-            present = present[present.astype(str).str.strip() != ""].head(_NUMERIC_SAMPLE)
-            parsed = pd.to_numeric(present, errors="coerce")
-            if len(present) and parsed.notna().sum() * 2 > len(present):
-                out.append(name)
-    return out
+def _looks_numeric(column: pa.ChunkedArray) -> bool:
+    """Numbers, or text whose non-empty cells are mostly numbers (a few bad cells keep it)."""
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return True
+    if pa.types.is_null(kind):
+        return True  # an empty column keeps its place in the feature vector
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return False
+    cells = [v.strip() for v in column.slice(0, _NUMERIC_SAMPLE * 4).to_pylist() if v is not None]
+    present = [v for v in cells if v][:_NUMERIC_SAMPLE]
+    return len(present) > 0 and sum(_is_number(v) for v in present) * 2 > len(present)
 
 
 def read_feature_file(source: bytes | str | Path, name: str | None = None) -> FeatureTable:
@@ -153,27 +191,31 @@ def read_feature_file(source: bytes | str | Path, name: str | None = None) -> Fe
         path = Path(source)
         name = name or path.name
         try:
-            source = path.read_bytes()
+            handle: pa.NativeFile = pa.memory_map(str(path))
         except OSError as exc:
-            raise FeatureFileError(f"features: cannot read {path.name}: {exc.strerror}") from None
-    data = bytes(source)
-    if not data.strip():
+            raise FeatureFileError(f"features: cannot read {path.name}: {exc.strerror or exc}") from None
+    else:
+        handle = pa.BufferReader(pa.py_buffer(bytes(source)))
+    head = handle.read(_SNIFF_BYTES)
+    handle.seek(0)
+    if not head.strip():
         raise FeatureFileError("features: the file is empty")
-    frame = _read_parquet(data) if data[:4] == b"PAR1" else _read_csv(data)
-    if frame.empty:
+    is_parquet = head[:4] == b"PAR1"
+    table = _read_parquet(handle) if is_parquet else _read_csv(handle, head.decode("utf-8", errors="ignore"))
+    if table.num_rows == 0:
         raise FeatureFileError("features: the file has a header but no rows")
-    return FeatureTable(frame=frame, numeric_columns=_numeric_columns(frame), source_name=name or "features")
+    numeric = [n for n, c in zip(table.column_names, table.columns, strict=True) if _looks_numeric(c)]
+    return FeatureTable(table=table, numeric_columns=numeric, source_name=name or "features")
 
 
 def map_columns(table: FeatureTable, model: AnomalyModel, override: dict[int, str] | None = None) -> ColumnMapping:
     """Decide which column feeds each axis; `override` maps axis position -> column name."""
-    axes = model.axes
     if override:
-        missing = [c for c in override.values() if c not in table.frame.columns]
+        missing = [c for c in override.values() if c not in table.columns]
         if missing:
             raise FeatureFileError(f"features: the file has no column named {missing[0]!r}")
-        auto = _auto_mapping(table, model, strict=True)
-        columns = [override.get(j, auto[j] if auto else None) for j in range(len(axes))]
+        auto = _auto_mapping(table, model, strict=False)
+        columns = [override.get(j, auto[j] if auto else None) for j in range(len(model.axes))]
         if any(c is None for c in columns):
             j = columns.index(None)
             raise FeatureFileError(f"features: choose a column for {model.axis_labels[j]}")
@@ -191,7 +233,7 @@ def _how(table: FeatureTable, model: AnomalyModel) -> str:
 
 def _by_name(table: FeatureTable, model: AnomalyModel) -> list[str] | None:
     labels = [model.feature_names.get(ix) for ix in model.axes]
-    if all(label in table.frame.columns for label in labels):
+    if all(label in table.columns for label in labels):
         return [str(label) for label in labels]
     return None
 
@@ -215,14 +257,29 @@ def _auto_mapping(table: FeatureTable, model: AnomalyModel, strict: bool) -> lis
     )
 
 
+def _as_float(column: pa.ChunkedArray) -> np.ndarray:
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        # Read the buffers directly: pyarrow's to_numpy and fill_null import pandas (~0.4 s).
+        arr = column.cast(pa.float64()).combine_chunks()
+        values = np.frombuffer(arr.buffers()[1], np.float64, count=len(arr), offset=arr.offset * 8)
+        if arr.null_count:
+            bits = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little")
+            values = np.where(bits[arr.offset : arr.offset + len(arr)].astype(bool), values, np.nan)
+        return values
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        import pandas as pd
+
+        text = column.to_pandas().str.strip()
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.full(len(column), np.nan)  # booleans, dates, nulls: not a feature value
+
+
 def axis_matrix(table: FeatureTable, mapping: ColumnMapping) -> np.ndarray:
     """The mapped columns as float32, NaN where a cell is empty or not a number."""
-    out = np.empty((len(table.frame), len(mapping.columns)), np.float32)
+    out = np.empty((table.n_rows, len(mapping.columns)), np.float32)
     for j, name in enumerate(mapping.columns):
-        col = table.frame[name]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            col = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
-        out[:, j] = col.to_numpy(dtype=np.float32, na_value=np.nan)
+        out[:, j] = _as_float(table.table.column(name))
     return out
 
 
@@ -230,24 +287,49 @@ def score_table(table: FeatureTable, model: AnomalyModel, mapping: ColumnMapping
     return model.score_axes(axis_matrix(table, mapping))
 
 
-def _free_name(frame: pd.DataFrame, name: str) -> str:
+def _free_name(taken: list[str], name: str) -> str:
     out, n = name, 1
-    while out in frame.columns:
+    while out in taken:
         out, n = f"{name}_{n}", n + 1
     return out
 
 
-def scored_frame(table: FeatureTable, scores: Scores, threshold: float) -> pd.DataFrame:
+def _arrow(data: np.ndarray, missing: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """An Arrow array over numpy buffers (pa.array(..., mask=) would import pandas)."""
+    nulls = int(missing.sum())
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(kind, len(missing), [validity, pa.py_buffer(data)], null_count=nulls)
+
+
+def scored_table(table: FeatureTable, scores: Scores, threshold: float) -> pa.Table:
     """Every input row and column plus score, nearest cluster and flag (empty if unscorable)."""
-    frame = table.frame.copy(deep=False)
-    ok = scores.scorable
-    values = {
-        "anomaly_score": pd.array(np.where(ok, scores.score, np.nan), dtype="Float32"),
-        "nearest_cluster": pd.array(np.where(ok, scores.nearest_cluster, 0), dtype="Int32"),
-        "is_anomaly": pd.array(scores.is_anomaly(threshold), dtype="boolean"),
-    }
-    values["nearest_cluster"][~ok] = pd.NA
-    values["is_anomaly"][~ok] = pd.NA
-    for name in RESULT_COLUMNS:
-        frame[_free_name(frame, name)] = values[name]
-    return frame
+    missing = ~scores.scorable
+    values = (
+        _arrow(np.ascontiguousarray(scores.score, np.float32), missing, pa.float32()),
+        _arrow(np.ascontiguousarray(scores.nearest_cluster, np.int32), missing, pa.int32()),
+        _arrow(np.packbits(scores.is_anomaly(threshold), bitorder="little"), missing, pa.bool_()),
+    )
+    out = table.table
+    for name, value in zip(RESULT_COLUMNS, values, strict=True):
+        out = out.append_column(_free_name(out.column_names, name), value)
+    return out
+
+
+def scored_frame(table: FeatureTable, scores: Scores, threshold: float) -> pd.DataFrame:
+    """`scored_table` as pandas, with nullable dtypes so empty stays empty."""
+    return scored_table(table, scores, threshold).to_pandas(types_mapper=_nullable().get)
+
+
+def _nullable() -> dict[pa.DataType, object]:
+    import pandas as pd
+
+    return {pa.float32(): pd.Float32Dtype(), pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def write_table(table: pa.Table, fmt: str, out: io.RawIOBase | io.BufferedIOBase | str) -> None:
+    """CSV or Parquet. Parquet dictionary-encodes text columns only (numbers gain nothing)."""
+    if fmt == "parquet":
+        text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        pq.write_table(table, out, use_dictionary=text or False)
+    else:
+        pacsv.write_csv(table, out)

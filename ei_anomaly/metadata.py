@@ -221,3 +221,14 @@ def parse_metadata(source: str | bytes | Path | dict[str, Any]) -> AnomalyMetada
         raise MetadataError(_describe(exc)) from None
     validate_consistency(meta)
     return meta
+
+
+def feature_names_from_config(config: dict[str, Any]) -> dict[int, str]:
+    """Feature index -> label from an anomaly block config (`axes[{ix, label}]`)."""
+    names = {}
+    for i, axis in enumerate(config.get("axes") or []):
+        if isinstance(axis, dict) and isinstance(axis.get("label"), str):
+            ix = axis.get("ix", i)
+            if isinstance(ix, int):
+                names[ix] = axis["label"]
+    return names

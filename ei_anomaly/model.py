@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from .metadata import AnomalyMetadata, Threshold
-from .scoring import score_selected
+from .scoring import Method, score_features
 
 ANOMALY_THRESHOLD_KEY = "min_anomaly_score"
 STUDIO_DEFAULT_THRESHOLD = 0.3
@@ -98,29 +98,22 @@ class AnomalyModel:
             return t.numeric_value
         return STUDIO_DEFAULT_THRESHOLD
 
-    def score_axes(self, x_axes: np.ndarray) -> Scores:
+    def _score(self, x: np.ndarray, columns: np.ndarray, method: Method) -> Scores:
+        score, nearest = score_features(
+            np.asarray(x), columns, self.mean, self.scale, self.centers, self.max_errors, method
+        )
+        return Scores(score=score, nearest_cluster=nearest, scorable=~np.isnan(score))
+
+    def score_axes(self, x_axes: np.ndarray, method: Method = "auto") -> Scores:
         """Score rows whose columns are the block's axes in order; NaN/inf rows are unscorable."""
-        x = np.asarray(x_axes, dtype=np.float32)
+        x = np.asarray(x_axes)
         if x.ndim != 2 or x.shape[1] != len(self.axes):
             raise ValueError(f"expected {len(self.axes)} columns (one per axis), got shape {x.shape}")
-        scorable = np.isfinite(x).all(axis=1)
-        score = np.full(len(x), np.nan, np.float32)
-        nearest = np.full(len(x), -1, np.int32)
-        if scorable.all():
-            score, nearest = score_selected(x, self.mean, self.scale, self.centers, self.max_errors)
-        elif scorable.any():
-            s, k = score_selected(x[scorable], self.mean, self.scale, self.centers, self.max_errors)
-            score[scorable], nearest[scorable] = s, k
-        return Scores(score=score, nearest_cluster=nearest, scorable=scorable)
+        return self._score(x, np.arange(len(self.axes)), method)
 
-    def score_full(self, features: np.ndarray) -> Scores:
+    def score_full(self, features: np.ndarray, method: Method = "auto") -> Scores:
         """Score FULL feature vectors (column i is feature index i)."""
-        f = np.asarray(features)
-        if f.ndim != 2:
-            raise ValueError(f"expected a 2-D array of feature vectors, got {f.ndim}-D")
-        if f.shape[1] < self.n_features_required:
-            raise ValueError(f"the model needs feature {max(self.axes)} but the vectors have {f.shape[1]} columns")
-        return self.score_axes(f[:, self.axes])
+        return self._score(features, np.asarray(self.axes), method)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Anomaly score per row of FULL feature vectors, as the device computes it."""

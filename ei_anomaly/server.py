@@ -8,6 +8,7 @@ exercise the client's retries and error messages.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -20,11 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from .demo import demo_files, demo_training_features, feature_names_from_config, trained_graph
-from .metadata import parse_metadata
+from .demo import demo_files, demo_training_features, trained_graph
+from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 
-FAULTS = ("slow", "5xx", "429", "malformed", "unsuccessful")
 _BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph)?$")
 _IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
 
@@ -173,7 +173,8 @@ def _handler(stub: EdgeImpulseStub) -> type[BaseHTTPRequestHandler]:
             for k, v in (extra or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(body)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                self.wfile.write(body)
 
         def do_GET(self) -> None:
             fault = stub.faults.take()
@@ -198,12 +199,17 @@ def _handler(stub: EdgeImpulseStub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A dropped connection is the client's business: no traceback on the terminal."""
+
+
 class LocalServer:
     """Runs an `EdgeImpulseStub` on 127.0.0.1 in a background thread."""
 
     def __init__(self, stub: EdgeImpulseStub | None = None, port: int = 0) -> None:
         self.stub = stub or EdgeImpulseStub()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.stub))
+        self.httpd = _QuietServer(("127.0.0.1", port), _handler(self.stub))
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -64,7 +64,9 @@ def test_score_to_stdout_is_csv(demo_paths):
 
 def test_bad_metadata_exits_2_and_leaves_no_file(tmp_path, demo_paths):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"scale": [1], "mean": [0, 1], "axes": [0], "clusters": [{"center": [0], "maxError": 1}]}))
+    bad.write_text(
+        json.dumps({"scale": [1], "mean": [0, 1], "axes": [0], "clusters": [{"center": [0], "maxError": 1}]})
+    )
     out = tmp_path / "out.parquet"
     proc = run("score", bad, demo_paths[1], "-o", out)
     assert proc.returncode == 2
@@ -95,8 +97,9 @@ def test_fetch_and_blocks_against_the_local_server(served_api, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().strip() == f"{BLOCK_ID}\tAnomaly detection"
     out = tmp_path / "meta.json"
-    proc = run("fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api,
-               key=API_KEY)
+    proc = run(
+        "fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api, key=API_KEY
+    )
     assert proc.returncode == 0, proc.stderr
     assert load_metadata(out).n_clusters == 32
 
@@ -104,8 +107,9 @@ def test_fetch_and_blocks_against_the_local_server(served_api, tmp_path):
 def test_api_failures_exit_3_without_the_key(served_api, tmp_path):
     secret = "ei_this_key_must_not_leak_123"
     out = tmp_path / "meta.json"
-    proc = run("fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api,
-               key=secret)
+    proc = run(
+        "fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api, key=secret
+    )
     assert proc.returncode == 3
     assert "rejected" in proc.stderr.decode()
     assert secret.encode() not in proc.stderr + proc.stdout
@@ -118,8 +122,17 @@ def test_serve_accepts_extra_metadata_files(tmp_path):
     from ei_anomaly.server import EdgeImpulseStub
 
     extra = tmp_path / "mine.json"
-    extra.write_text(json.dumps({"scale": [1, 1], "mean": [0, 0], "axes": [3, 1], "clusters": [
-        {"center": [0, 0], "maxError": 1}], "thresholds": []}))
+    extra.write_text(
+        json.dumps(
+            {
+                "scale": [1, 1],
+                "mean": [0, 0],
+                "axes": [3, 1],
+                "clusters": [{"center": [0, 0], "maxError": 1}],
+                "thresholds": [],
+            }
+        )
+    )
     stub = EdgeImpulseStub(api_key=None, extra_metadata=[extra])
     status, impulse = stub.answer(f"/v1/api/{PROJECT_ID}/impulse", {}, "any")
     ids = [b["id"] for b in impulse["impulse"]["learnBlocks"] if b["type"] == "anomaly"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ei_anomaly import load_metadata
-from ei_anomaly.scoring import reference_scores, score_selected
+from ei_anomaly.scoring import reference_scores
 from tests.conftest import tiny_metadata
 
 
@@ -44,9 +44,10 @@ def test_unsorted_axes_select_features_in_axis_order():
     assert swapped.score(x)[0] != pytest.approx(0.25 - 0.5)
 
 
-def test_far_points_cap_at_1000(tiny_model):
-    x = np.array([[1e6, 0.0, 0.0], [1e30, 1e30, 1e30], [-3e38, 0, 0]])
-    scores = tiny_model.score(x)
+@pytest.mark.parametrize("method", ["direct", "pruned"])
+def test_far_points_cap_at_1000(tiny_model, method):
+    x = np.array([[1e6, 0.0, 0.0], [1e30, 1e30, 1e30], [-3e38, 0, 0], [3e38, 3e38, 3e38]])
+    scores = tiny_model.score_full(x, method=method).score
     assert scores.dtype == np.float32
     assert np.all(scores == 1000.0)
 
@@ -71,9 +72,10 @@ def test_threshold_is_strictly_greater(tiny_model):
     assert s.is_anomaly(float(s.score[0]) - 1e-3)[0]
 
 
-def test_rows_with_missing_values_are_unscorable_not_dropped(tiny_model):
+@pytest.mark.parametrize("method", ["direct", "pruned"])
+def test_rows_with_missing_values_are_unscorable_not_dropped(tiny_model, method):
     x = np.array([[0.0, 1.0, 2.0], [np.nan, 1.0, 2.0], [0.0, np.inf, 2.0], [0.0, 1.0, 2.0]])
-    s = tiny_model.score_full(x)
+    s = tiny_model.score_full(x, method=method)
     assert len(s.score) == 4
     assert s.scorable.tolist() == [True, False, False, True]
     assert np.isnan(s.score[1]) and np.isnan(s.score[2])
@@ -98,28 +100,46 @@ def _random_model(rng, n_axes, n_clusters):
     }
 
 
-@pytest.mark.parametrize(("n_axes", "n_clusters", "rows"), [(3, 32, 1031), (7, 5, 700), (40, 50, 300)])
-def test_fast_kernel_equals_the_sdk_loop_bit_for_bit(n_axes, n_clusters, rows):
+@pytest.mark.parametrize("method", ["direct", "pruned"])
+@pytest.mark.parametrize(("n_axes", "n_clusters", "rows"), [(3, 32, 1031), (7, 5, 700), (40, 50, 300), (1, 3, 50)])
+def test_fast_kernels_equal_the_sdk_loop_bit_for_bit(n_axes, n_clusters, rows, method):
     rng = np.random.default_rng(n_axes * 100 + n_clusters)
     model = load_metadata(_random_model(rng, n_axes, n_clusters))
     x = rng.normal(size=(rows, model.n_features_required)) * 2
     # some rows right next to centers, where rounding matters most
     near = model.centers_in_original_units()[rng.integers(0, n_clusters, 50)] + rng.normal(size=(50, n_axes)) * 1e-4
     x[:50, model.axes] = near
-    fast = model.score(x)
+    x[50:60] *= 1e4  # and some far away
+    fast = model.score_full(x, method=method).score
     slow = reference_scores(x[:, model.axes], model.mean, model.scale, model.centers, model.max_errors)
     assert fast.dtype == np.float32
     np.testing.assert_array_equal(fast, slow)
 
 
-def test_demo_session_matches_the_sdk_loop(demo_model, demo_dir):
+@pytest.mark.parametrize("method", ["direct", "pruned"])
+def test_demo_session_matches_the_sdk_loop(demo_model, demo_dir, method):
     import pandas as pd
 
-    frame = pd.read_csv(demo_dir / "normal_session.csv").iloc[:, 1:]
-    x = frame.to_numpy()[:, demo_model.axes]
-    fast, _ = score_selected(x, demo_model.mean, demo_model.scale, demo_model.centers, demo_model.max_errors)
-    slow = reference_scores(x, demo_model.mean, demo_model.scale, demo_model.centers, demo_model.max_errors)
-    np.testing.assert_array_equal(fast, slow)
+    x = pd.read_csv(demo_dir / "normal_session.csv").iloc[:, 1:].to_numpy()
+    fast = demo_model.score_full(x, method=method)
+    slow = reference_scores(
+        x[:, demo_model.axes], demo_model.mean, demo_model.scale, demo_model.centers, demo_model.max_errors
+    )
+    np.testing.assert_array_equal(fast.score, slow)
+
+
+def test_both_strategies_agree_on_nearest_cluster_and_ties():
+    rng = np.random.default_rng(5)
+    meta = _random_model(rng, 12, 40)
+    meta["clusters"][7] = dict(meta["clusters"][3])  # an exact duplicate: cluster 3 must win ties
+    model = load_metadata(meta)
+    x = rng.normal(size=(5000, model.n_features_required))
+    x[:100, model.axes] = model.centers_in_original_units()[3]
+    direct = model.score_full(x, method="direct")
+    pruned = model.score_full(x, method="pruned")
+    np.testing.assert_array_equal(direct.score, pruned.score)
+    np.testing.assert_array_equal(direct.nearest_cluster, pruned.nearest_cluster)
+    assert 7 not in direct.nearest_cluster
 
 
 def test_float32_semantics_differ_from_float64():

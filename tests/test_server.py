@@ -59,6 +59,8 @@ def test_unknown_ids_are_404(served_api):
 
 
 def test_graph_needs_axes_of_the_block(served_api):
-    resp = get(served_api, f"/api/{PROJECT_ID}/training/anomaly/{BLOCK_ID}/features/get-graph?featureAx1=0&featureAx2=5")
+    resp = get(
+        served_api, f"/api/{PROJECT_ID}/training/anomaly/{BLOCK_ID}/features/get-graph?featureAx1=0&featureAx2=5"
+    )
     assert resp.status_code == 400
     assert "not one of the block's axes" in resp.json()["error"]

@@ -1,0 +1,4 @@
+"""Names shared by the client, the local server and the CLI (kept import-free for fast start-up)."""
+
+DEFAULT_BASE_URL = "https://studio.edgeimpulse.com/v1"
+FAULT_MODES = ("slow", "5xx", "429", "malformed", "unsuccessful")
