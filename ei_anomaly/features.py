@@ -333,3 +333,26 @@ def write_table(table: pa.Table, fmt: str, out: io.RawIOBase | io.BufferedIOBase
         pq.write_table(table, out, use_dictionary=text or False)
     else:
         pacsv.write_csv(table, out)
+
+
+def time_column(table: FeatureTable) -> str | None:
+    """A text column that names a time (timestamp, time, date), for plotting scores along the file."""
+    for name in table.columns:
+        if name not in table.numeric_columns and any(w in name.lower() for w in ("time", "date")):
+            return name
+    return None
+
+
+def preview(table: FeatureTable, rows: int = 5) -> pd.DataFrame:
+    return table.table.slice(0, rows).to_pandas()
+
+
+def rows_frame(table: FeatureTable, indices: np.ndarray) -> pd.DataFrame:
+    """Some rows as pandas, without converting the whole table."""
+    return table.table.take(pa.array(np.asarray(indices, np.int64))).to_pandas()
+
+
+def scored_csv(table: FeatureTable, scores: Scores, threshold: float) -> bytes:
+    buffer = io.BytesIO()
+    write_table(scored_table(table, scores, threshold), "csv", buffer)
+    return buffer.getvalue()

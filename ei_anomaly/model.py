@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -62,6 +63,14 @@ class AnomalyModel:
     def max_errors(self) -> np.ndarray:
         return np.asarray([c.max_error for c in self.metadata.clusters], np.float32)
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies the scoring parameters (for cache keys): equal fingerprints score alike."""
+        digest = hashlib.sha256()
+        for part in (np.asarray(self.axes, np.int64), self.mean, self.scale, self.centers, self.max_errors):
+            digest.update(part.tobytes())
+        return digest.hexdigest()[:16]
+
     @property
     def n_clusters(self) -> int:
         return len(self.metadata.clusters)
@@ -79,7 +88,15 @@ class AnomalyModel:
         return [self.feature_label(ix) for ix in self.axes]
 
     def centers_in_original_units(self) -> np.ndarray:
-        return self.centers * self.scale + self.mean
+        return self.to_original(self.centers)
+
+    def to_scaled(self, x_axes: np.ndarray) -> np.ndarray:
+        """Axis values (columns in axis order) -> the scaled space the clusters live in."""
+        return (np.asarray(x_axes, np.float32) - self.mean) / self.scale
+
+    def to_original(self, z: np.ndarray) -> np.ndarray:
+        """Scaled-space values (columns in axis order) -> original feature units."""
+        return np.asarray(z, np.float32) * self.scale + self.mean
 
     @property
     def anomaly_threshold(self) -> Threshold | None:

@@ -1,0 +1,30 @@
+"""Anomaly Lens: the entry point is only a router plus the sidebar data source."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from components.source import show_source_sidebar
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="Anomaly Lens", page_icon=":material/radar:", layout="wide")
+st.logo(str(HERE / "components" / "assets" / "logo.svg"), size="large")
+
+pages = {
+    "Model": [
+        st.Page(HERE / "pages" / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(HERE / "pages" / "clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    ],
+    "Evaluate": [
+        st.Page(HERE / "pages" / "validation.py", title="Validation", icon=":material/fact_check:"),
+        st.Page(HERE / "pages" / "on_device.py", title="On-device", icon=":material/memory:"),
+        st.Page(HERE / "pages" / "thresholds.py", title="Thresholds", icon=":material/tune:"),
+    ],
+    "Score data": [
+        st.Page(HERE / "pages" / "scoring.py", title="Scoring", icon=":material/upload_file:"),
+    ],
+}
+navigation = st.navigation(pages)
+show_source_sidebar()
+navigation.run()

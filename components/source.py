@@ -1,0 +1,191 @@
+"""The data source: sidebar widgets (in app.py, so they survive page switches) and the loaded model.
+
+Widget values live in `st.session_state` under the keys below; pages only read them through
+`current_source()`, which falls back to the demo when a page runs on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from ei_anomaly import AnomalyLensError, AnomalyModel
+from ei_anomaly.constants import DEFAULT_BASE_URL
+
+from . import loaders
+
+DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
+SOURCES = (DEMO, PROJECT, FILE)
+DEMO_PROJECT_ID, DEMO_BLOCK_ID = 48213, 4
+KEY_SOURCE, KEY_PROJECT, KEY_API_KEY, KEY_BASE_URL, KEY_BLOCK, KEY_FILE = (
+    "source",
+    "ei_project_id",
+    "ei_api_key",
+    "ei_base_url",
+    "ei_block",
+    "metadata_file",
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What is loaded and where it came from. The key is kept out of repr and never shown."""
+
+    model: AnomalyModel
+    title: str
+    kind: str
+    learn_id: int | None = None
+    project_id: int | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def has_explorer(self) -> bool:
+        return self.kind == PROJECT
+
+
+def api_key() -> str:
+    """Sidebar password field, else `st.secrets["EI_API_KEY"]`, else the EI_API_KEY variable."""
+    typed = str(st.session_state.get(KEY_API_KEY) or "").strip()
+    if typed:
+        return typed
+    try:
+        secret = st.secrets.get("EI_API_KEY")
+    except Exception:  # no secrets.toml at all: Streamlit raises, which just means "not set"
+        secret = None
+    return str(secret or os.environ.get("EI_API_KEY", "")).strip()
+
+
+def _project_id() -> int:
+    raw = str(st.session_state.get(KEY_PROJECT) or "").strip()
+    if not raw.isdigit():
+        raise AnomalyLensError("Enter the numeric project ID (the number in your Studio URL, /studio/<ID>).")
+    return int(raw)
+
+
+def _base_url() -> str:
+    return str(st.session_state.get(KEY_BASE_URL) or DEFAULT_BASE_URL).strip()
+
+
+def current_source() -> Source:
+    """The model the sidebar selects; raises AnomalyLensError with a user-facing message."""
+    kind = st.session_state.get(KEY_SOURCE, DEMO)
+    if kind == FILE:
+        upload = st.session_state.get(KEY_FILE)
+        if upload is None:
+            raise AnomalyLensError(
+                "Upload a metadata JSON file in the sidebar (the answer of the anomaly "
+                "metadata endpoint, or `python -m ei_anomaly fetch` output)."
+            )
+        return Source(loaders.model_from_json(upload.getvalue()), upload.name, FILE)
+    if kind == PROJECT:
+        key = api_key()
+        if not key:
+            raise AnomalyLensError("Enter an API key in the sidebar (Studio: Dashboard > Keys), or set EI_API_KEY.")
+        project = _project_id()
+        block = st.session_state.get(KEY_BLOCK)
+        blocks = loaders.fetch_blocks(_base_url(), project, key)
+        if not blocks:
+            raise AnomalyLensError(
+                f"Project {project} has no K-means anomaly block. Add one in Studio's impulse design."
+            )
+        ids = [b[0] for b in blocks]
+        learn_id = block if block in ids else ids[0]
+        name = dict(blocks)[learn_id]
+        model = loaders.fetch_model(_base_url(), project, learn_id, key)
+        return Source(model, f"{name} · project {project}", PROJECT, learn_id, project, _base_url(), key)
+    return Source(loaders.demo_model(), "Continuous motion (demo)", DEMO, DEMO_BLOCK_ID)
+
+
+def _leave_pages_directory_mode() -> None:
+    """Streamlit runs `pages/<name>.py` alone (no app.py, no sidebar) when a fresh server's first
+    request is a page URL, because a `pages/` folder exists. Switch it to st.navigation mode and
+    rerun through app.py, which keeps the URL. Internal attribute, hence the guard."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def require_source() -> Source:
+    """Every page's setup call: the loaded source, or a clear error and nothing more on the page."""
+    _leave_pages_directory_mode()
+    try:
+        return current_source()
+    except AnomalyLensError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
+
+
+def _ago(when: datetime) -> str:
+    delta = datetime.now(timezone.utc) - (when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+    days = delta.days
+    if days >= 1:
+        return f"{days} day{'s' if days > 1 else ''} ago"
+    hours = delta.seconds // 3600
+    return f"{hours} hour{'s' if hours != 1 else ''} ago" if hours else "just now"
+
+
+def show_source_sidebar() -> None:
+    """The sidebar: source choice, its inputs, and a one-line summary of what is loaded."""
+    with st.sidebar:
+        st.radio("Data source", SOURCES, key=KEY_SOURCE, help="The demo needs no key and no network.")
+        kind = st.session_state.get(KEY_SOURCE, DEMO)
+        if kind == PROJECT:
+            st.text_input("Project ID", key=KEY_PROJECT, placeholder="e.g. 123456")
+            st.text_input(
+                "API key",
+                key=KEY_API_KEY,
+                type="password",
+                help="Studio: Dashboard > Keys. Also read from st.secrets or EI_API_KEY.",
+                placeholder="ei_… (or from secrets / EI_API_KEY)",
+            )
+            with st.expander("Advanced"):
+                st.text_input(
+                    "API base URL",
+                    key=KEY_BASE_URL,
+                    value=DEFAULT_BASE_URL,
+                    help="Point at `python -m ei_anomaly serve` to try it offline.",
+                )
+            _show_block_choice()
+        elif kind == FILE:
+            st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE)
+        _show_summary()
+
+
+def _show_block_choice() -> None:
+    key = api_key()
+    raw = str(st.session_state.get(KEY_PROJECT) or "").strip()
+    if not key or not raw.isdigit():
+        return
+    try:
+        blocks = loaders.fetch_blocks(_base_url(), int(raw), key)
+    except AnomalyLensError:
+        return  # the page shows the error in full
+    if blocks:
+        names = dict(blocks)
+        st.selectbox("Anomaly block", [b[0] for b in blocks], key=KEY_BLOCK, format_func=lambda i: f"{names[i]} (#{i})")
+    if st.button("Refresh from Edge Impulse", icon=":material/refresh:", width="stretch"):
+        loaders.fetch_blocks.clear()
+        loaders.fetch_model.clear()
+        loaders.fetch_trained_points.clear()
+
+
+def _show_summary() -> None:
+    try:
+        source = current_source()
+    except AnomalyLensError:
+        st.caption("Nothing loaded yet.")
+        return
+    meta = source.model.metadata
+    trained = f"trained {_ago(meta.created)}" if meta.created else "training date unknown"
+    st.divider()
+    st.markdown(f"**{source.title}**")
+    st.caption(f"{source.model.n_clusters} clusters · {len(source.model.axes)} axes · {trained}")

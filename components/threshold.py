@@ -1,0 +1,98 @@
+"""The anomaly threshold, shared by the Thresholds and Scoring pages.
+
+Each page has its own slider (widgets are per page), mirrored into one session value per
+model, so a value set on one page is where the other page's slider starts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from ei_anomaly import AnomalyModel
+from ei_anomaly.metadata import Threshold
+
+
+def _shared_key(model: AnomalyModel, key: str) -> str:
+    return f"threshold::{model.fingerprint}::{key}"
+
+
+def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) -> float:
+    """The current value: what a slider last set, else the block's own value."""
+    key = threshold.key if threshold else "min_anomaly_score"
+    default = threshold.numeric_value if threshold and threshold.numeric_value is not None else model.default_threshold
+    return float(st.session_state.get(_shared_key(model, key), default))
+
+
+def slider_range(scores: np.ndarray, *values: float) -> tuple[float, float]:
+    """Covers the scores people look at (to the 99.5th percentile) and every given value."""
+    finite = np.asarray(scores, float)
+    finite = finite[np.isfinite(finite) & (finite < 1000)]
+    lo = min(-0.5, *values, float(finite.min()) if len(finite) else 0.0)
+    hi = max(1.0, *(2 * v for v in values if v > 0), float(np.percentile(finite, 99.5)) if len(finite) else 0.0)
+    return math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10
+
+
+def select_threshold(
+    model: AnomalyModel, threshold: Threshold | None, page: str, scores: np.ndarray, label: str | None = None
+) -> float:
+    """A slider for one threshold (with a reset to the suggested value); returns its value."""
+    key = threshold.key if threshold else "min_anomaly_score"
+    shared = _shared_key(model, key)
+    widget = f"{page}::{shared}"
+    current = shared_threshold(model, threshold)
+    suggested = threshold.suggested_value if threshold and isinstance(threshold.suggested_value, float) else None
+    # The range must not follow the slider's own value: a widget whose bounds change is reset.
+    block_value = (
+        threshold.numeric_value if threshold and threshold.numeric_value is not None else model.default_threshold
+    )
+    lo, hi = slider_range(scores, block_value, *([suggested] if suggested is not None else []))
+    lo, hi = min(lo, current), max(hi, current)
+    if widget not in st.session_state:
+        st.session_state[widget] = current
+
+    def remember() -> None:
+        st.session_state[shared] = st.session_state[widget]
+
+    def reset() -> None:
+        st.session_state[widget] = st.session_state[shared] = (
+            suggested if suggested is not None else model.default_threshold
+        )
+
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    with left:
+        help_text = (
+            threshold.help_text
+            if threshold and threshold.help_text
+            else "A window is an anomaly when its score is strictly greater than this."
+        )
+        value = st.slider(
+            label or (threshold.description if threshold and threshold.description else key),
+            min_value=lo,
+            max_value=hi,
+            step=0.01,
+            key=widget,
+            on_change=remember,
+            help=help_text,
+            format="%.2f",
+        )
+    with right:
+        st.button(
+            "Reset",
+            key=f"{widget}::reset",
+            on_click=reset,
+            width="stretch",
+            help=f"Back to the suggested value ({suggested:g})"
+            if suggested is not None
+            else "Back to the block's value",
+        )
+    notes = [f"`{key}`", f"block value {threshold.value}" if threshold else f"default {model.default_threshold:g}"]
+    if suggested is not None:
+        notes.append(
+            f"suggested {suggested:g}"
+            + (f" ({threshold.suggested_value_text})" if threshold and threshold.suggested_value_text else "")
+        )
+    st.caption(" · ".join(notes))
+    return float(value)

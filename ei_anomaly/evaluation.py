@@ -1,0 +1,190 @@
+"""Tables and metrics the dashboard shows, computed from metadata and scores (no UI here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .metadata import AnomalyMetadata, ValidationMetrics
+
+ENGINES = {"tflite": "TFLite", "eon": "EON", "eon_ram_optimized": "EON RAM-optimized"}
+_REPORT_SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg", "samples avg"}
+
+
+def is_anomaly_label(label: str | None) -> bool:
+    """Edge Impulse labels anomalous test samples `anomaly`; every other label is normal data."""
+    return bool(label) and str(label).strip().lower().startswith("anomal")
+
+
+def metrics_for(meta: AnomalyMetadata, model_type: str) -> ValidationMetrics | None:
+    return next((m for m in meta.model_validation_metrics if m.type == model_type), None)
+
+
+def confusion_labels(metrics: ValidationMetrics) -> list[str]:
+    """Class names for the confusion matrix rows: from the report, else from predictions."""
+    n = len(metrics.confusion_matrix)
+    from_report = [k for k in metrics.report if k not in _REPORT_SUMMARY_KEYS and isinstance(metrics.report[k], dict)]
+    if len(from_report) == n:
+        return from_report
+    seen = []
+    for p in metrics.predictions:
+        for name in (p.label, p.prediction):
+            if name and name not in seen:
+                seen.append(name)
+    if len(seen) == n:
+        return seen
+    return [f"class {i}" for i in range(n)]
+
+
+def predictions_frame(metrics: ValidationMetrics) -> pd.DataFrame:
+    """One row per validation window, with its anomaly score and whether its label is anomalous."""
+    rows = []
+    for p in metrics.predictions:
+        score = p.anomaly_scores[0][0] if p.anomaly_scores and p.anomaly_scores[0] else np.nan
+        rows.append(
+            {
+                "sample": p.sample_id,
+                "start (ms)": p.start_ms,
+                "end (ms)": p.end_ms,
+                "label": p.label or "",
+                "prediction": p.prediction or "",
+                "correct": p.prediction_correct,
+                "anomaly score": score,
+                "labelled anomaly": is_anomaly_label(p.label),
+            }
+        )
+    columns = [
+        "sample",
+        "start (ms)",
+        "end (ms)",
+        "label",
+        "prediction",
+        "correct",
+        "anomaly score",
+        "labelled anomaly",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class BinaryCounts:
+    """Normal-vs-anomaly outcome at one threshold (positives are anomalies)."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r > 0 else float("nan")
+
+    @property
+    def matrix(self) -> list[list[int]]:
+        """Rows: actual normal, actual anomaly. Columns: predicted normal, predicted anomaly."""
+        return [[self.tn, self.fp], [self.fn, self.tp]]
+
+
+def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> BinaryCounts:
+    flagged = np.asarray(scores, np.float32) > np.float32(threshold)
+    truth = np.asarray(truth, bool)
+    return BinaryCounts(
+        tp=int(np.sum(flagged & truth)),
+        fp=int(np.sum(flagged & ~truth)),
+        fn=int(np.sum(~flagged & truth)),
+        tn=int(np.sum(~flagged & ~truth)),
+    )
+
+
+def pr_curve(scores: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+    """Precision and recall at every distinct threshold (anomaly when score > threshold)."""
+    scores = np.asarray(scores, np.float64)
+    truth = np.asarray(truth, bool)
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], truth[order]
+    distinct = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp = np.cumsum(t)[distinct]
+    flagged = distinct + 1
+    total = max(int(t.sum()), 1)
+    # flagging every score >= s[i] is the same as score > the next lower distinct score
+    below = np.r_[s[distinct][1:], s[-1] - 1.0]
+    return pd.DataFrame({"threshold": below, "precision": tp / flagged, "recall": tp / total})
+
+
+def on_device_frame(meta: AnomalyMetadata) -> pd.DataFrame:
+    """Long table: one row per model type x MCU x engine, in ms and KB."""
+    rows = []
+    for metrics in meta.model_validation_metrics:
+        for perf in metrics.on_device_performance:
+            for key, engine in ENGINES.items():
+                mem = getattr(perf, key)
+                rows.append(
+                    {
+                        "model type": metrics.type,
+                        "mcu": perf.mcu,
+                        "device": perf.name,
+                        "default": perf.is_default,
+                        "engine": engine,
+                        "latency (ms)": perf.latency if perf.has_performance else np.nan,
+                        "RAM (KB)": mem.ram_required / 1024 if mem and mem.ram_required is not None else np.nan,
+                        "ROM (KB)": mem.rom_required / 1024 if mem and mem.rom_required is not None else np.nan,
+                        "profiling error": perf.profiling_error or "",
+                    }
+                )
+    columns = [
+        "model type",
+        "mcu",
+        "device",
+        "default",
+        "engine",
+        "latency (ms)",
+        "RAM (KB)",
+        "ROM (KB)",
+        "profiling error",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def fits_budget(frame: pd.DataFrame, ram_kb: float, rom_kb: float) -> pd.Series:
+    """True where the combination is profiled and needs no more RAM and flash than given."""
+    return (frame["RAM (KB)"] <= ram_kb) & (frame["ROM (KB)"] <= rom_kb) & (frame["profiling error"] == "")
+
+
+def downsample_keep_flagged(flags: np.ndarray, max_points: int, seed: int = 0) -> np.ndarray:
+    """Sorted row indices: every flagged row, plus a seeded sample of the rest, max_points in all.
+
+    If there are more flagged rows than max_points, a seeded sample of them.
+    """
+    flags = np.asarray(flags, bool)
+    if len(flags) <= max_points:
+        return np.arange(len(flags))
+    rng = np.random.default_rng(seed)
+    flagged = np.flatnonzero(flags)
+    if len(flagged) >= max_points:
+        return np.sort(rng.choice(flagged, max_points, replace=False))
+    rest = np.flatnonzero(~flags)
+    keep = rng.choice(rest, max_points - len(flagged), replace=False)
+    return np.sort(np.concatenate([flagged, keep]))
+
+
+def threshold_exports(block_id: int | None, key: str, value: float) -> dict[str, str]:
+    """The tuned threshold as the set-thresholds API body and as a Linux runner override."""
+    import json
+
+    block = block_id if block_id is not None else "<learnId>"
+    body = {"thresholds": [{"blockId": block, "key": key, "value": round(float(value), 6)}]}
+    return {
+        "json": json.dumps(body, indent=2),
+        "runner": f"--thresholds {block}.{key}={round(float(value), 6):g}",
+    }

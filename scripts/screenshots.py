@@ -1,0 +1,52 @@
+"""Screenshot every page of the running app in headless Chromium (for review and the README).
+
+Run: python -m scripts.screenshots [--out docs/screenshots] [--readme]
+--readme also writes the small docs/screenshot.png the README shows (the Thresholds page).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.e2e_support import ROOT, launch, streamlit_app, wait_idle
+
+PAGES = ["overview", "clusters", "validation", "on_device", "thresholds", "scoring"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="/tmp/anomaly-lens-screens")
+    parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--pages", nargs="*", default=PAGES)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with streamlit_app() as url, sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1440, "height": 2400})
+        for name in args.pages:
+            page.goto(f"{url}/{'' if name == 'overview' else name}")
+            wait_idle(page)
+            if name == "scoring":
+                page.get_by_role("button", name="Use the demo session with anomalies").click()
+                wait_idle(page)
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            print(out / f"{name}.png")
+        if args.readme:
+            page.set_viewport_size({"width": 1280, "height": 800})
+            page.goto(f"{url}/thresholds")
+            wait_idle(page)
+            page.wait_for_timeout(800)
+            target = ROOT / "docs" / "screenshot.png"
+            target.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(target))
+            print(target)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Every page through Streamlit's AppTest: demo, JSON upload and a live API source (local server)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
+from ei_anomaly.features import map_columns, read_feature_file, score_table
+from tests.conftest import API_KEY, PROJECT_ID, ROOT
+
+PAGES = {
+    "overview": 0,
+    "clusters": 3,  # 2-D map, 3-D view, parallel coordinates
+    "validation": 2,  # confusion matrix, scores per label
+    "on_device": 3,  # latency, RAM, flash
+    "thresholds": 3,  # histogram, PR curve, confusion matrix
+}
+TIMEOUT = 90
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def no_problems(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(f"pages/{page}.py").run()
+
+
+@pytest.mark.parametrize(("page", "n_charts"), PAGES.items())
+def test_every_page_renders_on_the_demo(page, n_charts):
+    at = goto(app(), page)
+    no_problems(at)
+    assert len(charts(at)) == n_charts
+    assert at.sidebar.radio[0].value == "Demo project"
+
+
+def test_overview_is_a_model_card():
+    at = app()
+    no_problems(at)
+    assert metric(at, "Clusters") == "32"
+    assert metric(at, "Axes") == "3"
+    assert metric(at, "Anomaly threshold") == "0.3"
+    assert len(at.get("download_button")) == 1
+    assert "32 clusters" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_pages_run_on_their_own():
+    at = AppTest.from_file(str(ROOT / "pages" / "thresholds.py"), default_timeout=TIMEOUT).run()
+    no_problems(at)
+    assert len(charts(at)) == 3
+
+
+def flagged(at: AppTest) -> int:
+    return int(metric(at, "Flagged as anomaly").split("/")[0])
+
+
+def test_threshold_slider_changes_the_flagged_count_and_exports():
+    at = goto(app(), "thresholds")
+    slider = at.slider[0]
+    assert slider.value == pytest.approx(0.3)
+    before = flagged(at)
+    slider.set_value(1.5).run()
+    after = flagged(at)
+    model = load_demo_model()
+    scores = np.array([p.anomaly_scores[0][0] for p in model.metadata.model_validation_metrics[1].predictions])
+    assert after == int(np.sum(scores > np.float32(1.5)))
+    assert after < before
+    assert any("min_anomaly_score=1.5" in c.value for c in at.code)
+    at.button(key=next(b.key for b in at.button if b.key and b.key.endswith("::reset"))).click().run()
+    assert at.slider[0].value == pytest.approx(0.05)  # the block's suggested value
+
+
+def upload_demo_csv(at: AppTest) -> AppTest:
+    at = goto(at, "scoring")
+    at.file_uploader[0].set_value(("session.csv", ANOMALY_SESSION_CSV.read_bytes(), "text/csv"))
+    return at.run()
+
+
+def expected_anomalies(threshold: float) -> int:
+    model = load_demo_model()
+    table = read_feature_file(ANOMALY_SESSION_CSV)
+    return score_table(table, model, map_columns(table, model)).count_anomalies(threshold)
+
+
+def test_upload_produces_a_summary_and_threshold_is_shared():
+    at = upload_demo_csv(app())
+    no_problems(at)
+    assert metric(at, "Rows") == "595"
+    assert metric(at, "Unscorable rows") == "3"
+    assert metric(at, "Anomalies") == str(expected_anomalies(0.3))
+    assert len(charts(at)) == 2
+    at.slider[0].set_value(1.0).run()
+    assert metric(at, "Anomalies") == str(expected_anomalies(1.0))
+    at = goto(at, "thresholds")
+    assert at.slider[0].value == pytest.approx(1.0)  # the value follows the user across pages
+    at = goto(at, "clusters")
+    names = [t["name"] for t in json.loads(charts(at)[0].proto.spec)["data"]]
+    assert "your upload: anomalies" in names
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"a,b\n1,2\n", "needs feature 22"), (b"", "empty"), (b"x,y,z\n1,2\n3,4,5,6\n", "cannot parse")],
+)
+def test_bad_feature_files_get_an_error(content, message):
+    at = goto(app(), "scoring")
+    at.file_uploader[0].set_value(("bad.csv", content, "text/csv")).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def use_json_source(at: AppTest, content: bytes) -> AppTest:
+    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    at.sidebar.file_uploader[0].set_value(("meta.json", content, "application/json"))
+    return at.run()
+
+
+def test_bad_json_upload_shows_an_error_and_the_app_stays_usable():
+    at = use_json_source(app(), b'{"scale": [1], "mean": [0, 1], "axes": [0], "clusters": []}')
+    assert not at.exception
+    assert any("`mean` has 2 values but `axes` has 1" in e.value for e in at.error)
+    at.sidebar.radio[0].set_value("Demo project").run()
+    no_problems(at)
+    assert metric(at, "Clusters") == "32"
+
+
+def test_json_upload_is_a_source_for_every_page():
+    at = use_json_source(app(), (ROOT / "ei_anomaly" / "data" / "demo" / "metadata.json").read_bytes())
+    no_problems(at)
+    assert metric(at, "Clusters") == "32"
+    for page in PAGES:
+        no_problems(goto(at, page))
+
+
+def use_api(at: AppTest, base_url: str, key: str) -> AppTest:
+    at.sidebar.radio[0].set_value("Edge Impulse project").run()
+    at.text_input(key="ei_project_id").set_value(str(PROJECT_ID))
+    at.text_input(key="ei_api_key").set_value(key)
+    at.text_input(key="ei_base_url").set_value(base_url)
+    return at.run()
+
+
+def test_api_source_against_the_local_server(served_api):
+    at = use_api(app(), served_api, API_KEY)
+    no_problems(at)
+    assert at.selectbox(key="ei_block").value == 4
+    assert metric(at, "Clusters") == "32"
+    for page, n_charts in PAGES.items():
+        at = goto(at, page)
+        no_problems(at)
+        assert len(charts(at)) == n_charts
+    at = goto(at, "clusters")
+    names = [t["name"] for t in json.loads(charts(at)[0].proto.spec)["data"]]
+    assert "trained windows" in names
+
+
+def test_rejected_key_shows_an_error_without_the_key(served_api):
+    secret = "ei_wrong_key_that_must_not_show_up"
+    at = use_api(app(), served_api, secret)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("rejected" in e for e in errors), errors
+    every_text = json.dumps([str(e.proto) for e in at.main] + [str(e.proto) for e in at.sidebar])
+    assert secret not in every_text.replace(f'value: "{secret}"', "")  # only the password field holds it
