@@ -4,7 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.source import show_source_sidebar
+from components.errors import show_unexpected
+from components.source import api_key, show_source_sidebar
 
 HERE = Path(__file__).parent
 
@@ -26,5 +27,8 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-show_source_sidebar()
-navigation.run()
+try:
+    show_source_sidebar()
+    navigation.run()
+except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
+    show_unexpected(exc, secrets=(api_key(),))

@@ -90,9 +90,7 @@ def select_threshold(
         )
     notes = [f"`{key}`", f"block value {threshold.value}" if threshold else f"default {model.default_threshold:g}"]
     if suggested is not None:
-        notes.append(
-            f"suggested {suggested:g}"
-            + (f" ({threshold.suggested_value_text})" if threshold and threshold.suggested_value_text else "")
-        )
+        text = threshold.suggested_value_text if threshold and threshold.suggested_value_text else f"{suggested:g}"
+        notes.append(f"suggested {text}")
     st.caption(" · ".join(notes))
     return float(value)

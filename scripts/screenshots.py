@@ -13,14 +13,14 @@ from playwright.sync_api import sync_playwright
 
 from tests.e2e_support import ROOT, launch, streamlit_app, wait_idle
 
-PAGES = ["overview", "clusters", "validation", "on_device", "thresholds", "scoring"]
+PAGES = {"overview": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/anomaly-lens-screens")
     parser.add_argument("--readme", action="store_true")
-    parser.add_argument("--pages", nargs="*", default=PAGES)
+    parser.add_argument("--pages", nargs="*", default=list(PAGES))
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -29,17 +29,17 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1440, "height": 2400})
         for name in args.pages:
             page.goto(f"{url}/{'' if name == 'overview' else name}")
-            wait_idle(page)
+            wait_idle(page, charts=PAGES[name])
             if name == "scoring":
                 page.get_by_role("button", name="Use the demo session with anomalies").click()
-                wait_idle(page)
+                wait_idle(page, charts=2)
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print(out / f"{name}.png")
         if args.readme:
             page.set_viewport_size({"width": 1280, "height": 800})
             page.goto(f"{url}/thresholds")
-            wait_idle(page)
+            wait_idle(page, charts=3)
             page.wait_for_timeout(800)
             target = ROOT / "docs" / "screenshot.png"
             target.parent.mkdir(exist_ok=True)

@@ -86,14 +86,19 @@ def launch(playwright):  # -> playwright Browser
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
 
 
-def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the script has finished running and charts have been drawn."""
+def wait_idle(page, charts: int = 0, timeout_ms: int = 60_000) -> None:
+    """Wait until the script has finished running and `charts` Plotly charts have been drawn.
+
+    Plotly's JavaScript loads lazily, so charts appear a moment after the script stops.
+    """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_timeout(300)  # let a rerun that was just triggered start
     page.wait_for_selector(IDLE, timeout=timeout_ms)
-    page.wait_for_load_state("networkidle", timeout=timeout_ms)
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                 .every(c => c.querySelector('.main-svg'))""",
+        """(n) => {
+            const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+            return charts.length >= n && charts.every(c => c.querySelector('.main-svg'));
+        }""",
+        arg=charts,
         timeout=timeout_ms,
     )

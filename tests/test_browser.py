@@ -1,0 +1,117 @@
+"""End to end in a real browser: Playwright driving Debian's Chromium against `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
+from ei_anomaly.features import map_columns, read_feature_file, score_table
+from tests.conftest import API_KEY, PROJECT_ID
+from tests.e2e_support import chromium_available, launch, streamlit_app, wait_idle
+
+pytestmark = pytest.mark.browser
+
+if not chromium_available():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
+    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+PAGES = {"": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = launch(pw)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with streamlit_app() as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page(viewport={"width": 1400, "height": 1000})
+    yield p
+    p.close()
+
+
+def metric_value(page, label: str) -> str:
+    card = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True))
+    return card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_a_deep_link_on_a_fresh_server_gets_the_full_app(browser):
+    with streamlit_app() as url:
+        p = browser.new_page()
+        p.goto(f"{url}/thresholds")
+        wait_idle(p, charts=3)
+        assert "Data source" in p.locator('[data-testid="stSidebar"]').inner_text()
+        assert p.locator('[data-testid="stPlotlyChart"]').count() == 3
+        p.close()
+
+
+@pytest.mark.parametrize(("path", "n_charts"), PAGES.items())
+def test_every_page_renders_with_its_charts(page, app_url, path, n_charts):
+    page.goto(f"{app_url}/{path}")
+    wait_idle(page, charts=n_charts)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == n_charts
+    assert "Continuous motion (demo)" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def expected(threshold: float) -> int:
+    model = load_demo_model()
+    table = read_feature_file(ANOMALY_SESSION_CSV)
+    return score_table(table, model, map_columns(table, model)).count_anomalies(threshold)
+
+
+def test_upload_scores_and_the_slider_changes_the_count(page, app_url):
+    page.goto(f"{app_url}/scoring")
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(ANOMALY_SESSION_CSV))
+    page.get_by_text("Anomaly rate").wait_for()
+    wait_idle(page, charts=2)
+    assert metric_value(page, "Anomalies") == str(expected(0.3))
+    assert metric_value(page, "Unscorable rows") == "3"
+    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    thumb.focus()
+    for _ in range(70):  # 0.30 -> 1.00 in steps of 0.01
+        thumb.press("ArrowRight")
+    page.wait_for_function(
+        """() => Number(document.querySelector('[data-testid="stSlider"] input[type="range"]').value) === 1""",
+        timeout=20_000,
+    )
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert metric_value(page, "Anomalies") == str(expected(1.0))
+
+
+def test_edge_impulse_source_loads_a_block_from_the_local_server(page, app_url, served_api):
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Edge Impulse project", exact=True).click()
+    wait_idle(page)
+    for name, value in (("Project ID", str(PROJECT_ID)), ("API key", API_KEY)):
+        field = page.get_by_role("textbox", name=name)
+        field.fill(value)
+        field.press("Enter")
+        wait_idle(page)
+    page.get_by_text("Advanced").click()
+    base = page.get_by_role("textbox", name="API base URL")
+    base.fill(served_api)
+    base.press("Enter")
+    wait_idle(page)
+    page.get_by_text(re.compile(r"Anomaly detection · project 48213")).first.wait_for(timeout=30_000)
+    assert metric_value(page, "Clusters") == "32"
+    assert API_KEY not in page.locator('[data-testid="stMain"]').inner_text()

@@ -1,0 +1,115 @@
+"""The fig_* builders: assert on the figure's data, not on pixels.
+
+Traces are read through their attributes (`trace.x`), which give plain arrays; Plotly's
+`to_dict()` encodes numpy data as base64 typed arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components import figures
+from components.style import ANOMALY, NORMAL
+from ei_anomaly.evaluation import on_device_frame, pr_curve, predictions_frame
+
+
+def trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def numbers(values) -> np.ndarray:
+    return np.array([v for v in values if v is not None], float)
+
+
+def test_cluster_map_draws_one_circle_per_cluster_with_equal_aspect():
+    centers = np.array([[0.0, 0.0], [3.0, 4.0]])
+    fig = figures.fig_cluster_map(centers, np.array([1.0, 0.5]), ("a", "b"))
+    edge = trace(fig, "cluster edge (score 0)")
+    xs, ys = numbers(edge.x), numbers(edge.y)
+    first, second = slice(0, 48), slice(48, 96)
+    assert np.allclose(np.hypot(xs[first], ys[first]), 1.0)
+    assert np.allclose(np.hypot(xs[second] - 3, ys[second] - 4), 0.5)
+    assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_cluster_map_stretches_circles_into_ellipses_in_original_units():
+    fig = figures.fig_cluster_map(np.array([[0.0, 0.0]]), np.array([1.0]), ("a", "b"), stretch=(2.0, 0.5))
+    edge = trace(fig, "cluster edge (score 0)")
+    xs, ys = numbers(edge.x), numbers(edge.y)
+    assert xs.max() == pytest.approx(2.0) and ys.max() == pytest.approx(0.5, abs=1e-3)
+
+
+def test_cluster_map_refuses_mismatched_input():
+    with pytest.raises(ValueError, match="match radii"):
+        figures.fig_cluster_map(np.zeros((2, 2)), np.zeros(3), ("a", "b"))
+
+
+def test_confusion_matrix_shows_counts_and_row_percentages():
+    heat = figures.fig_confusion_matrix([[30, 10], [5, 15]], ["normal", "anomaly"], "t").data[0]
+    assert heat.text[0][0] == "30<br>75%"
+    assert heat.text[1][1] == "15<br>75%"
+    assert heat.z[1][0] == pytest.approx(25.0)
+    with pytest.raises(ValueError, match="2 labels"):
+        figures.fig_confusion_matrix([[1, 2, 3]] * 3, ["a", "b"], "t")
+
+
+def test_score_histogram_colours_bars_above_the_threshold():
+    scores = np.r_[np.linspace(-1, 0, 50), np.linspace(1, 2, 10), [np.nan]]
+    fig = figures.fig_score_histogram(scores, 0.5)
+    normal, anomaly = trace(fig, "normal"), trace(fig, "anomaly")
+    assert sum(normal.y) == 50 and sum(anomaly.y) == 10
+    assert normal.marker.color == NORMAL and anomaly.marker.color == ANOMALY
+    assert all(x > 0.5 for x in anomaly.x)
+
+
+def test_timeline_refuses_too_many_points():
+    n = figures.MAX_POINTS + 1
+    with pytest.raises(ValueError, match="downsample"):
+        figures.fig_score_timeline(np.arange(n), np.zeros(n), np.zeros(n, bool), 0.3, "row")
+
+
+def test_timeline_marks_anomalies():
+    scores = np.array([0.0, 2.0, 0.1, 3.0])
+    fig = figures.fig_score_timeline(np.arange(4), scores, scores > 0.3, 0.3, "row")
+    assert list(trace(fig, "anomaly").x) == [1, 3]
+
+
+def test_pr_curve_marks_the_current_point(demo_model):
+    frame = predictions_frame(demo_model.metadata.model_validation_metrics[1])
+    curve = pr_curve(frame["anomaly score"].to_numpy(), frame["labelled anomaly"].to_numpy())
+    fig = figures.fig_pr_curve(curve, (0.9, 0.8))
+    point = trace(fig, "current threshold")
+    assert list(point.x) == [0.8] and list(point.y) == [0.9]
+    assert len(trace(fig, "all thresholds").x) == len(curve)
+
+
+def test_on_device_bars_star_the_default_mcu(demo_model):
+    frame = on_device_frame(demo_model.metadata)
+    view = frame[frame["model type"] == "float32"]
+    fig = figures.fig_on_device(view, "RAM (KB)", "KB")
+    assert {t.name for t in fig.data} == {"TFLite", "EON", "EON RAM-optimized"}
+    starred = [y for y in fig.data[0].y if "★" in y]
+    assert starred == ["<b>★ Cortex-M4F 80MHz</b>"]
+    raw = view[view["engine"] == "EON"]["RAM (KB)"].to_numpy()
+    assert np.allclose(np.asarray(trace(fig, "EON").x, float), raw)
+
+
+def test_latency_bars_say_which_mcu_was_not_profiled(demo_model):
+    frame = on_device_frame(demo_model.metadata)
+    fig = figures.fig_latency(frame[frame["model type"] == "int8"])
+    assert "not profiled" in fig.data[0].text
+
+
+def test_scores_by_label_uses_the_anomaly_colour_for_anomalous_labels():
+    frame = pd.DataFrame(
+        {
+            "label": ["idle", "idle", "anomaly"],
+            "anomaly score": [-0.1, 0.0, 2.0],
+            "labelled anomaly": [False, False, True],
+        }
+    )
+    fig = figures.fig_scores_by_label(frame, 0.3)
+    colours = {t.name: t.marker.color for t in fig.data}
+    assert colours["anomaly"] == ANOMALY and colours["idle"] != ANOMALY
