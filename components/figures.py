@@ -190,8 +190,13 @@ def fig_scores_by_label(frame: pd.DataFrame, threshold: float | None) -> go.Figu
     return fig
 
 
-def fig_score_histogram(scores: np.ndarray, threshold: float, title: str = "Score distribution") -> go.Figure:
-    """Histogram of finite scores, bars above the threshold in the anomaly colour."""
+def fig_score_histogram(
+    scores: np.ndarray, threshold: float, title: str = "Score distribution", suggested: float | None = None
+) -> go.Figure:
+    """Histogram of finite scores, bars above the threshold in the anomaly colour.
+
+    The block's suggested threshold, if given, is a dotted line.
+    """
     s = np.asarray(scores, float)
     s = s[np.isfinite(s)]
     fig = go.Figure()
@@ -214,6 +219,13 @@ def fig_score_histogram(scores: np.ndarray, threshold: float, title: str = "Scor
                     hovertemplate="score %{x:.3f}<br>%{y} rows<extra></extra>",
                 )
             )
+    if suggested is not None:
+        fig.add_vline(
+            x=suggested,
+            line={"color": MUTED, "dash": "dot"},
+            annotation_text=f"suggested {suggested:g}",
+            annotation_position="bottom right",
+        )
     fig.add_vline(x=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     _layout(fig, title, height=360)
     fig.update_layout(bargap=0.02, barmode="overlay")

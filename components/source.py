@@ -124,7 +124,7 @@ def require_source() -> Source:
         raise  # unreachable: st.stop() ends the run
 
 
-def _ago(when: datetime) -> str:
+def trained_ago(when: datetime) -> str:
     delta = datetime.now(timezone.utc) - (when if when.tzinfo else when.replace(tzinfo=timezone.utc))
     days = delta.days
     if days >= 1:
@@ -185,7 +185,7 @@ def _show_summary() -> None:
         st.caption("Nothing loaded yet.")
         return
     meta = source.model.metadata
-    trained = f"trained {_ago(meta.created)}" if meta.created else "training date unknown"
+    trained = f"trained {trained_ago(meta.created)}" if meta.created else "training date unknown"
     st.divider()
     st.markdown(f"**{source.title}**")
     st.caption(f"{source.model.n_clusters} clusters · {len(source.model.axes)} axes · {trained}")

@@ -96,6 +96,11 @@ class BinaryCounts:
         return [[self.tn, self.fp], [self.fn, self.tp]]
 
 
+def count_flagged(scores: np.ndarray, threshold: float) -> int:
+    """How many scores are anomalies at this threshold (score > threshold, in float32 as the SDK)."""
+    return int(np.count_nonzero(np.asarray(scores, np.float32) > np.float32(threshold)))
+
+
 def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> BinaryCounts:
     flagged = np.asarray(scores, np.float32) > np.float32(threshold)
     truth = np.asarray(truth, bool)

@@ -30,6 +30,11 @@ class Scores:
     def count_anomalies(self, threshold: float) -> int:
         return int(np.count_nonzero(self.is_anomaly(threshold)))
 
+    def top_indices(self, n: int) -> np.ndarray:
+        """Row indices of the n highest scores, highest first (unscorable rows never included)."""
+        order = np.argsort(-np.nan_to_num(self.score, nan=-np.inf), kind="stable")
+        return order[: min(n, int(self.scorable.sum()))]
+
     @property
     def unscorable_count(self) -> int:
         return int(np.count_nonzero(~self.scorable))

@@ -59,6 +59,8 @@ if source.has_explorer:
     except AnomalyLensError as exc:
         st.warning(f"Trained points are not available: {exc}")
         points = pd.DataFrame(columns=["x", "y"])
+    if len(points) > MAX_POINTS // 2:  # a person cannot see more; a seeded sample keeps it stable
+        points = points.iloc[downsample_keep_flagged(np.zeros(len(points), bool), MAX_POINTS // 2)]
     if len(points):
         z = np.zeros((len(points), n_axes), np.float32)
         z[:, ax1], z[:, ax2] = points["x"], points["y"]

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components.source import require_source
+from components.source import require_source, trained_ago
 from ei_anomaly.evaluation import on_device_frame
 
 source = require_source()
@@ -24,7 +24,11 @@ cols[2].metric(
     f"{model.default_threshold:g}",
     help="A window is an anomaly when its score is strictly greater than this.",
 )
-cols[3].metric("Trained", meta.created.strftime("%Y-%m-%d") if meta.created else "unknown")
+cols[3].metric(
+    "Trained",
+    trained_ago(meta.created) if meta.created else "unknown",
+    help=f"{meta.created:%Y-%m-%d %H:%M} UTC" if meta.created else None,
+)
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -1,6 +1,5 @@
 """Scoring: upload feature files and score them exactly as the device would."""
 
-import numpy as np
 import streamlit as st
 
 from components import loaders
@@ -11,7 +10,7 @@ from components.uploads import remember_upload
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.evaluation import downsample_keep_flagged
-from ei_anomaly.features import map_columns, preview, rows_frame, scored_csv, time_column
+from ei_anomaly.features import column_values, map_columns, preview, rows_frame, scored_csv, time_column
 
 source = require_source()
 model = source.model
@@ -103,7 +102,7 @@ def results() -> None:
         keep = downsample_keep_flagged(flags, MAX_POINTS)
         keep = keep[scores.scorable[keep]]
         time_name = time_column(table)
-        x = np.asarray(table.table.column(time_name).take(keep).to_pylist(), dtype=object) if time_name else keep
+        x = column_values(table, time_name, keep) if time_name else keep
         st.plotly_chart(
             fig_score_timeline(x, scores.score[keep], flags[keep], threshold, time_name or "row"),
             width="stretch",
@@ -113,7 +112,7 @@ def results() -> None:
             st.caption(f"Showing {len(keep):,} of {table.n_rows:,} rows: every anomaly plus a random sample.")
 
     st.subheader("Top anomalies")
-    top = np.argsort(-np.nan_to_num(scores.score, nan=-np.inf))[: min(20, n_flagged)]
+    top = scores.top_indices(min(20, n_flagged))
     if len(top):
         rows = rows_frame(table, top)
         rows.insert(0, "row", top)

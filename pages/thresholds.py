@@ -7,7 +7,7 @@ from components.figures import fig_confusion_matrix, fig_pr_curve, fig_score_his
 from components.source import require_source
 from components.threshold import select_threshold
 from components.uploads import last_scored_upload_scores
-from ei_anomaly.evaluation import binary_counts, pr_curve, predictions_frame, threshold_exports
+from ei_anomaly.evaluation import binary_counts, count_flagged, pr_curve, predictions_frame, threshold_exports
 
 source = require_source()
 model = source.model
@@ -56,7 +56,7 @@ def tuner() -> None:
     if not len(scores):
         return
     st.caption(f"Scores from {origin}.")
-    flagged = int(np.sum(scores > np.float32(value)))
+    flagged = count_flagged(scores, value)
     has_labels = truth is not None and truth.any() and (~truth).any()
     cols = st.columns(4)
     cols[0].metric("Flagged as anomaly", f"{flagged} / {len(scores)}")
@@ -71,7 +71,12 @@ def tuner() -> None:
         cols[3].metric("False alarms", counts.fp, help="Normal windows flagged as anomaly.")
     left, right = st.columns(2, gap="large")
     with left:
-        st.plotly_chart(fig_score_histogram(scores, value), width="stretch", key="thresholds_hist")
+        suggested = anomaly_threshold.suggested_value if anomaly_threshold else None
+        st.plotly_chart(
+            fig_score_histogram(scores, value, suggested=suggested if isinstance(suggested, float) else None),
+            width="stretch",
+            key="thresholds_hist",
+        )
     with right:
         if has_labels:
             st.plotly_chart(

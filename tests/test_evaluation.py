@@ -10,6 +10,7 @@ import pytest
 from ei_anomaly.evaluation import (
     binary_counts,
     confusion_labels,
+    count_flagged,
     downsample_keep_flagged,
     fits_budget,
     is_anomaly_label,
@@ -84,3 +85,16 @@ def test_threshold_exports():
     assert out["runner"] == "--thresholds 4.min_anomaly_score=0.35"
     assert json.loads(out["json"]) == {"thresholds": [{"blockId": 4, "key": "min_anomaly_score", "value": 0.35}]}
     assert "<learnId>" in threshold_exports(None, "min_anomaly_score", 1)["runner"]
+
+
+def test_count_flagged_compares_in_float32():
+    # 0.30000001 is 0.3 in float32: not strictly greater, as on the device
+    assert count_flagged(np.array([0.30000001, 0.31, np.nan]), 0.3) == 1
+
+
+def test_top_indices_skip_unscorable_rows(tiny_model):
+    x = np.array([[0.0, 1.0, 2.0], [np.nan, 0, 0], [50.0, 1.0, 2.0], [5.0, 1.0, 2.0]])
+    s = tiny_model.score_full(x)
+    # by hand (axes [2, 0, 1]): row 0 scores sqrt(4.3125) - 0.5 = 1.58, row 3 sqrt(5.0625) - 1 = 1.25
+    assert s.top_indices(10).tolist() == [2, 0, 3]
+    assert s.top_indices(1).tolist() == [2]
