@@ -15,7 +15,6 @@ import contextlib
 import io
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from bench.timing import best_of
 from ei_anomaly.cli import main as cli_main
 from ei_anomaly.demo import DEMO_DIR
 
@@ -37,15 +37,6 @@ def make_csv(path: Path, rows: int) -> None:
     base = train.to_numpy()[rng.integers(0, len(train), rows)]
     noisy = (base * rng.normal(1.0, 0.05, base.shape)).round(5)
     pacsv.write_csv(pa.Table.from_pandas(pd.DataFrame(noisy, columns=train.columns), preserve_index=False), path)
-
-
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

@@ -8,12 +8,12 @@ several repeats. Targets (issue #2): >= 3x scikit-learn at 3 axes x 32 clusters,
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.preprocessing import StandardScaler
 
+from bench.timing import best_of
 from ei_anomaly import load_metadata
 from ei_anomaly.scoring import reference_scores
 
@@ -46,15 +46,6 @@ def sklearn_scores(model, x):
     return np.minimum(d.min(axis=1), 1000.0)
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -71,10 +62,10 @@ def main() -> None:
     for name, n_features, axes, n_clusters, target in cases:
         model, x = make_case(rng, args.rows, n_features, axes, n_clusters)
         model.score(x[:1000])  # compile / load the kernel before timing
-        ours = best_of(lambda model=model, x=x: model.score(x), args.repeats)
-        theirs = best_of(lambda model=model, x=x: sklearn_scores(model, x), args.repeats)
+        ours = best_of(args.repeats, lambda model=model, x=x: model.score(x))
+        theirs = best_of(args.repeats, lambda model=model, x=x: sklearn_scores(model, x))
         sub = x[: args.loop_rows, model.axes]
-        loop = best_of(lambda m=model, s=sub: reference_scores(s, m.mean, m.scale, m.centers, m.max_errors), 1)
+        loop = best_of(1, lambda m=model, s=sub: reference_scores(s, m.mean, m.scale, m.centers, m.max_errors))
         diff = np.abs(model.score(x[:100_000]) - sklearn_scores(model, x[:100_000])).max()
         ratio = theirs / ours
         ok = ratio >= target
