@@ -132,7 +132,9 @@ def fig_parallel_centers(centers: np.ndarray, radii: np.ndarray, labels: Sequenc
     dims = [{"label": lab, "values": centers[:, j]} for j, lab in enumerate(labels)]
     dims.append({"label": "maxError", "values": radii})
     fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": radii, "colorscale": "Teal", "showscale": True}))
-    return _layout(fig, "Cluster centers on every axis (scaled space)", height=460)
+    _layout(fig, "Cluster centers on every axis (scaled space)", height=480)
+    fig.update_layout(margin={"t": 100, "l": 70, "r": 40})  # room for the axis names above the lines
+    return fig
 
 
 def fig_confusion_matrix(matrix: Sequence[Sequence[float]], labels: Sequence[str], title: str) -> go.Figure:

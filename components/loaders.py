@@ -7,7 +7,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyModel, Scores, load_metadata
 from ei_anomaly.client import EdgeImpulseClient
-from ei_anomaly.demo import load_demo_model
+from ei_anomaly.demo import load_demo_model, trained_points_frame
 from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, score_table
 
 API_TTL = 300  # seconds: long enough for a review, short enough to see a retrained model
@@ -40,8 +40,7 @@ def fetch_trained_points(
 ) -> pd.DataFrame:
     """Trained windows on two axes, already scaled (as the API returns them)."""
     graph = EdgeImpulseClient(api_key, base_url).get_trained_features(project_id, learn_id, ax1, ax2)
-    rows = [(p["X"].get(str(ax1)), p["X"].get(str(ax2))) for p in graph.get("data") or [] if isinstance(p, dict)]
-    return pd.DataFrame(rows, columns=["x", "y"], dtype=float)
+    return trained_points_frame(graph, ax1, ax2)
 
 
 # Uploads can be hundreds of MB: cache_resource keeps one shared, never-mutated copy instead of

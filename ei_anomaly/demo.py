@@ -55,3 +55,15 @@ def trained_graph(model: AnomalyModel, features: pd.DataFrame, ax1: int, ax2: in
         cols.append((raw - model.metadata.mean[j]) / model.metadata.scale[j])
     data = [{"X": {str(ax1): float(a), str(ax2): float(b)}} for a, b in zip(*cols, strict=True)]
     return {"success": True, "totalSampleCount": len(features), "data": data}
+
+
+def trained_points_frame(graph: dict[str, Any], ax1: int, ax2: int) -> pd.DataFrame:
+    """`features/get-graph` answer -> (x, y) rows; points missing either axis are left out."""
+    rows = []
+    for point in graph.get("data") or []:
+        values = point.get("X") if isinstance(point, dict) else None
+        if isinstance(values, dict):
+            x, y = values.get(str(ax1)), values.get(str(ax2))
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+                rows.append((float(x), float(y)))
+    return pd.DataFrame(rows, columns=["x", "y"], dtype=float)

@@ -105,3 +105,14 @@ def test_nothing_listening_is_a_connection_error():
 def test_bad_base_url_is_refused():
     with pytest.raises(ApiError, match="base URL"):
         EdgeImpulseClient(API_KEY, "studio.edgeimpulse.com")
+
+
+def test_trained_points_frame_tolerates_odd_answers(api_server, demo_model):
+    from ei_anomaly.demo import trained_points_frame
+
+    graph = client(api_server).get_trained_features(PROJECT_ID, BLOCK_ID, 11, 22)
+    frame = trained_points_frame(graph, 11, 22)
+    assert len(frame) == graph["totalSampleCount"]
+    odd = {"data": [{"X": {"11": 1.0}}, {"label": 3}, "junk", {"X": {"11": 0.5, "22": 2}}]}
+    assert trained_points_frame(odd, 11, 22).values.tolist() == [[0.5, 2.0]]
+    assert trained_points_frame({}, 0, 1).empty
