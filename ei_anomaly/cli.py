@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, BinaryIO
 if TYPE_CHECKING:
     from .client import EdgeImpulseClient
 
-from . import load_metadata, scoring
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
 from .features import map_columns, read_feature_file, score_table, scored_table, write_table
-from .metadata import parse_metadata
+
+if TYPE_CHECKING:
+    from .model import AnomalyModel
 
 # The HTTP pieces are imported by the commands that use them: `score` starts faster without.
 
@@ -48,10 +49,16 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
         raise
 
 
-def _in_background(target: Callable[[], object]) -> threading.Thread:
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread
+def _load_model_and_kernel(path: Path, out: dict[str, object]) -> None:
+    """Background half of `score`: validate the metadata and load the compiled kernel
+    (pydantic and numba imports included) while the main thread parses the feature file."""
+    try:
+        from . import load_metadata, scoring
+
+        out["model"] = load_metadata(path)
+        scoring.warm_up()
+    except BaseException as exc:  # handed to the main thread, which reports it
+        out["error"] = exc
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -60,11 +67,20 @@ def cmd_score(args: argparse.Namespace) -> int:
         fmt = OUTPUT_FORMATS.get(Path(args.output).suffix.lower(), "")
         if not fmt:
             raise UsageError(f"cannot tell the output format of {args.output}; use .csv or .parquet")
-    # numba loads the kernel while Arrow parses the file (which releases the GIL)
-    warm = _in_background(scoring.warm_up)
-    model = load_metadata(Path(args.metadata))
-    table = read_feature_file(Path(args.features))
-    warm.join()
+    loaded: dict[str, object] = {}
+    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
+    worker.start()
+    feature_error: AnomalyLensError | None = None
+    try:
+        table = read_feature_file(Path(args.features))
+    except AnomalyLensError as exc:
+        feature_error = exc
+    worker.join()
+    if "error" in loaded:  # metadata problems first, as the arguments come in that order
+        raise loaded["error"]  # type: ignore[misc]
+    if feature_error is not None:
+        raise feature_error
+    model: AnomalyModel = loaded["model"]  # type: ignore[assignment]
     mapping = map_columns(table, model)
     scores = score_table(table, model, mapping)
     threshold = model.default_threshold if args.threshold is None else args.threshold
@@ -92,6 +108,8 @@ def _client(args: argparse.Namespace) -> EdgeImpulseClient:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from .metadata import parse_metadata
+
     raw = _client(args).get_metadata(args.project_id, args.learn_id)
     parse_metadata(raw)  # refuse to save what cannot be scored
     text = json.dumps(raw, indent=1) + "\n"

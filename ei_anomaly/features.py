@@ -21,10 +21,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .errors import FeatureFileError
-from .model import AnomalyModel, Scores
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type names only: reading a file must not wait for the scoring kernel's imports
     import pandas as pd
+
+    from .model import AnomalyModel, Scores
 
 _SNIFF_BYTES = 64 * 1024
 RESULT_COLUMNS = ("anomaly_score", "nearest_cluster", "is_anomaly")
