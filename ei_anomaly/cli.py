@@ -92,7 +92,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     print(
         f"{result.num_rows} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
-        f"{scores.unscorable_count} unscorable; columns {mapping.how}",
+        f"{scores.unscorable_count} unscorable; mapping: {mapping.how}",
         file=sys.stderr,
     )
     return EXIT_OK
