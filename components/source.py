@@ -19,7 +19,7 @@ from . import loaders
 
 DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
 SOURCES = (DEMO, PROJECT, FILE)
-DEMO_PROJECT_ID, DEMO_BLOCK_ID = 48213, 4
+DEMO_BLOCK_ID = 4
 KEY_SOURCE, KEY_PROJECT, KEY_API_KEY, KEY_BASE_URL, KEY_BLOCK, KEY_FILE = (
     "source",
     "ei_project_id",

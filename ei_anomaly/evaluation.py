@@ -18,10 +18,6 @@ def is_anomaly_label(label: str | None) -> bool:
     return bool(label) and str(label).strip().lower().startswith("anomal")
 
 
-def metrics_for(meta: AnomalyMetadata, model_type: str) -> ValidationMetrics | None:
-    return next((m for m in meta.model_validation_metrics if m.type == model_type), None)
-
-
 def confusion_labels(metrics: ValidationMetrics) -> list[str]:
     """Class names for the confusion matrix rows: from the report, else from predictions."""
     n = len(metrics.confusion_matrix)

@@ -3,7 +3,7 @@
 Nothing is dropped: every row and column the file had is kept. A row whose mapped features
 are empty or not numbers is *unscorable*: it stays in the table with an empty score.
 Files are read into Apache Arrow tables (multi-threaded CSV parsing, no copies on the way to
-the scoring kernel); a pandas view is built only when a page asks for one.
+the scoring kernel); pages convert only the rows they show to pandas.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,11 +49,6 @@ class FeatureTable:
     @property
     def n_rows(self) -> int:
         return self.table.num_rows
-
-    @cached_property
-    def frame(self) -> pd.DataFrame:
-        """The table as pandas, for display."""
-        return self.table.to_pandas()
 
 
 @dataclass(frozen=True)
@@ -314,17 +308,6 @@ def scored_table(table: FeatureTable, scores: Scores, threshold: float) -> pa.Ta
     for name, value in zip(RESULT_COLUMNS, values, strict=True):
         out = out.append_column(_free_name(out.column_names, name), value)
     return out
-
-
-def scored_frame(table: FeatureTable, scores: Scores, threshold: float) -> pd.DataFrame:
-    """`scored_table` as pandas, with nullable dtypes so empty stays empty."""
-    return scored_table(table, scores, threshold).to_pandas(types_mapper=_nullable().get)
-
-
-def _nullable() -> dict[pa.DataType, object]:
-    import pandas as pd
-
-    return {pa.float32(): pd.Float32Dtype(), pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
 def write_table(table: pa.Table, fmt: str, out: io.RawIOBase | io.BufferedIOBase | str) -> None:

@@ -9,10 +9,14 @@ import pandas as pd
 import pytest
 
 from ei_anomaly import FeatureFileError, load_metadata
-from ei_anomaly.features import axis_matrix, map_columns, read_feature_file, score_table, scored_frame
+from ei_anomaly.features import axis_matrix, map_columns, read_feature_file, score_table, scored_table
 from tests.conftest import tiny_metadata
 
 NAMES = {0: "accX RMS", 1: "accY RMS", 2: "accZ RMS"}
+
+
+def scored_frame(table, scores, threshold):
+    return scored_table(table, scores, threshold).to_pandas()
 
 
 @pytest.fixture
@@ -48,13 +52,13 @@ def expected(model):
 )
 def test_dialects_give_the_same_scores(text, tiny_model):
     table, _mapping, scores = scores_of(text.encode("utf-8"), tiny_model)
-    assert len(table.frame) == 3
+    assert table.n_rows == 3
     np.testing.assert_array_equal(scores.score, expected(tiny_model))
 
 
 def test_bom_does_not_end_up_in_the_first_column_name(tiny_model):
     table = read_feature_file("\ufeffaccX,b,c\n1,2,3\n".encode())
-    assert table.frame.columns[0] == "accX"
+    assert table.columns[0] == "accX"
 
 
 def test_columns_named_after_axis_labels_map_by_name_in_any_order(named_model):
@@ -161,10 +165,10 @@ def test_demo_sample_files(demo_model, demo_dir):
     assert mapping.how == "matched by axis name"
     scores = score_table(table, demo_model, mapping)
     assert scores.unscorable_count == 3
-    assert 20 < scores.count_anomalies(demo_model.default_threshold) < len(table.frame) // 2
+    assert 20 < scores.count_anomalies(demo_model.default_threshold) < table.n_rows // 2
     normal = read_feature_file(demo_dir / "normal_session.csv")
     normal_scores = score_table(normal, demo_model, map_columns(normal, demo_model))
-    assert normal_scores.count_anomalies(demo_model.default_threshold) < len(normal.frame) * 0.02
+    assert normal_scores.count_anomalies(demo_model.default_threshold) < normal.n_rows * 0.02
 
 
 def test_axis_matrix_is_float32(tiny_model):
