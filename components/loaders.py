@@ -7,7 +7,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyModel, Scores, load_metadata
 from ei_anomaly.client import EdgeImpulseClient
-from ei_anomaly.demo import load_demo_model, trained_points_frame
+from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
 from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, score_table
 
 API_TTL = 300  # seconds: long enough for a review, short enough to see a retrained model
@@ -16,6 +16,12 @@ API_TTL = 300  # seconds: long enough for a review, short enough to see a retrai
 @st.cache_data(show_spinner=False)
 def demo_model() -> AnomalyModel:
     return load_demo_model()
+
+
+@st.cache_data(show_spinner=False)
+def demo_trained_points(ax1: int, ax2: int) -> pd.DataFrame:
+    """The demo's trained windows on two features, through the same code the local API serves."""
+    return trained_points_frame(trained_graph(demo_model(), demo_training_features(), ax1, ax2), ax1, ax2)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import pandas as pd
 import streamlit as st
 
 from ei_anomaly import AnomalyLensError, AnomalyModel
@@ -41,10 +42,6 @@ class Source:
     project_id: int | None = None
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-
-    @property
-    def has_explorer(self) -> bool:
-        return self.kind == PROJECT
 
 
 def api_key() -> str:
@@ -111,6 +108,22 @@ def _leave_pages_directory_mode() -> None:
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def trained_points(source: Source, feature_x: int, feature_y: int, max_points: int) -> pd.DataFrame:
+    """Training windows on two features, scaled, as Studio's anomaly explorer gets them.
+
+    Empty for a metadata file (it has none); a seeded sample when there are more than max_points.
+    """
+    if source.kind == PROJECT:
+        points = loaders.fetch_trained_points(
+            source.base_url, source.project_id, source.learn_id, feature_x, feature_y, source.api_key
+        )
+    elif source.kind == DEMO:
+        points = loaders.demo_trained_points(feature_x, feature_y)
+    else:
+        return pd.DataFrame(columns=["x", "y"], dtype=float)
+    return points.sample(n=max_points, random_state=0) if len(points) > max_points else points
 
 
 def require_source() -> Source:

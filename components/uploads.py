@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from ei_anomaly import AnomalyModel, Scores
+from ei_anomaly.evaluation import downsample_keep_flagged
 from ei_anomaly.features import ColumnMapping, axis_matrix
 
 from . import loaders
@@ -26,14 +27,18 @@ def _last(model: AnomalyModel) -> tuple[bytes, str, tuple[str, ...], Scores] | N
     return data, name, columns, loaders.score_features(data, name, fingerprint, columns, model)
 
 
-def last_scored_upload(model: AnomalyModel) -> tuple[np.ndarray, np.ndarray] | None:
-    """(axis values, anomaly flags at the shared threshold) of the last upload scored with this model."""
+def last_upload_points(model: AnomalyModel, max_points: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Scaled axis values of the last upload scored with this model: (normal rows, anomalies) at
+    the shared threshold, at most max_points in all, every anomaly kept first."""
     last = _last(model)
     if last is None:
         return None
     data, name, columns, scores = last
+    flags = scores.is_anomaly(shared_threshold(model, model.anomaly_threshold))
+    keep = downsample_keep_flagged(flags, max_points)
     x_axes = axis_matrix(loaders.parse_features(data, name), ColumnMapping(list(columns), ""))
-    return x_axes, scores.is_anomaly(shared_threshold(model, model.anomaly_threshold))
+    z = model.to_scaled(x_axes[keep])
+    return z[~flags[keep]], z[flags[keep]]
 
 
 def last_scored_upload_scores(model: AnomalyModel) -> np.ndarray | None:

@@ -34,11 +34,6 @@ def demo_training_features() -> pd.DataFrame:
     return pd.read_csv(DEMO_DIR / "training_features.csv")
 
 
-def demo_trained_axes(model: AnomalyModel) -> np.ndarray:
-    """The demo's training windows on the block's axes (original units, axis order)."""
-    return demo_training_features().to_numpy()[:, model.axes]
-
-
 def load_demo_model() -> AnomalyModel:
     files = demo_files()
     return AnomalyModel(parse_metadata(files["metadata"]), feature_names_from_config(files["anomaly_config"]))

@@ -103,6 +103,10 @@ class AnomalyModel:
         """Scaled-space values (columns in axis order) -> original feature units."""
         return np.asarray(z, np.float32) * self.scale + self.mean
 
+    def axis_to_original(self, values: np.ndarray, j: int) -> np.ndarray:
+        """Scaled values of axis j alone -> original units of that feature."""
+        return np.asarray(values, np.float32) * self.scale[j] + self.mean[j]
+
     @property
     def anomaly_threshold(self) -> Threshold | None:
         """The block's own anomaly threshold entry, if it carries one."""

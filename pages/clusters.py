@@ -4,14 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import loaders
 from components.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
-from components.source import require_source
+from components.source import require_source, trained_points
 from components.style import ANOMALY, MUTED, NORMAL
-from components.uploads import last_scored_upload
+from components.uploads import last_upload_points
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.demo import demo_trained_axes
-from ei_anomaly.evaluation import downsample_keep_flagged
 
 source = require_source()
 model = source.model
@@ -44,37 +41,24 @@ radii = model.max_errors
 stretch = (float(model.scale[ax1]), float(model.scale[ax2])) if original else (1.0, 1.0)
 
 
-def overlay(name: str, z: np.ndarray, color: str) -> tuple[str, np.ndarray, np.ndarray, str]:
-    """Scaled points (axis order) as a trace in the units on screen."""
-    shown = model.to_original(z) if original else z
-    return name, shown[:, ax1], shown[:, ax2], color
+def on_screen(values: np.ndarray, j: int) -> np.ndarray:
+    """Scaled values of axis j in the units the map shows."""
+    return model.axis_to_original(values, j) if original else values
 
 
 overlays = []
-if source.has_explorer:
-    try:
-        points = loaders.fetch_trained_points(
-            source.base_url, source.project_id, source.learn_id, model.axes[ax1], model.axes[ax2], source.api_key
-        )
-    except AnomalyLensError as exc:
-        st.warning(f"Trained points are not available: {exc}")
-        points = pd.DataFrame(columns=["x", "y"])
-    if len(points) > MAX_POINTS // 2:  # a person cannot see more; a seeded sample keeps it stable
-        points = points.iloc[downsample_keep_flagged(np.zeros(len(points), bool), MAX_POINTS // 2)]
-    if len(points):
-        z = np.zeros((len(points), n_axes), np.float32)
-        z[:, ax1], z[:, ax2] = points["x"], points["y"]
-        overlays.append(overlay("trained windows", z, MUTED))
-elif source.kind == "Demo project":
-    overlays.append(overlay("trained windows", model.to_scaled(demo_trained_axes(model)), MUTED))
+try:
+    points = trained_points(source, model.axes[ax1], model.axes[ax2], MAX_POINTS // 2)
+except AnomalyLensError as exc:
+    st.warning(f"Trained points are not available: {exc}")
+    points = pd.DataFrame(columns=["x", "y"], dtype=float)
+if len(points):
+    overlays.append(("trained windows", on_screen(points["x"], ax1), on_screen(points["y"], ax2), MUTED))
 
-upload = last_scored_upload(model)
+upload = last_upload_points(model, MAX_POINTS // 2)
 if upload is not None:
-    x_axes, flags = upload
-    shown = downsample_keep_flagged(flags, MAX_POINTS // 2)
-    z = model.to_scaled(x_axes[shown])
-    overlays.append(overlay("your upload", z[~flags[shown]], NORMAL))
-    overlays.append(overlay("your upload: anomalies", z[flags[shown]], ANOMALY))
+    for name, z, color in (("your upload", upload[0], NORMAL), ("your upload: anomalies", upload[1], ANOMALY)):
+        overlays.append((name, on_screen(z[:, ax1], ax1), on_screen(z[:, ax2], ax2), color))
 
 unit = "" if original else " (scaled)"
 fig = fig_cluster_map(centers[:, [ax1, ax2]], radii, (labels[ax1] + unit, labels[ax2] + unit), overlays, stretch)

@@ -42,6 +42,8 @@ if scores is None or not len(scores):
     scores = np.array([])
 
 anomaly_threshold = model.anomaly_threshold
+has_labels = truth is not None and truth.any() and (~truth).any()
+curve = pr_curve(scores, truth) if has_labels else None  # independent of the threshold: once per run
 
 
 @st.fragment
@@ -57,7 +59,6 @@ def tuner() -> None:
         return
     st.caption(f"Scores from {origin}.")
     flagged = count_flagged(scores, value)
-    has_labels = truth is not None and truth.any() and (~truth).any()
     cols = st.columns(4)
     cols[0].metric("Flagged as anomaly", f"{flagged} / {len(scores)}")
     if has_labels:
@@ -80,7 +81,7 @@ def tuner() -> None:
     with right:
         if has_labels:
             st.plotly_chart(
-                fig_pr_curve(pr_curve(scores, truth), (counts.precision, counts.recall)),
+                fig_pr_curve(curve, (counts.precision, counts.recall)),
                 width="stretch",
                 key="thresholds_pr",
             )
