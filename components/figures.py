@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ei_anomaly.score_views import ScoreHistogram
+
 from .style import ANOMALY, CLUSTER, ENGINE_COLORS, FONT, MUTED, NORMAL, THRESHOLD, label_color
 
 MAX_POINTS = 50_000
@@ -193,29 +195,23 @@ def fig_scores_by_label(frame: pd.DataFrame, threshold: float | None) -> go.Figu
 
 
 def fig_score_histogram(
-    scores: np.ndarray, threshold: float, title: str = "Score distribution", suggested: float | None = None
+    hist: ScoreHistogram, threshold: float, title: str = "Score distribution", suggested: float | None = None
 ) -> go.Figure:
-    """Histogram of finite scores, bars above the threshold in the anomaly colour.
+    """Binned scores (counted on the server), bins above the threshold in the anomaly colour.
 
     The block's suggested threshold, if given, is a dotted line.
     """
-    s = np.asarray(scores, float)
-    s = s[np.isfinite(s)]
     fig = go.Figure()
-    if len(s):
-        lo, hi = float(s.min()), float(s.max())
-        edges = np.histogram_bin_edges(
-            s, bins=min(80, max(10, int(np.sqrt(len(s))))), range=(lo, hi if hi > lo else lo + 1)
-        )
-        counts, _ = np.histogram(s, bins=edges)
-        mids = (edges[:-1] + edges[1:]) / 2
+    if hist.total:
+        mids = (hist.edges[:-1] + hist.edges[1:]) / 2
+        widths = np.diff(hist.edges)
         above = mids > threshold
         for name, mask, color in (("normal", ~above, NORMAL), ("anomaly", above, ANOMALY)):
             fig.add_trace(
                 go.Bar(
                     x=mids[mask],
-                    y=counts[mask],
-                    width=np.diff(edges)[mask],
+                    y=hist.counts[mask],
+                    width=widths[mask],
                     name=name,
                     marker={"color": color},
                     hovertemplate="score %{x:.3f}<br>%{y} rows<extra></extra>",
@@ -266,17 +262,21 @@ def fig_pr_curve(curve: pd.DataFrame, current: tuple[float, float] | None) -> go
 
 
 def fig_score_timeline(
-    x: np.ndarray, scores: np.ndarray, flags: np.ndarray, threshold: float, x_title: str
+    envelope: tuple[np.ndarray, np.ndarray],
+    flagged: tuple[np.ndarray, np.ndarray],
+    flagged_total: int,
+    threshold: float,
+    x_title: str,
 ) -> go.Figure:
-    """Score along the file; caller passes at most MAX_POINTS points (every anomaly kept)."""
-    if len(x) > MAX_POINTS:
-        raise ValueError(f"{len(x)} points: downsample to at most {MAX_POINTS} first")
-    flags = np.asarray(flags, bool)
+    """Score along the file: the min/max envelope per pixel column as a line, and the flagged
+    windows as markers (at most a few thousand; the legend says how many of how many)."""
+    (ex, ey), (fx, fy) = envelope, flagged
+    if len(ex) > MAX_POINTS or len(fx) > MAX_POINTS:
+        raise ValueError(f"{max(len(ex), len(fx))} points: reduce to at most {MAX_POINTS} first")
+    shown = f"anomaly ({len(fx):,} of {flagged_total:,} shown)" if len(fx) < flagged_total else "anomaly"
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=x, y=scores, mode="lines", name="score", line={"color": MUTED, "width": 1}))
-    fig.add_trace(
-        go.Scattergl(x=x[flags], y=scores[flags], mode="markers", name="anomaly", marker={"color": ANOMALY, "size": 6})
-    )
+    fig.add_trace(go.Scattergl(x=ex, y=ey, mode="lines", name="score", line={"color": MUTED, "width": 1}))
+    fig.add_trace(go.Scattergl(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": 6}))
     fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     _layout(fig, "Score along the file", height=360)
     fig.update_xaxes(title=x_title)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyModel, Scores, load_metadata
+from ei_anomaly import AnomalyModel, load_metadata
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
-from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, score_table
 
 API_TTL = 300  # seconds: long enough for a review, short enough to see a retrained model
 
@@ -47,18 +46,3 @@ def fetch_trained_points(
     """Trained windows on two axes, already scaled (as the API returns them)."""
     graph = EdgeImpulseClient(api_key, base_url).get_trained_features(project_id, learn_id, ax1, ax2)
     return trained_points_frame(graph, ax1, ax2)
-
-
-# Uploads can be hundreds of MB: cache_resource keeps one shared, never-mutated copy instead of
-# pickling it on every rerun, as cache_data would. Keyed on the file's bytes.
-@st.cache_resource(show_spinner="Reading the file…", max_entries=3)
-def parse_features(data: bytes, name: str) -> FeatureTable:
-    return read_feature_file(data, name)
-
-
-@st.cache_resource(show_spinner="Scoring…", max_entries=6)
-def score_features(
-    data: bytes, name: str, model_fingerprint: str, columns: tuple[str, ...], _model: AnomalyModel
-) -> Scores:
-    """The expensive part, done once per file x model x mapping; thresholds only compare."""
-    return score_table(parse_features(data, name), _model, ColumnMapping(list(columns), ""))

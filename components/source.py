@@ -16,18 +16,18 @@ import streamlit as st
 from ei_anomaly import AnomalyLensError, AnomalyModel
 from ei_anomaly.constants import DEFAULT_BASE_URL
 
-from . import loaders
+from . import loaders, state
 
 DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
 SOURCES = (DEMO, PROJECT, FILE)
 DEMO_BLOCK_ID = 4
 KEY_SOURCE, KEY_PROJECT, KEY_API_KEY, KEY_BASE_URL, KEY_BLOCK, KEY_FILE = (
-    "source",
-    "ei_project_id",
-    "ei_api_key",
-    "ei_base_url",
-    "ei_block",
-    "metadata_file",
+    state.SOURCE,
+    state.PROJECT_ID,
+    state.API_KEY,
+    state.BASE_URL,
+    state.BLOCK,
+    state.METADATA_FILE,
 )
 
 

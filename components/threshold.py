@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import streamlit as st
 
 from ei_anomaly import AnomalyModel
 from ei_anomaly.metadata import Threshold
 
+from . import state
+
 
 def _shared_key(model: AnomalyModel, key: str) -> str:
-    return f"threshold::{model.fingerprint}::{key}"
+    return state.shared_threshold(model.fingerprint, key)
 
 
 def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) -> float:
@@ -26,29 +27,35 @@ def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) ->
     return float(st.session_state.get(_shared_key(model, key), default))
 
 
-def slider_range(scores: np.ndarray, *values: float) -> tuple[float, float]:
-    """Covers the scores people look at (to the 99.5th percentile) and every given value."""
-    finite = np.asarray(scores, float)
-    finite = finite[np.isfinite(finite) & (finite < 1000)]
-    lo = min(-0.5, *values, float(finite.min()) if len(finite) else 0.0)
-    hi = max(1.0, *(2 * v for v in values if v > 0), float(np.percentile(finite, 99.5)) if len(finite) else 0.0)
+def slider_range(bounds: tuple[float, float] | None, *values: float) -> tuple[float, float]:
+    """Covers the scores people look at and every given value.
+
+    `bounds` is (lowest, 99.5th percentile) of the scores (`ei_anomaly.score_views.score_bounds`),
+    computed once per set of scores rather than on every slider step.
+    """
+    lo = min(-0.5, *values, bounds[0] if bounds else 0.0)
+    hi = max(1.0, *(2 * v for v in values if v > 0), bounds[1] if bounds else 0.0)
     return math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10
 
 
 def select_threshold(
-    model: AnomalyModel, threshold: Threshold | None, page: str, scores: np.ndarray, label: str | None = None
+    model: AnomalyModel,
+    threshold: Threshold | None,
+    page: str,
+    bounds: tuple[float, float] | None,
+    label: str | None = None,
 ) -> float:
     """A slider for one threshold (with a reset to the suggested value); returns its value."""
     key = threshold.key if threshold else "min_anomaly_score"
     shared = _shared_key(model, key)
-    widget = f"{page}::{shared}"
+    widget = state.threshold_slider(page, model.fingerprint, key)
     current = shared_threshold(model, threshold)
     suggested = threshold.suggested_value if threshold and isinstance(threshold.suggested_value, float) else None
     # The range must not follow the slider's own value: a widget whose bounds change is reset.
     block_value = (
         threshold.numeric_value if threshold and threshold.numeric_value is not None else model.default_threshold
     )
-    lo, hi = slider_range(scores, block_value, *([suggested] if suggested is not None else []))
+    lo, hi = slider_range(bounds, block_value, *([suggested] if suggested is not None else []))
     lo, hi = min(lo, current), max(hi, current)
     if widget not in st.session_state:
         st.session_state[widget] = current
@@ -81,7 +88,7 @@ def select_threshold(
     with right:
         st.button(
             "Reset",
-            key=f"{widget}::reset",
+            key=state.threshold_reset(page, model.fingerprint, key),
             on_click=reset,
             width="stretch",
             help=f"Back to the suggested value ({suggested:g})"

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components import state
 from components.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from components.source import require_source, trained_points
 from components.style import ANOMALY, MUTED, NORMAL
@@ -26,13 +27,13 @@ if n_axes == 1:
     st.info("This block uses a single axis: a cluster is an interval on it.")
 options = list(range(n_axes))
 c1, c2, c3 = st.columns([2, 2, 1.3], vertical_alignment="bottom")
-ax1 = c1.selectbox("Horizontal axis", options, index=0, format_func=lambda j: labels[j], key="clusters_ax1")
+ax1 = c1.selectbox("Horizontal axis", options, index=0, format_func=lambda j: labels[j], key=state.CLUSTERS_X)
 ax2 = c2.selectbox(
-    "Vertical axis", options, index=min(1, n_axes - 1), format_func=lambda j: labels[j], key="clusters_ax2"
+    "Vertical axis", options, index=min(1, n_axes - 1), format_func=lambda j: labels[j], key=state.CLUSTERS_Y
 )
 original = c3.toggle(
     "Original units",
-    key="clusters_original",
+    key=state.CLUSTERS_ORIGINAL_UNITS,
     help="Show center × scale + mean. Circles become ellipses, since each axis has its own scale.",
 )
 
@@ -72,7 +73,7 @@ if n_axes >= 3:
             default=options[:3],
             max_selections=3,
             format_func=lambda j: labels[j],
-            key="clusters_3d_axes",
+            key=state.CLUSTERS_3D_AXES,
         )
         if len(picks) == 3:
             st.plotly_chart(

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components import state
 from components.figures import fig_latency, fig_on_device
 from components.source import DEMO, require_source
 from ei_anomaly.evaluation import fits_budget, on_device_frame
@@ -25,7 +26,7 @@ if source.kind == DEMO:
 types = list(dict.fromkeys(frame["model type"]))
 recommended = source.model.metadata.recommended_model_type
 model_type = st.segmented_control(
-    "Model type", types, key="device_type", default=recommended if recommended in types else types[0]
+    "Model type", types, key=state.DEVICE_TYPE, default=recommended if recommended in types else types[0]
 )
 view = frame[frame["model type"] == (model_type or types[0])]
 
@@ -45,8 +46,8 @@ st.caption(
 
 st.subheader("Does it fit?")
 b1, b2 = st.columns(2)
-ram = b1.number_input("RAM available for the model (KB)", min_value=0.0, value=2.0, step=0.5, key="budget_ram")
-rom = b2.number_input("Flash available for the model (KB)", min_value=0.0, value=8.0, step=1.0, key="budget_rom")
+ram = b1.number_input("RAM available for the model (KB)", min_value=0.0, value=2.0, step=0.5, key=state.BUDGET_RAM)
+rom = b2.number_input("Flash available for the model (KB)", min_value=0.0, value=8.0, step=1.0, key=state.BUDGET_ROM)
 table = view.assign(fits=fits_budget(view, ram, rom)).drop(columns=["model type", "mcu", "default"])
 fitting = table[table["fits"]]
 st.markdown(f"**{len(fitting)} of {len(table)}** MCU × engine combinations fit {ram:g} KB RAM and {rom:g} KB flash.")

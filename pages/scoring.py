@@ -2,15 +2,12 @@
 
 import streamlit as st
 
-from components import loaders
-from components.figures import MAX_POINTS, fig_score_histogram, fig_score_timeline
+from components import state, uploads
+from components.figures import fig_score_histogram, fig_score_timeline
 from components.source import DEMO, require_source
 from components.threshold import select_threshold
-from components.uploads import remember_upload
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.demo import ANOMALY_SESSION_CSV
-from ei_anomaly.evaluation import downsample_keep_flagged
-from ei_anomaly.features import column_values, map_columns, preview, rows_frame, scored_csv, time_column
+from ei_anomaly.features import map_columns, preview, scored_csv
 
 source = require_source()
 model = source.model
@@ -23,27 +20,33 @@ st.caption(
     f"{len(model.axes)}, as the axes in order. Scores use the SDK's float32 arithmetic."
 )
 
-upload = st.file_uploader("Feature file (CSV or Parquet)", type=["csv", "parquet", "pq", "txt"], key="features_file")
-use_demo = source.kind == DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:")
-if use_demo:
-    st.session_state["scoring_demo_file"] = True
+upload = st.file_uploader(
+    "Feature file (CSV or Parquet)", type=["csv", "parquet", "pq", "txt"], key=state.FEATURES_FILE
+)
+if source.kind == DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:"):
+    st.session_state[state.USE_DEMO_FEATURES] = True
 if upload is not None:
-    data, name = upload.getvalue(), upload.name
-    st.session_state["scoring_demo_file"] = False
-elif source.kind == DEMO and st.session_state.get("scoring_demo_file"):
-    data, name = ANOMALY_SESSION_CSV.read_bytes(), ANOMALY_SESSION_CSV.name
+    st.session_state[state.USE_DEMO_FEATURES] = False
+    ref = uploads.uploaded_file(upload)
+elif source.kind == DEMO and st.session_state.get(state.USE_DEMO_FEATURES):
+    ref = uploads.demo_file()
+elif (kept := uploads.kept_file()) is not None:
+    ref = kept
+    st.caption(f"Showing **{kept.name}**, scored earlier in this session. Upload a file to replace it.")
 else:
     st.info("Upload a CSV or Parquet file of features to score it.", icon=":material/upload_file:")
     st.stop()
 
 try:
-    table = loaders.parse_features(data, name)
+    table = uploads.read_file(ref)
+except AnomalyLensError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+try:
     auto = map_columns(table, model)
 except AnomalyLensError as exc:
     st.error(str(exc), icon=":material/error:")
     auto = None
-    if "table" not in locals():
-        st.stop()
 
 with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"):
     st.dataframe(preview(table), width="stretch", hide_index=True)
@@ -60,7 +63,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
             label,
             options,
             index=options.index(default) if default in options else None,
-            key=f"map::{name}::{j}",
+            key=state.column_choice(ref.identity, j),
             placeholder="choose a column",
         )
         if chosen is not None and chosen != default:
@@ -73,11 +76,10 @@ except AnomalyLensError as exc:
 if mapping is None:
     st.stop()
 
-scores = loaders.score_features(data, name, model.fingerprint, tuple(mapping.columns), model)
-remember_upload(data, name, mapping.columns, model)
-if scores.unscorable_count:
+scored = uploads.score_file(ref, table, model, mapping)
+if scored.scores.unscorable_count:
     st.warning(
-        f"{scores.unscorable_count:,} rows have an empty or non-numeric value in a feature the model uses. "
+        f"{scored.scores.unscorable_count:,} rows have an empty or non-numeric value in a feature the model uses. "
         "They are kept, with an empty score.",
         icon=":material/warning:",
     )
@@ -85,41 +87,49 @@ if scores.unscorable_count:
 
 @st.fragment
 def results() -> None:
-    """Threshold and everything it drives; a slider move re-compares, never re-scores."""
-    threshold = select_threshold(model, model.anomaly_threshold, "scoring", scores.score)
-    flags = scores.is_anomaly(threshold)
-    n_flagged = int(flags.sum())
+    """Threshold and everything it drives; a slider move re-compares, never re-scores.
+
+    Everything that does not depend on the threshold (histogram bins, the score envelope, the top
+    rows) was computed once with the scores; a step redraws only colours, markers and counts.
+    """
+    scores = scored.scores
+    threshold = select_threshold(model, model.anomaly_threshold, "scoring", scored.bounds)
+    flagged = scored.flagged(threshold)
     c = st.columns(4)
-    c[0].metric("Rows", f"{table.n_rows:,}")
-    c[1].metric("Anomalies", f"{n_flagged:,}", help=f"score > {threshold:g}")
-    c[2].metric("Anomaly rate", f"{n_flagged / max(1, table.n_rows - scores.unscorable_count):.1%}")
+    c[0].metric("Rows", f"{scored.n_rows:,}")
+    c[1].metric("Anomalies", f"{flagged.total:,}", help=f"score > {threshold:g}")
+    c[2].metric("Anomaly rate", f"{flagged.total / max(1, scored.n_rows - scores.unscorable_count):.1%}")
     c[3].metric("Unscorable rows", f"{scores.unscorable_count:,}")
 
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.plotly_chart(fig_score_histogram(scores.score, threshold), width="stretch", key="scoring_hist")
+        st.plotly_chart(fig_score_histogram(scored.histogram, threshold), width="stretch", key="scoring_hist")
     with right:
-        keep = downsample_keep_flagged(flags, MAX_POINTS)
-        keep = keep[scores.scorable[keep]]
-        time_name = time_column(table)
-        x = column_values(table, time_name, keep) if time_name else keep
+        envelope = scored.envelope
         st.plotly_chart(
-            fig_score_timeline(x, scores.score[keep], flags[keep], threshold, time_name or "row"),
+            fig_score_timeline(
+                (scored.x_values(envelope.rows), envelope.scores),
+                (scored.x_values(flagged.rows), flagged.scores),
+                flagged.total,
+                threshold,
+                scored.time_column or "row",
+            ),
             width="stretch",
             key="scoring_timeline",
         )
-        if len(keep) < table.n_rows:
-            st.caption(f"Showing {len(keep):,} of {table.n_rows:,} rows: every anomaly plus a random sample.")
+        notes = []
+        if len(envelope.rows) < scored.n_rows:
+            notes.append(f"{scored.n_rows:,} rows drawn as the lowest and highest score of each pixel column")
+        if flagged.capped:
+            notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies marked, spread evenly")
+        if notes:
+            st.caption("; ".join(notes) + ".")
 
     st.subheader("Top anomalies")
-    top = scores.top_indices(min(20, n_flagged))
+    top = scored.top_anomalies(threshold)
     if len(top):
-        rows = rows_frame(table, top)
-        rows.insert(0, "row", top)
-        rows.insert(1, "anomaly score", scores.score[top])
-        rows.insert(2, "nearest cluster", scores.nearest_cluster[top])
         st.dataframe(
-            rows,
+            top,
             hide_index=True,
             width="stretch",
             column_config={"anomaly score": st.column_config.NumberColumn(format="%.3f")},
@@ -128,8 +138,8 @@ def results() -> None:
         st.caption("No row scores above the threshold.")
     st.download_button(
         "Download scored CSV",
-        lambda: scored_csv(table, scores, threshold),
-        file_name=name.rsplit(".", 1)[0] + "_scored.csv",
+        lambda: scored_csv(scored.table, scores, threshold),
+        file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",

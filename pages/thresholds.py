@@ -6,8 +6,9 @@ import streamlit as st
 from components.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
 from components.source import require_source
 from components.threshold import select_threshold
-from components.uploads import last_scored_upload_scores
+from components.uploads import last_scored
 from ei_anomaly.evaluation import binary_counts, count_flagged, pr_curve, predictions_frame, threshold_exports
+from ei_anomaly.score_views import score_bounds, score_histogram
 
 source = require_source()
 model = source.model
@@ -21,7 +22,7 @@ st.caption(
 )
 
 types = [m.type for m in meta.model_validation_metrics if m.predictions]
-scores = truth = None
+scores = truth = upload = None
 if types:
     chosen = meta.recommended_model_type if meta.recommended_model_type in types else types[0]
     frame = predictions_frame(next(m for m in meta.model_validation_metrics if m.type == chosen))
@@ -29,10 +30,10 @@ if types:
     scores, truth = frame["anomaly score"].to_numpy(), frame["labelled anomaly"].to_numpy()
     origin = f"{len(scores)} validation windows ({chosen})"
 else:
-    upload = last_scored_upload_scores(model)
+    upload = last_scored(model)
     if upload is not None:
-        scores = upload[np.isfinite(upload)]
-        origin = f"{len(scores)} scored rows of your last upload (no labels)"
+        scores = upload.finite_scores
+        origin = f"{len(scores):,} scored rows of {upload.name} (no labels)"
 if scores is None or not len(scores):
     st.info(
         "No scores to tune against: this block has no validation predictions. Upload a feature file on "
@@ -43,16 +44,19 @@ if scores is None or not len(scores):
 
 anomaly_threshold = model.anomaly_threshold
 has_labels = truth is not None and truth.any() and (~truth).any()
-curve = pr_curve(scores, truth) if has_labels else None  # independent of the threshold: once per run
+# Independent of the threshold, so computed once per page run, not on every slider step.
+curve = pr_curve(scores, truth) if has_labels else None
+histogram = upload.histogram if upload is not None else score_histogram(scores)
+bounds = upload.bounds if upload is not None else score_bounds(scores)
 
 
 @st.fragment
 def tuner() -> None:
     """Slider and everything it drives: a slider move reruns only this, with no re-scoring."""
-    value = select_threshold(model, anomaly_threshold, "thresholds", scores)
+    value = select_threshold(model, anomaly_threshold, "thresholds", bounds)
     others = [t for t in meta.thresholds if t is not anomaly_threshold and t.numeric_value is not None]
     for t in others:
-        select_threshold(model, t, "thresholds", scores)
+        select_threshold(model, t, "thresholds", bounds)
     if others:
         st.caption("Only the anomaly threshold changes the charts below.")
     if not len(scores):
@@ -60,7 +64,7 @@ def tuner() -> None:
     st.caption(f"Scores from {origin}.")
     flagged = count_flagged(scores, value)
     cols = st.columns(4)
-    cols[0].metric("Flagged as anomaly", f"{flagged} / {len(scores)}")
+    cols[0].metric("Flagged as anomaly", f"{flagged:,} / {len(scores):,}")
     if has_labels:
         counts = binary_counts(scores, truth, value)
         cols[1].metric(
@@ -74,7 +78,7 @@ def tuner() -> None:
     with left:
         suggested = anomaly_threshold.suggested_value if anomaly_threshold else None
         st.plotly_chart(
-            fig_score_histogram(scores, value, suggested=suggested if isinstance(suggested, float) else None),
+            fig_score_histogram(histogram, value, suggested=suggested if isinstance(suggested, float) else None),
             width="stretch",
             key="thresholds_hist",
         )

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from components import state
 from components.figures import fig_confusion_matrix, fig_scores_by_label
 from components.source import require_source
 from components.threshold import shared_threshold
@@ -26,7 +27,7 @@ model_type = st.segmented_control(
     "Model type",
     types,
     default=types[default],
-    key="validation_type",
+    key=state.VALIDATION_TYPE,
     help="int8 and float32 builds can disagree near the threshold.",
 )
 metrics = next(m for m in meta.model_validation_metrics if m.type == (model_type or types[default]))
@@ -86,9 +87,9 @@ if predictions["anomaly score"].notna().any():
 st.subheader("Predictions")
 f1, f2 = st.columns([3, 1])
 chosen = f1.multiselect(
-    "Labels", sorted(predictions["label"].unique()), key="validation_labels", placeholder="All labels"
+    "Labels", sorted(predictions["label"].unique()), key=state.VALIDATION_LABELS, placeholder="All labels"
 )
-outcome = f2.selectbox("Outcome", ["all", "correct", "incorrect"], key="validation_outcome")
+outcome = f2.selectbox("Outcome", ["all", "correct", "incorrect"], key=state.VALIDATION_OUTCOME)
 shown = predictions
 if chosen:
     shown = shown[shown["label"].isin(chosen)]

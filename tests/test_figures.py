@@ -13,6 +13,7 @@ import pytest
 from components import figures
 from components.style import ANOMALY, NORMAL
 from ei_anomaly.evaluation import on_device_frame, pr_curve, predictions_frame
+from ei_anomaly.score_views import score_histogram
 
 
 def trace(fig, name):
@@ -57,23 +58,32 @@ def test_confusion_matrix_shows_counts_and_row_percentages():
 
 def test_score_histogram_colours_bars_above_the_threshold():
     scores = np.r_[np.linspace(-1, 0, 50), np.linspace(1, 2, 10), [np.nan]]
-    fig = figures.fig_score_histogram(scores, 0.5)
+    fig = figures.fig_score_histogram(score_histogram(scores), 0.5)
     normal, anomaly = trace(fig, "normal"), trace(fig, "anomaly")
     assert sum(normal.y) == 50 and sum(anomaly.y) == 10
     assert normal.marker.color == NORMAL and anomaly.marker.color == ANOMALY
     assert all(x > 0.5 for x in anomaly.x)
 
 
+def test_a_histogram_of_a_million_scores_sends_bins_not_scores():
+    scores = np.random.default_rng(0).normal(size=1_000_000).astype(np.float32)
+    fig = figures.fig_score_histogram(score_histogram(scores), 0.3)
+    assert sum(len(t.x) for t in fig.data) <= 80
+    assert sum(sum(t.y) for t in fig.data) == 1_000_000
+
+
 def test_timeline_refuses_too_many_points():
     n = figures.MAX_POINTS + 1
-    with pytest.raises(ValueError, match="downsample"):
-        figures.fig_score_timeline(np.arange(n), np.zeros(n), np.zeros(n, bool), 0.3, "row")
+    with pytest.raises(ValueError, match="reduce"):
+        figures.fig_score_timeline((np.arange(n), np.zeros(n)), (np.arange(0), np.zeros(0)), 0, 0.3, "row")
 
 
-def test_timeline_marks_anomalies():
+def test_timeline_marks_anomalies_and_says_when_it_shows_only_some():
     scores = np.array([0.0, 2.0, 0.1, 3.0])
-    fig = figures.fig_score_timeline(np.arange(4), scores, scores > 0.3, 0.3, "row")
+    fig = figures.fig_score_timeline((np.arange(4), scores), (np.array([1, 3]), scores[[1, 3]]), 2, 0.3, "row")
     assert list(trace(fig, "anomaly").x) == [1, 3]
+    fig = figures.fig_score_timeline((np.arange(4), scores), (np.array([3]), scores[[3]]), 2, 0.3, "row")
+    assert list(trace(fig, "anomaly (1 of 2 shown)").x) == [3]
 
 
 def test_pr_curve_marks_the_current_point(demo_model):

@@ -1,0 +1,54 @@
+"""Every `st.session_state` key the app uses, in one place.
+
+Widget keys keep a widget's value across reruns and page switches; the other keys hold what
+pages share (the scored upload, the threshold). Nothing else in the app spells a key.
+"""
+
+from __future__ import annotations
+
+# Sidebar: the data source (app.py, so they survive page switches).
+SOURCE = "source"
+PROJECT_ID = "ei_project_id"
+API_KEY = "ei_api_key"
+BASE_URL = "ei_base_url"
+BLOCK = "ei_block"
+METADATA_FILE = "metadata_file"
+
+# Scoring page.
+FEATURES_FILE = "features_file"
+USE_DEMO_FEATURES = "scoring_demo_file"
+SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload
+PARSED_FILE = "parsed_file"  # components.uploads.ParsedFile: the upload read, before its mapping
+
+
+def column_choice(file_identity: str, axis: int) -> str:
+    """The column a user picked for one axis of one file."""
+    return f"map::{file_identity}::{axis}"
+
+
+# Clusters page.
+CLUSTERS_X = "clusters_ax1"
+CLUSTERS_Y = "clusters_ax2"
+CLUSTERS_ORIGINAL_UNITS = "clusters_original"
+CLUSTERS_3D_AXES = "clusters_3d_axes"
+
+# Validation and On-device pages.
+VALIDATION_TYPE = "validation_type"
+VALIDATION_LABELS = "validation_labels"
+VALIDATION_OUTCOME = "validation_outcome"
+DEVICE_TYPE = "device_type"
+BUDGET_RAM = "budget_ram"
+BUDGET_ROM = "budget_rom"
+
+
+# Thresholds: one shared value per model and key, and one slider widget per page.
+def shared_threshold(model_fingerprint: str, threshold_key: str) -> str:
+    return f"threshold::{model_fingerprint}::{threshold_key}"
+
+
+def threshold_slider(page: str, model_fingerprint: str, threshold_key: str) -> str:
+    return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}"
+
+
+def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
+    return f"{threshold_slider(page, model_fingerprint, threshold_key)}::reset"

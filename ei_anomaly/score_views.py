@@ -1,0 +1,108 @@
+"""Small, faithful pictures of many scores, computed on the server so the browser gets few points.
+
+A million scores cannot go to the browser on every slider step. What a person sees can be sent
+instead, and each view here is computed once per scored file (none depends on the threshold):
+- `score_histogram`: bin counts over the finite scores;
+- `score_envelope`: per pixel column, the lowest and highest score (M4-style aggregation), so
+  every spike and dip of the full series is still drawn;
+- `flagged_points`: the windows above a threshold, at most `cap` of them, spread evenly over the
+  file, with the total said. This one takes the threshold and is cheap (a vector compare).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HISTOGRAM_BINS = 80
+ENVELOPE_COLUMNS = 1500  # about one per pixel column of a wide chart: 3,000 points at most
+FLAGGED_CAP = 5000
+
+
+@dataclass(frozen=True)
+class ScoreHistogram:
+    """Bin edges (len n+1) and counts (len n) of the finite scores."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+
+@dataclass(frozen=True)
+class ScoreEnvelope:
+    """Row positions and scores of each column's minimum and maximum, in file order."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+
+
+@dataclass(frozen=True)
+class FlaggedPoints:
+    """Some of the windows above the threshold (row positions, scores) and how many there are."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    total: int
+
+    @property
+    def capped(self) -> bool:
+        return len(self.rows) < self.total
+
+
+def score_bounds(scores: np.ndarray) -> tuple[float, float] | None:
+    """(lowest, 99.5th percentile) of the finite scores below the cap: the range people look at."""
+    s = np.asarray(scores)
+    finite = s[np.isfinite(s) & (s < 1000)]
+    if not len(finite):
+        return None
+    return float(finite.min()), float(np.percentile(finite, 99.5))
+
+
+def score_histogram(scores: np.ndarray, bins: int = HISTOGRAM_BINS) -> ScoreHistogram:
+    """Counts of the finite scores in `bins` equal bins (fewer for a few scores)."""
+    s = np.asarray(scores)
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return ScoreHistogram(np.zeros(0), np.zeros(0, np.int64))
+    lo, hi = float(s.min()), float(s.max())
+    n = min(bins, max(10, int(np.sqrt(len(s)))))
+    counts, edges = np.histogram(s, bins=n, range=(lo, hi if hi > lo else lo + 1))
+    return ScoreHistogram(edges, counts)
+
+
+def score_envelope(scores: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> ScoreEnvelope:
+    """Each column's lowest and highest score with its row, for `columns` equal runs of rows.
+
+    Unscorable (NaN) rows are skipped; a column of only unscorable rows gives no point. With no
+    more rows than 2 x columns, every scorable row is returned as it is.
+    """
+    s = np.asarray(scores, np.float32)
+    n = len(s)
+    if n <= 2 * columns:
+        rows = np.flatnonzero(np.isfinite(s))
+        return ScoreEnvelope(rows, s[rows])
+    width = -(-n // columns)
+    padded = np.full(width * -(-n // width), np.nan, np.float32)
+    padded[:n] = s
+    grid = padded.reshape(-1, width)
+    missing = np.isnan(grid)
+    lo = np.where(missing, np.inf, grid).argmin(axis=1)
+    hi = np.where(missing, -np.inf, grid).argmax(axis=1)
+    offsets = np.arange(len(grid)) * width
+    has_any = ~missing.all(axis=1)
+    pairs = np.stack([np.minimum(lo, hi), np.maximum(lo, hi)], axis=1)[has_any] + offsets[has_any, None]
+    rows = np.unique(pairs.ravel())  # sorted; a column whose min and max are one row gives one point
+    return ScoreEnvelope(rows, s[rows])
+
+
+def flagged_points(scores: np.ndarray, flags: np.ndarray, cap: int = FLAGGED_CAP) -> FlaggedPoints:
+    """Rows where `flags` is set; above `cap`, an even spread of them across the file."""
+    rows = np.flatnonzero(flags)
+    total = len(rows)
+    if total > cap:
+        rows = rows[np.linspace(0, total - 1, cap).round().astype(np.int64)]
+    return FlaggedPoints(rows, np.asarray(scores)[rows], total)
