@@ -9,9 +9,11 @@ other's uploads and a new upload frees the last one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from ei_anomaly import AnomalyModel
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
@@ -25,11 +27,12 @@ from .threshold import shared_threshold
 
 @dataclass(frozen=True)
 class FileRef:
-    """A file to score: its name, its identity and its bytes (not hashed, not copied)."""
+    """A file to score: its name, its identity and its content (bytes or a file object; never
+    hashed, never copied)."""
 
     name: str
     identity: str
-    data: bytes = field(repr=False)
+    data: bytes | BinaryIO = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,9 @@ class ParsedFile:
     table: FeatureTable
 
 
-def uploaded_file(upload) -> FileRef:  # upload: streamlit's UploadedFile
-    """An `st.file_uploader` value; `getvalue()` hands over the upload's own bytes, no copy."""
-    return FileRef(upload.name, f"upload:{upload.file_id}:{upload.size}", upload.getvalue())
+def uploaded_file(upload: UploadedFile) -> FileRef:
+    """An `st.file_uploader` value, read as a file: `getvalue()` would copy the whole upload."""
+    return FileRef(upload.name, f"upload:{upload.file_id}:{upload.size}", upload)
 
 
 def demo_file() -> FileRef:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +34,8 @@ RESULT_COLUMNS = ("anomaly_score", "nearest_cluster", "is_anomaly")
 # text column as the user wrote it, so outputs repeat the input unchanged.
 _KEEP_TEXT = ["\x01"]
 _NUMERIC_SAMPLE = 2000
+_BLOCK_BYTES = 4 << 20  # CSV parsing works through the file in blocks of this size
+_BAD_COLUMN = re.compile(r"CSV column #(\d+)")
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def _read_csv(source: pa.NativeFile, sample: str) -> pa.Table:
     delimiter, has_header, decimal = _sniff(sample)
     first = next(csv.reader([sample.splitlines()[0]], delimiter=delimiter))
     names = _unique(first) if has_header else [f"column {i + 1}" for i in range(len(first))]
-    read_options = pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0)
+    read_options = pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0, block_size=_BLOCK_BYTES)
     parse_options = pacsv.ParseOptions(delimiter=delimiter)
 
     def convert(column_types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
@@ -116,23 +120,9 @@ def _read_csv(source: pa.NativeFile, sample: str) -> pa.Table:
         )
 
     try:
-        # Columns that are numbers at the start are read as float64 (faster than inferring);
-        # if a later cell is not a number, read again and let Arrow infer.
+        # Columns that are numbers at the start are read as float64 (faster than inferring).
         numeric = _numeric_in_sample(sample, read_options, parse_options, convert({}))
-        try:
-            table = pacsv.read_csv(
-                source,
-                read_options=read_options,
-                parse_options=parse_options,
-                convert_options=convert({n: pa.float64() for n in numeric}),
-            )
-        except pa.ArrowInvalid:
-            if not numeric:
-                raise
-            source.seek(0)
-            table = pacsv.read_csv(
-                source, read_options=read_options, parse_options=parse_options, convert_options=convert({})
-            )
+        table = _parse_csv(source, read_options, parse_options, convert, {n: pa.float64() for n in numeric})
     except pa.ArrowInvalid as exc:
         detail = str(exc).split("\n")[0][:200]
         if "utf8" in detail.lower() or "utf-8" in detail.lower():
@@ -143,6 +133,34 @@ def _read_csv(source: pa.NativeFile, sample: str) -> pa.Table:
     if bad:
         raise FeatureFileError(f"features: column {bad[0]!r} is not UTF-8 text; save the file as UTF-8 CSV")
     return table
+
+
+def _parse_csv(
+    source: pa.NativeFile,
+    read_options: pacsv.ReadOptions,
+    parse_options: pacsv.ParseOptions,
+    convert: Callable[[dict[str, pa.DataType]], pacsv.ConvertOptions],
+    column_types: dict[str, pa.DataType],
+) -> pa.Table:
+    """Parse block by block: a few MB of working memory beside the table, not a second copy of
+    the file. A column whose later cell does not fit the type its first block gave (text in a
+    number column) is read again as text, so no cell is lost; the caller decides what is numeric."""
+    types = dict(column_types)
+    names = list(read_options.column_names)
+    while True:
+        source.seek(0)
+        try:
+            reader = pacsv.open_csv(
+                source, read_options=read_options, parse_options=parse_options, convert_options=convert(types)
+            )
+            return pa.Table.from_batches(list(reader), schema=reader.schema)
+        except pa.ArrowInvalid as exc:
+            found = _BAD_COLUMN.search(str(exc))
+            column = names[int(found[1])] if found and int(found[1]) < len(names) else None
+            if column is None or types.get(column) == pa.string():
+                raise
+            # integers that turn into decimals become float64; anything else becomes text
+            types[column] = pa.float64() if column not in types else pa.string()
 
 
 def _numeric_in_sample(
@@ -180,13 +198,19 @@ def _looks_numeric(column: pa.ChunkedArray) -> bool:
     return len(present) > 0 and sum(_is_number(v) for v in present) * 2 > len(present)
 
 
-def read_feature_file(source: bytes | str | Path, name: str | None = None) -> FeatureTable:
-    """Read a CSV or Parquet feature file from bytes or a path."""
-    if isinstance(source, (str, Path)):
+def read_feature_file(source: bytes | str | Path | BinaryIO, name: str | None = None) -> FeatureTable:
+    """Read a CSV or Parquet feature file from bytes, a path or a seekable binary file object.
+
+    A file object (e.g. an upload held in memory) is read in blocks, so no second copy of it is made.
+    """
+    if hasattr(source, "read"):
+        source.seek(0)
+        handle: pa.NativeFile = pa.PythonFile(source, mode="r")
+    elif isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
         try:
-            handle: pa.NativeFile = pa.memory_map(str(path))
+            handle = pa.memory_map(str(path))
         except OSError as exc:
             raise FeatureFileError(f"features: cannot read {path.name}: {exc.strerror or exc}") from None
     else:

@@ -43,6 +43,13 @@ def free_port() -> int:
 @contextmanager
 def streamlit_app(env: dict[str, str] | None = None) -> Iterator[str]:
     """`streamlit run app.py` on a free loopback port; yields its URL."""
+    with streamlit_server(env) as (url, _):
+        yield url
+
+
+@contextmanager
+def streamlit_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on a free loopback port; yields its URL and process (for its memory)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -73,7 +80,7 @@ def streamlit_app(env: dict[str, str] | None = None) -> Iterator[str]:
                 if proc.poll() is not None:
                     raise RuntimeError(proc.stdout.read().decode()) from None
                 time.sleep(0.2)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
