@@ -177,8 +177,11 @@ def _numeric_in_sample(
 
 
 def _read_parquet(source: pa.NativeFile) -> pa.Table:
+    """One row group at a time: the working memory is a row group, not a second copy of the table."""
     try:
-        table = pq.read_table(source)
+        parquet = pq.ParquetFile(source)
+        groups = [parquet.read_row_group(i) for i in range(parquet.num_row_groups)]
+        table = pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
     return table.rename_columns(_unique(table.column_names))
@@ -221,6 +224,7 @@ def read_feature_file(source: bytes | str | Path | BinaryIO, name: str | None = 
         raise FeatureFileError("features: the file is empty")
     is_parquet = head[:4] == b"PAR1"
     table = _read_parquet(handle) if is_parquet else _read_csv(handle, head.decode("utf-8", errors="ignore"))
+    pa.default_memory_pool().release_unused()  # hand the parser's working memory back to the system
     if table.num_rows == 0:
         raise FeatureFileError("features: the file has a header but no rows")
     numeric = [n for n, c in zip(table.column_names, table.columns, strict=True) if _looks_numeric(c)]

@@ -115,3 +115,50 @@ def test_edge_impulse_source_loads_a_block_from_the_local_server(page, app_url, 
     page.get_by_text(re.compile(r"Anomaly detection · project 48213")).first.wait_for(timeout=30_000)
     assert metric_value(page, "Clusters") == "32"
     assert API_KEY not in page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_a_100k_row_fleet_log_scores_like_the_cli_and_a_step_stays_quick(page, app_url, tmp_path):
+    """A smaller version of `bench/bench_browser.py` (which reports the 1M-row figures), with
+    generous bounds: it catches a return of per-step re-scoring or re-hashing, not a slow machine."""
+    import subprocess
+    import sys
+    import time
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from bench.bench_browser import fleet_log
+    from ei_anomaly.demo import DEMO_DIR
+    from tests.conftest import ROOT
+
+    csv = tmp_path / "fleet.csv"
+    pacsv.write_csv(fleet_log(100_000), csv)
+    out = tmp_path / "scored.parquet"
+    subprocess.run(
+        [sys.executable, "-m", "ei_anomaly", "score", str(DEMO_DIR / "metadata.json"), str(csv), "-o", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    cli = pq.read_table(out).column("is_anomaly").to_numpy(zero_copy_only=False)
+
+    page.goto(f"{app_url}/scoring")
+    wait_idle(page)
+    start = time.perf_counter()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    page.get_by_text("Anomaly rate").wait_for(timeout=120_000)
+    wait_idle(page, charts=2)
+    assert time.perf_counter() - start < 60
+    assert metric_value(page, "Rows") == "100,000"
+    assert metric_value(page, "Anomalies") == f"{int(cli.sum()):,}"
+
+    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    thumb.focus()
+    start = time.perf_counter()
+    thumb.press("ArrowRight")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                 .every(c => c.textContent.includes('threshold 0.31'))""",
+        timeout=30_000,
+    )
+    assert time.perf_counter() - start < 15
