@@ -45,3 +45,12 @@ def last_scored_upload_scores(model: AnomalyModel) -> np.ndarray | None:
     """Scores of the last upload scored with this model (NaN where unscorable)."""
     last = _last(model)
     return None if last is None else last[3].score
+
+
+def last_upload_file(model: AnomalyModel) -> tuple[bytes, str, tuple[str, ...]] | None:
+    """The last upload scored with this model as (file bytes, name, mapped columns), without
+    parsing or scoring it again; None if there is none."""
+    saved = st.session_state.get(_KEY)
+    if not saved or saved[3] != model.fingerprint:
+        return None
+    return saved[0], saved[1], saved[2]
