@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -81,9 +82,11 @@ class Figure:
 
 
 def _script_safe_json(fig: go.Figure) -> Markup:
-    """Figure JSON that can sit inside <script>: `<`, `>` and `&` become JSON escapes.
+    """Figure JSON that can sit inside <script>: `<`, `>` and `&` as JSON escapes.
 
     Text from metadata (a label such as `</script><script>…`) then cannot end the script element.
+    Plotly's `json` encoder escapes them today; doing it here keeps the guarantee in this file
+    instead of in a detail of another library.
     """
     text = pio.to_json(fig, validate=False, pretty=False, engine="json")
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
@@ -142,13 +145,12 @@ def tool_version() -> str:
         return metadata.version("anomaly-lens")
     except metadata.PackageNotFoundError:
         pass
-    import tomllib
-
-    try:
-        with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as fh:
-            return str(tomllib.load(fh)["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
+    try:  # tomllib is Python 3.11+; the one line needed is easy to find without it
+        text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    except OSError:
         return "unknown"
+    found = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    return found.group(1) if found else "unknown"
 
 
 def report_filename(source_label: str) -> str:
@@ -320,6 +322,18 @@ def _top_rows(scored: ScoredFile, n_flagged: int) -> tuple[list[str], list[list[
     return header, body, len(scored.table.columns) - len(shown)
 
 
+def _timeline_note(shown: int, n_rows: int, n_flagged: int) -> str:
+    """Says what the score-along-the-file chart leaves out, if anything."""
+    if n_rows <= REPORT_TIMELINE_POINTS:
+        return ""
+    which = (
+        f"a random sample of the {n_flagged:,} anomalies"
+        if n_flagged >= REPORT_TIMELINE_POINTS
+        else "every anomaly plus a random sample of the rest"
+    )
+    return f"The score along the file shows {shown:,} of {n_rows:,} rows: {which}."
+
+
 def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures) -> dict[str, Any]:
     scores = scored.scores
     flags = scores.is_anomaly(threshold)
@@ -339,8 +353,7 @@ def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures) ->
             figures.add(fig_score_histogram(scores.score, threshold, title=f"Score distribution of {scored.name}")),
             figures.add(fig_score_timeline(x, scores.score[keep], flags[keep], threshold, x_title)),
         ],
-        "sampled": n_rows > REPORT_TIMELINE_POINTS,
-        "shown": len(keep),
+        "timeline_note": _timeline_note(len(keep), n_rows, n_flagged),
         "hidden_columns": hidden,
         "top_header": header,
         "top_rows": body,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -296,3 +297,30 @@ def test_the_report_button_builds_nothing_until_clicked(fresh_caches, monkeypatc
     assert not at.exception
     assert calls == [], "the report must be built on click, not on every rerun"
 
+
+def test_a_big_file_keeps_the_report_small_and_says_what_is_drawn(demo_model):
+    import numpy as np
+    import pyarrow as pa
+
+    from components.report import REPORT_TIMELINE_POINTS
+    from ei_anomaly.features import FeatureTable
+
+    rng = np.random.default_rng(1)
+    columns = {f"f{i}": rng.normal(1.5, 1.5, 60_000) for i in range(23)}
+    table = FeatureTable(pa.table(columns), list(columns), "big.csv")
+    mapping = map_columns(table, demo_model)
+    scores = score_table(table, demo_model, mapping)
+    n_flagged = scores.count_anomalies(0.3)
+    assert n_flagged > REPORT_TIMELINE_POINTS  # random data: most rows are anomalies
+    html = build_report(
+        demo_model,
+        threshold=0.3,
+        title="t",
+        source_label="s",
+        scored=ScoredFile(table, scores, "big.csv", tuple(mapping.columns)),
+    )
+    parsed = check_self_contained(html, DEMO_FIGURES + SCORING_FIGURES)
+    timeline = json.loads(parsed.figure_json[parsed.plots[-1]])
+    drawn = timeline["data"][0]["y"]  # plotly sends numpy arrays as base64 typed arrays
+    assert len(base64.b64decode(drawn["bdata"])) // np.dtype(drawn["dtype"]).itemsize == REPORT_TIMELINE_POINTS
+    assert f"shows {REPORT_TIMELINE_POINTS:,} of 60,000 rows: a random sample of the {n_flagged:,} anomalies" in html
