@@ -8,6 +8,7 @@ JavaScript is inlined once; each figure is JSON drawn by `Plotly.newPlot`. No St
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -90,6 +91,12 @@ def _script_safe_json(fig: go.Figure) -> Markup:
     """
     text = pio.to_json(fig, validate=False, pretty=False, engine="json")
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _plotly_text(text: str) -> str:
+    """Text from metadata for a title we compose: Plotly reads tags in titles (`<a href>`, `<b>`)
+    and decodes entities, so escaping shows the text as written."""
+    return html.escape(text, quote=False)
 
 
 class _Figures:
@@ -226,7 +233,8 @@ def _confusions(model: AnomalyModel, figures: _Figures) -> list[dict[str, Any]]:
     for m in model.metadata.model_validation_metrics:
         if not m.confusion_matrix:
             continue
-        fig = fig_confusion_matrix(m.confusion_matrix, confusion_labels(m), f"Confusion matrix ({m.type})")
+        title = f"Confusion matrix ({_plotly_text(m.type)})"
+        fig = fig_confusion_matrix(m.confusion_matrix, confusion_labels(m), title)
         out.append({"type": m.type, "accuracy": m.accuracy, "loss": m.loss, "figure": figures.add(fig)})
     return out
 
@@ -350,7 +358,7 @@ def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures) ->
         "rate": n_flagged / max(1, n_rows - scores.unscorable_count),
         "unscorable": scores.unscorable_count,
         "figures": [
-            figures.add(fig_score_histogram(scores.score, threshold, title=f"Score distribution of {scored.name}")),
+            figures.add(fig_score_histogram(scores.score, threshold, title="Score distribution of the file")),
             figures.add(fig_score_timeline(x, scores.score[keep], flags[keep], threshold, x_title)),
         ],
         "timeline_note": _timeline_note(len(keep), n_rows, n_flagged),

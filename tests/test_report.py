@@ -150,9 +150,10 @@ def test_report_threshold_is_the_one_given(demo_model):
 def hostile_demo_metadata() -> dict:
     meta = copy.deepcopy(demo_files()["metadata"])
     meta["thresholds"][0]["description"] = "**bold** <img src=x onerror=alert(1)>"
-    meta["thresholds"][0]["helpText"] = "</script><script>alert('help')</script> [link](https://evil.example)"
+    meta["thresholds"][0]["helpText"] = "</script><script>window.__injected='help'</script> [link](https://evil.example)"
     for metrics in meta["modelValidationMetrics"]:
-        metrics["onDevicePerformance"][0]["name"] = "</script><script>alert('mcu')</script>"
+        metrics["onDevicePerformance"][0]["name"] = "</script><script>window.__injected='mcu'</script>"
+    meta["modelValidationMetrics"][0]["type"] = "<a href='https://evil.example'>int8</a>"
     return meta
 
 
@@ -162,11 +163,13 @@ def test_text_from_metadata_is_escaped_never_rendered():
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "**bold**" in html and "<strong>bold</strong>" not in html  # markdown stays literal
-    assert "<script>alert(" not in html  # neither in the page nor inside a figure's JSON
+    assert "<script>window.__injected" not in html  # neither in the page nor inside a figure's JSON
     assert "&lt;i&gt;t&lt;/i&gt;" in html and "&lt;b&gt;src&lt;/b&gt;" in html
     parsed = check_self_contained(html, DEMO_FIGURES)  # no script element was broken out of
     latency = json.loads(parsed.figure_json[parsed.plots[3]])
-    assert any("</script><script>alert('mcu')</script>" in str(t.get("y")) for t in latency["data"])
+    assert any("window.__injected='mcu'" in str(t.get("y")) for t in latency["data"])  # the name is there, as data
+    matrix = json.loads(parsed.figure_json[parsed.plots[1]])
+    assert matrix["layout"]["title"]["text"] == "Confusion matrix (&lt;a href='https://evil.example'&gt;int8&lt;/a&gt;)"
 
 
 def test_a_bare_model_gets_a_short_report_that_says_what_is_missing():

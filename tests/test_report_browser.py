@@ -98,3 +98,20 @@ def test_the_app_downloads_the_report_with_the_last_upload(browser, tmp_path):
     assert page.locator("div.plot").count() == DEMO_FIGURES + SCORING_FIGURES
     assert errors == [] and blocked == []
     page.close()
+
+
+def test_hostile_metadata_renders_as_text_in_the_browser(browser, tmp_path):
+    from ei_anomaly import load_metadata
+    from tests.test_report import hostile_demo_metadata
+
+    html = build_report(load_metadata(hostile_demo_metadata()), threshold=0.3, title="<i>t</i>", source_label="s")
+    path = tmp_path / "hostile.html"
+    path.write_text(html)
+    page, errors, blocked = open_offline(browser, path)
+    assert errors == [] and blocked == []
+    assert page.evaluate("() => window.__injected === undefined")
+    assert page.locator("img, main i, svg a").count() == 0  # no tag from the metadata became an element
+    assert "<img src=x onerror=alert(1)>" in page.locator("#threshold").inner_text()
+    title = page.locator("div.plot").nth(1).locator(".gtitle").text_content()
+    assert title == "Confusion matrix (<a href='https://evil.example'>int8</a>)"
+    page.close()
