@@ -150,7 +150,9 @@ def test_report_threshold_is_the_one_given(demo_model):
 def hostile_demo_metadata() -> dict:
     meta = copy.deepcopy(demo_files()["metadata"])
     meta["thresholds"][0]["description"] = "**bold** <img src=x onerror=alert(1)>"
-    meta["thresholds"][0]["helpText"] = "</script><script>window.__injected='help'</script> [link](https://evil.example)"
+    meta["thresholds"][0]["helpText"] = (
+        "</script><script>window.__injected='help'</script> [link](https://evil.example)"
+    )
     for metrics in meta["modelValidationMetrics"]:
         metrics["onDevicePerformance"][0]["name"] = "</script><script>window.__injected='mcu'</script>"
     meta["modelValidationMetrics"][0]["type"] = "<a href='https://evil.example'>int8</a>"
