@@ -273,6 +273,7 @@ def _threshold_section(
         "help": block.help_text if block else "",
         "suggested": suggested_text or (f"{suggested:g}" if suggested is not None else None),
         "origin": None,
+        "from_file": False,  # no labelled validation windows: the histogram is the scored file's
         "figures": [],
         "counts": None,
     }
@@ -284,6 +285,7 @@ def _threshold_section(
     elif scored is not None and scored.scores.scorable.any():
         scores, truth = scored.scores.score[scored.scores.scorable], None
         section["origin"] = f"{len(scores):,} scored rows of {scored.name} (no labels)"
+        section["from_file"] = True
     else:
         return section
     section["figures"].append(
@@ -342,7 +344,8 @@ def _timeline_note(shown: int, n_rows: int, n_flagged: int) -> str:
     return f"The score along the file shows {shown:,} of {n_rows:,} rows: {which}."
 
 
-def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures) -> dict[str, Any]:
+def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures, histogram: bool) -> dict[str, Any]:
+    """Summary, score along the file, top anomalies; the histogram unless the threshold section drew it."""
     scores = scored.scores
     flags = scores.is_anomaly(threshold)
     n_flagged = int(flags.sum())
@@ -358,7 +361,11 @@ def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures) ->
         "rate": n_flagged / max(1, n_rows - scores.unscorable_count),
         "unscorable": scores.unscorable_count,
         "figures": [
-            figures.add(fig_score_histogram(scores.score, threshold, title="Score distribution of the file")),
+            *(
+                [figures.add(fig_score_histogram(scores.score, threshold, title="Score distribution of the file"))]
+                if histogram
+                else []
+            ),
             figures.add(fig_score_timeline(x, scores.score[keep], flags[keep], threshold, x_title)),
         ],
         "timeline_note": _timeline_note(len(keep), n_rows, n_flagged),
@@ -384,16 +391,26 @@ def build_report(
         raise ValueError("the threshold must be a finite number")
     figures = _Figures()
     devices = on_device_frame(model.metadata)
+    summary = _summary(model, threshold, devices)
+    cluster_map = figures.add(_cluster_map(model, scored, threshold))
+    confusions = _confusions(model, figures)
+    on_device = _on_device(devices, model, figures)
+    threshold_section = _threshold_section(model, threshold, scored, figures)
+    scoring = (
+        _scoring_section(scored, threshold, figures, histogram=not threshold_section["from_file"])
+        if scored is not None
+        else None
+    )
     context = {
         "title": title,
         "source": source_label,
-        "summary": _summary(model, threshold, devices),
-        "cluster_map": figures.add(_cluster_map(model, scored, threshold)),
-        "confusions": _confusions(model, figures),
-        "on_device": _on_device(devices, model, figures),
+        "summary": summary,
+        "cluster_map": cluster_map,
+        "confusions": confusions,
+        "on_device": on_device,
         "illustrative": illustrative,
-        "threshold": _threshold_section(model, threshold, scored, figures),
-        "scoring": _scoring_section(scored, threshold, figures) if scored is not None else None,
+        "threshold": threshold_section,
+        "scoring": scoring,
         "score_definition": SCORE_DEFINITION,
         "version": tool_version(),
         "generated": f"{(generated or datetime.now(timezone.utc)):%Y-%m-%d %H:%M} UTC",

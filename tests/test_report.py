@@ -329,3 +329,18 @@ def test_a_big_file_keeps_the_report_small_and_says_what_is_drawn(demo_model):
     drawn = timeline["data"][0]["y"]  # plotly sends numpy arrays as base64 typed arrays
     assert len(base64.b64decode(drawn["bdata"])) // np.dtype(drawn["dtype"]).itemsize == REPORT_TIMELINE_POINTS
     assert f"shows {REPORT_TIMELINE_POINTS:,} of 60,000 rows: a random sample of the {n_flagged:,} anomalies" in html
+
+
+def test_without_validation_the_file_feeds_the_threshold_section_once(tmp_path):
+    model = load_metadata(tiny_metadata())
+    csv = tmp_path / "f.csv"
+    csv.write_text("a,b,c\n" + "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(50)))
+    table = read_feature_file(csv)
+    mapping = map_columns(table, model)
+    scored = ScoredFile(table, score_table(table, model, mapping), "f.csv", tuple(mapping.columns), mapping.how)
+    html = build_report(model, threshold=0.4, title="tiny", source_label="tiny.json", scored=scored)
+    parsed = check_self_contained(html, 3)  # cluster map, the file's histogram (in Threshold), its timeline
+    assert parsed.sections == [*SECTIONS, "scoring"]
+    assert "Scores from 50 scored rows of f.csv (no labels)" in html
+    titles = [json.loads(parsed.figure_json[p])["layout"]["title"]["text"] for p in parsed.plots]
+    assert titles[1:] == ["Score distribution", "Score along the file"]
