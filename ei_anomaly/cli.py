@@ -103,7 +103,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     import math
 
     from . import load_metadata
-    from .demo import load_demo_model
+    from .demo import demo_files, load_demo_model
 
     if args.threshold is not None and not math.isfinite(args.threshold):
         raise UsageError(f"--threshold must be a finite number, not {args.threshold}")
@@ -129,10 +129,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         scored = ScoredFile(table, score_table(table, model, mapping), path.name, tuple(mapping.columns), mapping.how)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     name = Path(args.metadata).name + (" (the bundled demo)" if is_demo else "")
+    subject = demo_files()["project"]["name"] if is_demo else Path(args.metadata).stem
     html = build_report(
         model,
         threshold=threshold,
-        title=args.title or f"Anomaly model review: {Path(args.metadata).stem}",
+        title=args.title or f"Anomaly model review: {subject}",
         source_label=name,
         scored=scored,
         illustrative=is_demo,
