@@ -1,4 +1,4 @@
-"""Command line: `python -m ei_anomaly {score,fetch,blocks,serve}`.
+"""Command line: `python -m ei_anomaly {score,report,fetch,blocks,serve}`.
 
 Exit codes: 0 success; 2 bad input or usage; 3 API or network failure. Errors are one line,
 `error: ...`, on stderr; no traceback, and no partial output file is left behind.
@@ -98,6 +98,58 @@ def cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """One offline HTML file of the model review (and of a scored feature file, if given)."""
+    import math
+
+    from . import load_metadata
+    from .demo import demo_files, load_demo_model
+    from .scored_file import ScoredFile
+
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise UsageError(f"--threshold must be a finite number, not {args.threshold}")
+    if Path(args.output).is_dir():
+        raise UsageError(f"{args.output} is a folder; give a file name, e.g. -o report.html")
+    model = load_metadata(Path(args.metadata))
+    demo = load_demo_model()
+    is_demo = model.fingerprint == demo.fingerprint
+    if is_demo:
+        model = demo  # the same block, with its axis names
+    try:  # plotly and jinja2 live in the app's layer, which the core must not import at start-up
+        from components.report import build_report
+    except ImportError as exc:
+        raise UsageError(
+            f"the report needs the Anomaly Lens checkout and its requirements ({exc}); "
+            "run `python -m ei_anomaly report` from the repository root"
+        ) from None
+    scored = None
+    if args.features:
+        path = Path(args.features)
+        table = read_feature_file(path)
+        mapping = map_columns(table, model)
+        scored = ScoredFile.score(table, model, mapping, path.name, str(path.resolve()))
+    threshold = model.default_threshold if args.threshold is None else args.threshold
+    name = Path(args.metadata).name + (" (the bundled demo)" if is_demo else "")
+    subject = demo_files()["project"]["name"] if is_demo else Path(args.metadata).stem
+    html = build_report(
+        model,
+        threshold=threshold,
+        title=args.title or f"Anomaly model review: {subject}",
+        source_label=name,
+        scored=scored,
+        illustrative=is_demo,
+    ).encode("utf-8")
+    _atomic_write(Path(args.output), lambda fh: fh.write(html))
+    detail = ""
+    if scored is not None:
+        detail = (
+            f"; {scored.table.n_rows} rows, {scored.scores.count_anomalies(threshold)} anomalies "
+            f"(score > {threshold:g}), {scored.scores.unscorable_count} unscorable; mapping: {scored.mapping}"
+        )
+    print(f"wrote {args.output} ({len(html) / 1e6:.1f} MB){detail}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _client(args: argparse.Namespace) -> EdgeImpulseClient:
     from .client import EdgeImpulseClient
 
@@ -147,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
     p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("-o", "--output", required=True, help="where to write the .html file")
+    p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
+    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--title", help="the report's title (default: from the metadata file name)")
+    p.set_defaults(func=cmd_report)
 
     for name, func, text in (
         ("fetch", cmd_fetch, "download and validate a block's metadata (key from EI_API_KEY)"),

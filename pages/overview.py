@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from components.report_download import show_report_download
 from components.source import require_source, trained_ago
 from ei_anomaly.evaluation import on_device_frame
 
@@ -110,3 +111,4 @@ st.download_button(
     mime="application/json",
     icon=":material/download:",
 )
+show_report_download(source)

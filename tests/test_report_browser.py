@@ -1,0 +1,117 @@
+"""The report in a real browser: opened from disk with the network blocked, and downloaded from the app."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from components.report import build_report
+from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
+from tests.e2e_support import chromium_available, launch, streamlit_app, wait_idle
+from tests.test_report import DEMO_FIGURES, SCORING_FIGURES, scored_demo_file
+
+pytestmark = pytest.mark.browser
+
+if not chromium_available():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
+    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ALL_DRAWN = """() => {
+    const plots = [...document.querySelectorAll('div.plot')];
+    return plots.length > 0 && plots.every(p => p.querySelector('.main-svg'));
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = launch(pw)
+        yield b
+        b.close()
+
+
+def open_offline(browser, path):
+    """Open a file:// page with every other request aborted; returns (page, page errors, blocked URLs)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    blocked: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def only_the_file(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_file)
+    page.goto(path.as_uri())
+    page.wait_for_function(ALL_DRAWN, timeout=60_000)
+    return page, errors, blocked
+
+
+def test_report_opens_offline_with_every_chart_drawn(browser, tmp_path):
+    model = load_demo_model()
+    html = build_report(model, threshold=0.3, title="t", source_label="s", scored=scored_demo_file(model))
+    path = tmp_path / "report.html"
+    path.write_text(html)
+    page, errors, blocked = open_offline(browser, path)
+    n = DEMO_FIGURES + SCORING_FIGURES
+    assert page.locator("div.plot").count() == n
+    assert page.locator("div.plot .main-svg").first.is_visible()
+    assert page.evaluate("() => [...document.querySelectorAll('div.plot')].filter(p => p._fullLayout).length") == n
+    # interactive: hovering a confusion-matrix cell shows its tooltip
+    cells = page.locator("div.plot").nth(1).locator(".nsewdrag").first
+    cells.scroll_into_view_if_needed()
+    box = cells.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25, steps=5)
+    page.locator(".hoverlayer .hovertext").first.wait_for(timeout=10_000)
+    assert "actual normal" in page.locator(".hoverlayer .hovertext").first.text_content()
+    assert errors == []
+    assert blocked == []
+    page.close()
+
+
+def test_the_app_downloads_the_report_with_the_last_upload(browser, tmp_path):
+    with streamlit_app() as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/scoring")
+        wait_idle(page)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(ANOMALY_SESSION_CSV))
+        page.get_by_text("Anomaly rate").wait_for()
+        wait_idle(page, charts=2)
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Overview").click()
+        page.get_by_text("with your last scored upload").wait_for(timeout=30_000)
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Download report").click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        page.close()
+    assert saved.name == "anomaly-report-continuous-motion-demo.html"
+    html = saved.read_text()
+    assert 'id="scoring"' in html and "session_with_anomalies.csv" in html
+    page, errors, blocked = open_offline(browser, saved)
+    assert page.locator("div.plot").count() == DEMO_FIGURES + SCORING_FIGURES
+    assert errors == [] and blocked == []
+    page.close()
+
+
+def test_hostile_metadata_renders_as_text_in_the_browser(browser, tmp_path):
+    from ei_anomaly import load_metadata
+    from tests.test_report import hostile_demo_metadata
+
+    html = build_report(load_metadata(hostile_demo_metadata()), threshold=0.3, title="<i>t</i>", source_label="s")
+    path = tmp_path / "hostile.html"
+    path.write_text(html)
+    page, errors, blocked = open_offline(browser, path)
+    assert errors == [] and blocked == []
+    assert page.evaluate("() => window.__injected === undefined")
+    assert page.locator("img, main i, svg a").count() == 0  # no tag from the metadata became an element
+    assert "<img src=x onerror=alert(1)>" in page.locator("#threshold").inner_text()
+    title = page.locator("div.plot").nth(1).locator(".gtitle").text_content()
+    assert title == "Confusion matrix (<a href='https://evil.example'>int8</a>)"
+    page.close()
