@@ -320,7 +320,7 @@ def _timeline_note(scored: ScoredFile, threshold: float) -> str:
     """Says how the score-along-the-file chart reduces the file, if it does."""
     flagged = scored.flagged(threshold)
     notes = []
-    if len(scored.envelope.rows) < scored.n_rows:
+    if scored.envelope.reduced:
         notes.append(f"all {scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column")
     if flagged.capped:
         notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")

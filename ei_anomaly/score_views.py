@@ -34,10 +34,12 @@ class ScoreHistogram:
 
 @dataclass(frozen=True)
 class ScoreEnvelope:
-    """Row positions and scores of each column's minimum and maximum, in file order."""
+    """Row positions and scores of each column's minimum and maximum, in file order; `reduced`
+    is False when the series was short enough to keep every row."""
 
     rows: np.ndarray
     scores: np.ndarray
+    reduced: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def score_envelope(scores: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> Score
     n = len(s)
     if n <= 2 * columns:
         rows = np.flatnonzero(np.isfinite(s))
-        return ScoreEnvelope(rows, s[rows])
+        return ScoreEnvelope(rows, s[rows], reduced=False)
     width = -(-n // columns)
     padded = np.full(width * -(-n // width), np.nan, np.float32)
     padded[:n] = s

@@ -118,7 +118,7 @@ def results() -> None:
             key="scoring_timeline",
         )
         notes = []
-        if len(envelope.rows) < scored.n_rows:
+        if envelope.reduced:
             notes.append(f"{scored.n_rows:,} rows drawn as the lowest and highest score of each pixel column")
         if flagged.capped:
             notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies marked, spread evenly")

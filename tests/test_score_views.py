@@ -37,7 +37,8 @@ def test_envelope_keeps_every_columns_extremes_in_few_points():
 def test_envelope_of_a_short_series_is_the_series_without_unscorable_rows():
     s = np.array([0.1, np.nan, 0.3], np.float32)
     env = score_envelope(s, columns=10)
-    assert env.rows.tolist() == [0, 2]
+    assert env.rows.tolist() == [0, 2] and not env.reduced
+    assert score_envelope(series(), columns=10).reduced
 
 
 def test_envelope_skips_columns_with_no_scorable_row():
