@@ -19,6 +19,19 @@ def _shared_key(model: AnomalyModel, key: str) -> str:
     return f"threshold::{model.fingerprint}::{key}"
 
 
+def _widget_key(model: AnomalyModel, key: str, page: str) -> str:
+    return f"{page}::{_shared_key(model, key)}"
+
+
+def use_threshold(model: AnomalyModel, threshold: Threshold | None, page: str, value: float) -> None:
+    """Set the shared value to `value` and let the page's slider start there (for a button's on_click)."""
+    key = threshold.key if threshold else "min_anomaly_score"
+    st.session_state[_shared_key(model, key)] = float(value)
+    prefix = _widget_key(model, key, page) + "::range"
+    for name in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[name]  # the slider is re-created from the shared value
+
+
 def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) -> float:
     """The current value: what a slider last set, else the block's own value."""
     key = threshold.key if threshold else "min_anomaly_score"
@@ -41,7 +54,6 @@ def select_threshold(
     """A slider for one threshold (with a reset to the suggested value); returns its value."""
     key = threshold.key if threshold else "min_anomaly_score"
     shared = _shared_key(model, key)
-    widget = f"{page}::{shared}"
     current = shared_threshold(model, threshold)
     suggested = threshold.suggested_value if threshold and isinstance(threshold.suggested_value, float) else None
     # The range must not follow the slider's own value: a widget whose bounds change is reset.
@@ -50,6 +62,9 @@ def select_threshold(
     )
     lo, hi = slider_range(scores, block_value, *([suggested] if suggested is not None else []))
     lo, hi = min(lo, current), max(hi, current)
+    # Streamlit resets a slider whose bounds change (other scores, a value set elsewhere): the
+    # bounds are part of the key, so a new slider starts from the shared value instead.
+    widget = f"{_widget_key(model, key, page)}::range::{lo:g}:{hi:g}"
     if widget not in st.session_state:
         st.session_state[widget] = current
 
@@ -81,7 +96,7 @@ def select_threshold(
     with right:
         st.button(
             "Reset",
-            key=f"{widget}::reset",
+            key=f"{_widget_key(model, key, page)}::reset",
             on_click=reset,
             width="stretch",
             help=f"Back to the suggested value ({suggested:g})"
