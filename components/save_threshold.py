@@ -1,4 +1,4 @@
-""""Save to Edge Impulse": confirm block, key, old -> new, then write the threshold to Studio.
+""" "Save to Edge Impulse": confirm block, key, old -> new, then write the threshold to Studio.
 
 The dialog stays open through reruns while a save is pending (its state is in session state),
 so the write happens in the Save button's callback whichever way the script reruns. On success
@@ -71,9 +71,7 @@ def _confirm(source: Source, pending: PendingSave) -> None:
         "Changing a threshold invalidates Studio's model-testing results; Studio regenerates them when it can. "
         "Writing needs an admin API key."
     )
-    st.checkbox(
-        "Let Studio start a job to regenerate model-testing results (large test sets)", key=KEY_SAVE_REGENERATE
-    )
+    st.checkbox("Let Studio start a job to regenerate model-testing results (large test sets)", key=KEY_SAVE_REGENERATE)
     error = st.session_state.get(KEY_SAVE_ERROR)
     if error:
         st.error(error, icon=":material/error:")
@@ -87,13 +85,17 @@ def show_save_button(source: Source, threshold: Threshold | None, value: float) 
     if source.kind != PROJECT or source.learn_id is None or threshold is None:
         return
     pending = PendingSave(source.title, source.learn_id, threshold.key, threshold.value, shortest_float32(value))
+    unchanged = threshold.numeric_value is not None and shortest_float32(threshold.numeric_value) == pending.new
     st.button(
         "Save to Edge Impulse",
         key="save_open",
         on_click=_ask,
         args=(pending,),
         icon=":material/cloud_upload:",
-        help="Write this value to the block in Studio (asks first).",
+        disabled=unchanged,
+        help="The block already has this value."
+        if unchanged
+        else "Write this value to the block in Studio (asks first).",
     )
     asked = st.session_state.get(KEY_SAVE_PENDING)
     if asked is not None:

@@ -56,9 +56,8 @@ def _candidate(scores: np.ndarray, truth: np.ndarray, goal: str) -> tuple[Thresh
 
 
 def _matrix(counts: BinaryCounts) -> pd.DataFrame:
-    return pd.DataFrame(
-        counts.matrix, index=["actual normal", "actual anomaly"], columns=["flagged normal", "flagged anomaly"]
-    )
+    """The confusion matrix: rows are the labels, columns what the threshold says."""
+    return pd.DataFrame(counts.matrix, index=["normal", "anomaly"], columns=["passed", "flagged"])
 
 
 def _summary(counts: BinaryCounts) -> str:
@@ -73,7 +72,8 @@ def show_threshold_helpers(
     st.subheader("Suggest a threshold")
     goal = st.radio("Goal", (FALSE_ALARMS, RECALL, COST), key=KEY_GOAL, horizontal=True, label_visibility="collapsed")
     try:
-        choice, target = _candidate(scores, truth, goal)
+        with st.columns([2, 1])[0]:
+            choice, target = _candidate(scores, truth, goal)
     except AnomalyLensError as exc:
         st.warning(f"No suggestion: {exc}.", icon=":material/warning:")
         return
@@ -86,10 +86,10 @@ def show_threshold_helpers(
     for col, (title, value) in zip(st.columns(3, gap="medium"), columns, strict=True):
         counts = binary_counts(scores, truth, value)
         with col:
-            st.markdown(f"**{title}** `{value:g}`")
-            st.dataframe(_matrix(counts), width="stretch")
+            st.markdown(f"**{title}** `{shortest_float32(value)}`")
+            st.table(_matrix(counts))
             st.caption(_summary(counts) + (f" · cost {total_cost(counts, *_costs()):g}" if goal == COST else ""))
-    st.caption(f"Suggested for {target}.")
+    st.caption(f"Suggested for {target}. Rows: the windows' labels; columns: what the threshold does with them.")
     st.button(
         f"Use this threshold ({candidate})",
         key="helper_use",

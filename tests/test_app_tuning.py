@@ -115,6 +115,8 @@ def test_save_to_edge_impulse_confirms_writes_and_every_page_shows_the_new_value
 
 def test_cancel_writes_nothing(writable_api):
     at = thresholds_on_model_testing(writable_api.base_url)
+    assert at.button(key="save_open").disabled  # the slider is at the block's value: nothing to save
+    at.slider[0].set_value(0.4).run()
     at.button(key="save_open").click().run()
     at.button(key="save_cancel").click().run()
     assert not [b for b in at.button if b.key == "save_confirm"]
