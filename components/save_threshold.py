@@ -24,6 +24,7 @@ KEY_SAVE_PENDING = "save_threshold_pending"
 KEY_SAVE_ERROR = "save_threshold_error"
 KEY_SAVE_NOTICE = "save_threshold_notice"
 KEY_SAVE_REGENERATE = "save_threshold_allow_regenerate_job"
+KEY_SAVE_OPEN, KEY_SAVE_CONFIRM, KEY_SAVE_CANCEL = "save_open", "save_confirm", "save_cancel"  # button keys
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ def _confirm(source: Source, pending: PendingSave) -> None:
     if error:
         st.error(error, icon=":material/error:")
     left, right = st.columns(2)
-    left.button("Save", type="primary", on_click=_save, args=(source, pending), width="stretch", key="save_confirm")
-    right.button("Cancel", on_click=_cancel, width="stretch", key="save_cancel")
+    left.button("Save", type="primary", on_click=_save, args=(source, pending), width="stretch", key=KEY_SAVE_CONFIRM)
+    right.button("Cancel", on_click=_cancel, width="stretch", key=KEY_SAVE_CANCEL)
 
 
 def show_save_button(source: Source, threshold: Threshold | None, value: float) -> None:
@@ -88,7 +89,7 @@ def show_save_button(source: Source, threshold: Threshold | None, value: float) 
     unchanged = threshold.numeric_value is not None and shortest_float32(threshold.numeric_value) == pending.new
     st.button(
         "Save to Edge Impulse",
-        key="save_open",
+        key=KEY_SAVE_OPEN,
         on_click=_ask,
         args=(pending,),
         icon=":material/cloud_upload:",

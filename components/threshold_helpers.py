@@ -30,6 +30,7 @@ KEY_FA_PER = "helper_false_alarm_per"
 KEY_RECALL = "helper_recall_percent"
 KEY_MISS_COST = "helper_miss_cost"
 KEY_FA_COST = "helper_false_alarm_cost"
+KEY_USE_SUGGESTION = "helper_use"  # the button
 FALSE_ALARMS, RECALL, COST = "False-alarm budget", "Recall target", "Costs"
 
 
@@ -92,7 +93,7 @@ def show_threshold_helpers(
     st.caption(f"Suggested for {target}. Rows: the windows' labels; columns: what the threshold does with them.")
     st.button(
         f"Use this threshold ({candidate})",
-        key="helper_use",
+        key=KEY_USE_SUGGESTION,
         on_click=use_threshold,
         args=(model, threshold, page, candidate),
         icon=":material/check:",

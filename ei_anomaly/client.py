@@ -79,7 +79,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
 
 
 class EdgeImpulseClient:
-    """Read-only access to projects, impulses and anomaly blocks."""
+    """Projects, impulses, anomaly blocks and model-testing results; writes only thresholds."""
 
     def __init__(
         self,
