@@ -138,3 +138,27 @@ def test_a_read_only_key_gets_a_clear_message_and_nothing_changes(writable_api):
     at.button(key="save_cancel").click().run()
     at = goto(at, "overview")
     assert metric(at, "Anomaly threshold") == "0.3"
+
+
+def test_allowing_a_regeneration_job_is_sent_and_its_status_shown(writable_api):
+    writable_api.stub.regenerate = "job"  # a test set too large to regenerate inline
+    at = thresholds_on_model_testing(writable_api.base_url)
+    at.slider[0].set_value(0.5).run()
+    at.button(key="save_open").click().run()
+    at.checkbox(key="save_threshold_allow_regenerate_job").check().run()
+    at.button(key="save_confirm").click().run()
+    no_problems(at)
+    notice = " ".join(s.value for s in at.success)
+    assert "started a job" in notice and "job 9001" in notice
+
+
+def test_the_last_upload_is_a_score_source_without_labels():
+    from tests.test_app import expected_anomalies, upload_demo_csv
+
+    at = goto(upload_demo_csv(app()), "thresholds")
+    at.radio(key="thresholds_score_source").set_value("Last upload").run()
+    no_problems(at)
+    assert any("592 scored rows of your last upload" in c.value for c in at.caption)  # 3 of 595 unscorable
+    assert metric(at, "Flagged as anomaly") == f"{expected_anomalies(0.3)} / 592"
+    assert not [b for b in at.button if b.key == "helper_use"]  # suggestions need labels
+    assert len(charts(at)) == 1  # the histogram only
