@@ -8,6 +8,7 @@ import streamlit as st
 from ei_anomaly import AnomalyModel, load_metadata
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
+from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
 API_TTL = 300  # seconds: long enough for a review, short enough to see a retrained model
 
@@ -46,3 +47,17 @@ def fetch_trained_points(
     """Trained windows on two axes, already scaled (as the API returns them)."""
     graph = EdgeImpulseClient(api_key, base_url).get_trained_features(project_id, learn_id, ax1, ax2)
     return trained_points_frame(graph, ax1, ax2)
+
+
+@st.cache_data(ttl=API_TTL, show_spinner="Fetching Studio's model-testing results…")
+def fetch_test_windows(base_url: str, project_id: int, learn_id: int, api_key: str) -> TestWindows | NoTestResults:
+    """The block's labelled test windows from Studio's model testing (of the impulse that holds it)."""
+    client = EdgeImpulseClient(api_key, base_url)
+    impulse_id = client.find_impulse_for_block(project_id, learn_id)
+    return block_test_windows(client.get_model_testing_results(project_id, impulse_id), learn_id)
+
+
+def forget_block(base_url: str, project_id: int, learn_id: int, api_key: str) -> None:
+    """Drop what is cached for one block (after its threshold was written), and nothing else."""
+    fetch_model.clear(base_url, project_id, learn_id, api_key)
+    fetch_test_windows.clear(base_url, project_id, learn_id, api_key)

@@ -189,6 +189,7 @@ def _show_block_choice() -> None:
         loaders.fetch_blocks.clear()
         loaders.fetch_model.clear()
         loaders.fetch_trained_points.clear()
+        loaders.fetch_test_windows.clear()
 
 
 def _show_summary() -> None:

@@ -46,9 +46,15 @@ def shared_threshold(model_fingerprint: str, threshold_key: str) -> str:
     return f"threshold::{model_fingerprint}::{threshold_key}"
 
 
-def threshold_slider(page: str, model_fingerprint: str, threshold_key: str) -> str:
-    return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}"
+def threshold_slider(
+    page: str, model_fingerprint: str, threshold_key: str, bounds: tuple[float, float] | None = None
+) -> str:
+    """One page's slider. Streamlit resets a slider whose bounds change, so the bounds are part of
+    the key: a slider with new bounds is a new widget that starts from the shared value. Without
+    `bounds`, the prefix every such key starts with."""
+    key = f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::range"
+    return key if bounds is None else f"{key}::{bounds[0]:g}:{bounds[1]:g}"
 
 
 def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
-    return f"{threshold_slider(page, model_fingerprint, threshold_key)}::reset"
+    return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"

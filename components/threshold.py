@@ -20,6 +20,15 @@ def _shared_key(model: AnomalyModel, key: str) -> str:
     return state.shared_threshold(model.fingerprint, key)
 
 
+def use_threshold(model: AnomalyModel, threshold: Threshold | None, page: str, value: float) -> None:
+    """Set the shared value to `value` and let the page's slider start there (for a button's on_click)."""
+    key = threshold.key if threshold else "min_anomaly_score"
+    st.session_state[_shared_key(model, key)] = float(value)
+    prefix = state.threshold_slider(page, model.fingerprint, key)
+    for name in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[name]  # the slider is re-created from the shared value
+
+
 def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) -> float:
     """The current value: what a slider last set, else the block's own value."""
     key = threshold.key if threshold else "min_anomaly_score"
@@ -48,7 +57,6 @@ def select_threshold(
     """A slider for one threshold (with a reset to the suggested value); returns its value."""
     key = threshold.key if threshold else "min_anomaly_score"
     shared = _shared_key(model, key)
-    widget = state.threshold_slider(page, model.fingerprint, key)
     current = shared_threshold(model, threshold)
     suggested = threshold.suggested_value if threshold and isinstance(threshold.suggested_value, float) else None
     # The range must not follow the slider's own value: a widget whose bounds change is reset.
@@ -57,6 +65,9 @@ def select_threshold(
     )
     lo, hi = slider_range(bounds, block_value, *([suggested] if suggested is not None else []))
     lo, hi = min(lo, current), max(hi, current)
+    # Streamlit resets a slider whose bounds change (other scores, a value set elsewhere): the
+    # bounds are part of the key, so a new slider starts from the shared value instead.
+    widget = state.threshold_slider(page, model.fingerprint, key, (lo, hi))
     if widget not in st.session_state:
         st.session_state[widget] = current
 

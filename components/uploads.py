@@ -25,6 +25,17 @@ from . import state
 from .threshold import shared_threshold
 
 
+def _uploads_are_not_copied_on_rerun(upload: UploadedFile, memo: dict) -> UploadedFile:
+    """Streamlit deep-copies a widget's value on every rerun, so that user code cannot mutate it.
+    For an upload that is a second copy of the whole file (289 MB more per rerun for a day of fleet
+    logs, held while the file is parsed). The app never writes to an upload, so the value is handed
+    back as it is: one copy of the file in memory, Streamlit's own."""
+    return upload
+
+
+UploadedFile.__deepcopy__ = _uploads_are_not_copied_on_rerun
+
+
 @dataclass(frozen=True)
 class FileRef:
     """A file to score: its name, its identity and its content (bytes or a file object; never

@@ -185,7 +185,21 @@ def cmd_blocks(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    serve(args.port, args.api_key, [Path(p) for p in args.metadata], args.fault)
+    serve(args.port, args.api_key, [Path(p) for p in args.metadata], args.fault, args.readonly_key)
+    return EXIT_OK
+
+
+def cmd_set_threshold(args: argparse.Namespace) -> int:
+    """Write one threshold of an anomaly block back to Studio; prints block, key, old -> new."""
+    from .write_back import parse_threshold_value, pick_threshold, save_threshold
+
+    value = parse_threshold_value(args.value)
+    client = _client(args)
+    model = client.get_model(args.project_id, args.learn_id)
+    threshold = pick_threshold(model, args.key, args.learn_id)
+    saved = save_threshold(client, args.project_id, args.learn_id, threshold.key, value, args.regenerate)
+    print(f"block {args.learn_id}: {threshold.key} {threshold.value} -> {value}")
+    print(saved.describe())
     return EXIT_OK
 
 
@@ -220,11 +234,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--base-url", default=DEFAULT_BASE_URL)
         p.set_defaults(func=func)
 
+    p = sub.add_parser("set-threshold", help="write a block's threshold back to Studio (admin key in EI_API_KEY)")
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("--learn-id", type=int, required=True)
+    p.add_argument("--value", required=True, help="the new threshold (anomaly when score > value)")
+    p.add_argument("--key", help="which threshold (default: the block's anomaly threshold, min_anomaly_score)")
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    p.add_argument(
+        "--regenerate", action="store_true", help="let Studio start a job to regenerate model-testing results"
+    )
+    p.set_defaults(func=cmd_set_threshold)
+
     p = sub.add_parser("serve", help="run the local Edge Impulse-compatible API server (demo project)")
     p.add_argument("metadata", nargs="*", help="extra metadata JSON files served as more learn blocks")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
     p.add_argument("--fault", choices=FAULT_MODES, help="answer every request badly, to see how clients cope")
+    p.add_argument("--readonly-key", help="also accept this key, for reads only: its writes get 403")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -33,6 +33,37 @@ class LearnBlock:
     type: str
 
 
+REGENERATION_WORDS = {
+    "not_regenerated": "Model-testing results were not regenerated (there were none, or this kind of test set "
+    "cannot be regenerated quickly); run Model testing again in Studio.",
+    "regenerated": "Studio regenerated the model-testing results with the new threshold.",
+    "started_job": "Studio started a job to regenerate the model-testing results",
+    "requires_job": "Model-testing results are out of date and need a job to regenerate them; start it in Studio "
+    "(Model testing), or save again allowing Studio to start it.",
+}
+
+
+@dataclass(frozen=True)
+class ThresholdsSaved:
+    """What `set-thresholds` answered (official model `SetImpulseThresholdsResponse`)."""
+
+    had_model_testing_results: bool
+    regenerate_model_testing_status: str
+    regenerate_job_id: int | None = None
+
+    def describe(self) -> str:
+        """The regeneration status in words."""
+        words = REGENERATION_WORDS.get(
+            self.regenerate_model_testing_status,
+            f"Model-testing regeneration status: {self.regenerate_model_testing_status}.",
+        )
+        if self.regenerate_job_id is not None:
+            words += f" (job {self.regenerate_job_id})."
+        elif self.regenerate_model_testing_status == "started_job":
+            words += "."
+        return words
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -48,7 +79,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
 
 
 class EdgeImpulseClient:
-    """Read-only access to projects, impulses and anomaly blocks."""
+    """Projects, impulses, anomaly blocks and model-testing results; writes only thresholds."""
 
     def __init__(
         self,
@@ -172,3 +203,52 @@ class EdgeImpulseClient:
             f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}/features/get-graph",
             params={"featureAx1": int(ax1), "featureAx2": int(ax2)},
         )
+
+    def list_impulses(self, project_id: int) -> list[dict[str, Any]]:
+        """Every impulse of the project (`GET /api/{projectId}/impulses`), each with `id` and `learnBlocks`."""
+        impulses = self._request("GET", f"/api/{int(project_id)}/impulses").get("impulses")
+        return [i for i in impulses or [] if isinstance(i, dict)]
+
+    def find_impulse_for_block(self, project_id: int, learn_id: int) -> int:
+        """The id of the impulse whose learn blocks hold `learn_id` (set-thresholds needs it)."""
+        for impulse in self.list_impulses(project_id):
+            blocks = impulse.get("learnBlocks") or []
+            if any(isinstance(b, dict) and b.get("id") == int(learn_id) for b in blocks):
+                impulse_id = impulse.get("id")
+                if isinstance(impulse_id, int) and not isinstance(impulse_id, bool):
+                    return impulse_id
+        raise NotFoundError(f"API: no impulse of project {int(project_id)} holds learn block {int(learn_id)}")
+
+    def set_thresholds(
+        self,
+        project_id: int,
+        impulse_id: int,
+        thresholds: list[tuple[int, str, float | str]],
+        allow_regenerate: bool,
+    ) -> ThresholdsSaved:
+        """Write (learnId, key, value) thresholds. Needs an admin key: 401/403 raise AuthError saying so."""
+        body = {
+            "thresholds": [{"blockId": int(b), "key": str(k), "value": v} for b, k, v in thresholds],
+            "allowCreatingRegenerateModelTestingJobs": bool(allow_regenerate),
+        }
+        path = f"/api/{int(project_id)}/impulse/{int(impulse_id)}/set-thresholds"
+        try:
+            answer = self._request("POST", path, json=body)
+        except AuthError as exc:
+            raise AuthError(
+                f"API: this key may not change thresholds (HTTP {exc.status}): writing needs an admin key "
+                "(Studio: Dashboard > Keys); nothing was changed",
+                exc.status,
+            ) from None
+        status = answer.get("regenerateModelTestingStatus")
+        job = answer.get("regenerateModelTestingResultsJobId")
+        return ThresholdsSaved(
+            bool(answer.get("hadModelTestingResults")),
+            str(status) if status else "not_regenerated",
+            job if isinstance(job, int) and not isinstance(job, bool) else None,
+        )
+
+    def get_model_testing_results(self, project_id: int, impulse_id: int | None = None) -> dict[str, Any]:
+        """Studio's model-testing results (`ClassifyJobResponse`); see `ei_anomaly.model_testing`."""
+        params = {"impulseId": int(impulse_id)} if impulse_id is not None else None
+        return self._request("GET", f"/api/{int(project_id)}/classify/all/result", params=params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,19 @@ from .model import AnomalyModel
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 NORMAL_SESSION_CSV = DEMO_DIR / "normal_session.csv"
 ANOMALY_SESSION_CSV = DEMO_DIR / "session_with_anomalies.csv"
+# What the rows of the two session CSVs are, in order (scripts/make_demo.py writes them from these).
+NORMAL_SESSION_SEGMENTS = (("idle", 120), ("wave", 150), ("snake", 150), ("updown", 150), ("idle", 80))
+ANOMALY_SESSION_SEGMENTS = (
+    ("idle", 100),
+    ("wave", 120),
+    ("shake", 25),
+    ("snake", 120),
+    ("tap", 20),
+    ("updown", 120),
+    ("circle", 30),
+    ("idle", 60),
+)
+ANOMALY_KINDS = ("shake", "circle", "tap")  # motions never seen in training
 
 
 def _json(name: str) -> dict[str, Any]:
@@ -62,3 +76,36 @@ def trained_points_frame(graph: dict[str, Any], ax1: int, ax2: int) -> pd.DataFr
             if isinstance(x, (int, float)) and isinstance(y, (int, float)):
                 rows.append((float(x), float(y)))
     return pd.DataFrame(rows, columns=["x", "y"], dtype=float)
+
+
+@dataclass(frozen=True)
+class DemoTestSample:
+    """A test sample of the demo project: consecutive windows of one motion."""
+
+    id: int
+    filename: str
+    label: str
+    expected_anomaly: bool
+    features: np.ndarray  # (windows, 33) full feature vectors
+
+
+def demo_test_samples(windows_per_sample: int = 10) -> list[DemoTestSample]:
+    """The demo's test set: both session CSVs cut into samples of up to `windows_per_sample`
+    windows of one motion each. Rows with a sensor dropout (empty cells) are left out, as
+    Studio would not have such windows. Deterministic."""
+    samples: list[DemoTestSample] = []
+    sessions = ((NORMAL_SESSION_CSV, NORMAL_SESSION_SEGMENTS), (ANOMALY_SESSION_CSV, ANOMALY_SESSION_SEGMENTS))
+    for path, segments in sessions:
+        features = pd.read_csv(path).drop(columns="timestamp").to_numpy(np.float64)
+        start = 0
+        for kind, count in segments:
+            rows = features[start : start + count]
+            start += count
+            rows = rows[np.isfinite(rows).all(axis=1)]
+            for i in range(0, len(rows), windows_per_sample):
+                n = len(samples)
+                chunk = rows[i : i + windows_per_sample]
+                samples.append(DemoTestSample(2000 + n, f"{kind}.t{n:03d}", kind, kind in ANOMALY_KINDS, chunk))
+        if start != len(features):
+            raise ValueError(f"{path.name} has {len(features)} rows but its segments cover {start}")
+    return samples

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .errors import AnomalyLensError
 from .metadata import AnomalyMetadata, ValidationMetrics
 
 ENGINES = {"tflite": "TFLite", "eon": "EON", "eon_ram_optimized": "EON RAM-optimized"}
@@ -189,3 +191,136 @@ def threshold_exports(block_id: int | None, key: str, value: float) -> dict[str,
         "json": json.dumps(body, indent=2),
         "runner": f"--thresholds {block}.{key}={round(float(value), 6):g}",
     }
+
+
+# --- Choosing a threshold on labelled windows ------------------------------------------------
+# Every candidate is a float32 score value (plus one just below the lowest score, which flags
+# everything), so the SDK's strict `score > threshold` in float32 gives exactly the promised counts.
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """A suggested threshold, its outcome on the labelled windows, and whether the target was met."""
+
+    threshold: float
+    counts: BinaryCounts
+    met: bool = True
+
+
+def shortest_float32(value: float) -> float:
+    """The shortest decimal that is the same float32 as `value` (0.7400000095367432 -> 0.74)."""
+    return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
+
+
+def _sweep(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate thresholds (float32, ascending) and the true/false alarms each gives.
+
+    Unscorable (NaN) windows are never flagged, as in `binary_counts`.
+    """
+    s = np.asarray(scores, np.float32)
+    truth = np.asarray(truth, bool)
+    if s.shape != truth.shape:
+        raise ValueError(f"{len(s)} scores but {len(truth)} labels")
+    finite = np.isfinite(s)
+    if not finite.any():
+        raise AnomalyLensError("no scored windows to choose a threshold from")
+    uniq = np.unique(s[finite])
+    below = np.nextafter(uniq[0], np.float32(-np.inf), dtype=np.float32)
+    candidates = np.concatenate([[below], uniq]).astype(np.float32)
+    pos = np.sort(s[finite & truth])
+    neg = np.sort(s[finite & ~truth])
+    tp = len(pos) - np.searchsorted(pos, candidates, side="right")
+    fp = len(neg) - np.searchsorted(neg, candidates, side="right")
+    return candidates, tp, fp
+
+
+def _choice(scores: np.ndarray, truth: np.ndarray, threshold: np.float32, met: bool = True) -> ThresholdChoice:
+    return ThresholdChoice(float(threshold), binary_counts(scores, truth, float(threshold)), met)
+
+
+def threshold_for_false_alarm_rate(scores: np.ndarray, truth: np.ndarray, max_rate: float) -> ThresholdChoice:
+    """The smallest threshold whose false alarms are at most `max_rate` of the normal windows.
+
+    Smallest, so recall is as high as that false-alarm budget allows. Always reachable: the
+    highest score flags nothing.
+    """
+    if not (math.isfinite(max_rate) and 0 <= max_rate <= 1):
+        raise AnomalyLensError("the false-alarm rate must be between 0 and 1")
+    n_normal = int(np.count_nonzero(~np.asarray(truth, bool)))
+    if n_normal == 0:
+        raise AnomalyLensError("no windows labelled normal: a false-alarm rate needs some")
+    candidates, _, fp = _sweep(scores, truth)
+    allowed = math.floor(max_rate * n_normal + 1e-9)  # 0.29 * 100 is 28.999999999999996
+    i = int(np.argmax(fp <= allowed))  # fp never increases with the threshold
+    return _choice(scores, truth, candidates[i])
+
+
+def threshold_for_recall(scores: np.ndarray, truth: np.ndarray, min_recall: float) -> ThresholdChoice:
+    """The largest threshold (fewest false alarms) that still flags `min_recall` of the anomalies.
+
+    When no threshold reaches it (unscorable anomalies are never flagged), the best recall there
+    is, with `met=False`.
+    """
+    if not (math.isfinite(min_recall) and 0 < min_recall <= 1):
+        raise AnomalyLensError("the recall target must be above 0 and at most 1")
+    n_anomaly = int(np.count_nonzero(np.asarray(truth, bool)))
+    if n_anomaly == 0:
+        raise AnomalyLensError("no windows labelled anomaly: recall needs some")
+    candidates, tp, _ = _sweep(scores, truth)
+    needed = math.ceil(min_recall * n_anomaly - 1e-9)
+    ok = np.flatnonzero(tp >= needed)
+    if len(ok):
+        return _choice(scores, truth, candidates[ok[-1]])
+    best = np.flatnonzero(tp == tp.max())[-1]
+    return _choice(scores, truth, candidates[best], met=False)
+
+
+def threshold_for_cost(
+    scores: np.ndarray, truth: np.ndarray, miss_cost: float, false_alarm_cost: float
+) -> ThresholdChoice:
+    """The threshold with the lowest total cost `misses * miss_cost + false alarms * false_alarm_cost`.
+
+    On a tie, the largest such threshold (fewest alarms).
+    """
+    for name, cost in (("missed anomaly", miss_cost), ("false alarm", false_alarm_cost)):
+        if not (math.isfinite(cost) and cost >= 0):
+            raise AnomalyLensError(f"the cost of a {name} must be a number of 0 or more")
+    if miss_cost == 0 and false_alarm_cost == 0:
+        raise AnomalyLensError("at least one cost must be above 0")
+    candidates, tp, fp = _sweep(scores, truth)
+    n_anomaly = int(np.count_nonzero(np.asarray(truth, bool) & np.isfinite(np.asarray(scores, np.float32))))
+    cost = (n_anomaly - tp) * float(miss_cost) + fp * float(false_alarm_cost)
+    best = np.flatnonzero(cost == cost.min())[-1]
+    return _choice(scores, truth, candidates[best])
+
+
+def total_cost(counts: BinaryCounts, miss_cost: float, false_alarm_cost: float) -> float:
+    return counts.fn * miss_cost + counts.fp * false_alarm_cost
+
+
+def errors_per_sample(frame: pd.DataFrame, threshold: float, top: int = 20) -> pd.DataFrame:
+    """Test samples with the most missed anomalies and false alarms at this threshold.
+
+    `frame` has one row per window: `sample id`, `sample`, `label`, `anomaly score`,
+    `expected anomaly`. Samples without an error are left out; worst first.
+    """
+    flagged = frame["anomaly score"].to_numpy(np.float32) > np.float32(threshold)
+    truth = frame["expected anomaly"].to_numpy(bool)
+    work = pd.DataFrame(
+        {
+            "sample id": frame["sample id"].to_numpy(),
+            "sample": frame["sample"].to_numpy(),
+            "label": frame["label"].to_numpy(),
+            "windows": 1,
+            "missed anomalies": truth & ~flagged,
+            "false alarms": ~truth & flagged,
+            "highest score": frame["anomaly score"].to_numpy(np.float64),
+        }
+    )
+    per = work.groupby(["sample id", "sample", "label"], sort=False).agg(
+        {"windows": "sum", "missed anomalies": "sum", "false alarms": "sum", "highest score": "max"}
+    )
+    per = per.reset_index()
+    per["errors"] = per["missed anomalies"] + per["false alarms"]
+    per = per[per["errors"] > 0].sort_values(["errors", "sample id"], ascending=[False, True], kind="stable")
+    return per.drop(columns="errors").head(top).reset_index(drop=True)

@@ -21,12 +21,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from .demo import demo_files, demo_training_features, trained_graph
+from .demo import demo_files, demo_test_samples, demo_training_features, trained_graph
+from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
 from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 
 _BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph)?$")
 _IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
+_IMPULSES = re.compile(r"^/v1/api/(\d+)/impulses$")
+_CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
+_SET_THRESHOLDS = re.compile(r"^/v1/api/(\d+)/impulse/(\d+)/set-thresholds$")
+MAX_POST_BYTES = 1 << 20
 
 
 @dataclass
@@ -97,18 +102,28 @@ def _config_for(meta: dict[str, Any], name: str) -> dict[str, Any]:
 class EdgeImpulseStub:
     """The server's state: one project with the demo's learn blocks plus extra metadata files."""
 
-    def __init__(self, api_key: str | None = None, extra_metadata: list[Path] | None = None) -> None:
+    def __init__(
+        self, api_key: str | None = None, extra_metadata: list[Path] | None = None, *, readonly_key: str | None = None
+    ) -> None:
         files = demo_files()
         self.api_key = api_key
+        self.readonly_key = readonly_key  # accepted for reads; writes get 403, as a read-only key in Studio
+        self.write_lock = threading.Lock()
+        # Model testing of the demo block: "valid", "none", or a noResultsBecauseThresholdsChanged value.
+        self.model_testing = "valid"
+        # How set-thresholds regenerates results: "inline" (a small test set) or "job" (a large one).
+        self.regenerate = "inline"
+        self.jobs_started = 0
+        self._scored_tests: list[ScoredTestSample] | None = None
         self.project = _project(files)
         self.project_id = int(files["project"]["id"])
         self.impulse = json.loads(json.dumps(files["impulse"]))
         self.faults = FaultPlan()
-        demo_meta = files["metadata"]
-        demo_model = AnomalyModel(parse_metadata(demo_meta), feature_names_from_config(files["anomaly_config"]))
-        self.blocks: dict[int, _Block] = {
-            4: _Block(files["anomaly_config"], demo_meta, demo_model, demo_training_features())
-        }
+        # Own copies: set-thresholds changes them, and demo_files() is shared (cached).
+        demo_meta = json.loads(json.dumps(files["metadata"]))
+        demo_config = json.loads(json.dumps(files["anomaly_config"]))
+        demo_model = AnomalyModel(parse_metadata(demo_meta), feature_names_from_config(demo_config))
+        self.blocks: dict[int, _Block] = {4: _Block(demo_config, demo_meta, demo_model, demo_training_features())}
         learn = self.impulse["impulse"]["learnBlocks"]
         for path in extra_metadata or []:
             meta = json.loads(Path(path).read_text())
@@ -122,8 +137,14 @@ class EdgeImpulseStub:
 
     def answer(self, path: str, query: dict[str, list[str]], key: str | None) -> tuple[int, Any]:
         """(status, JSON body) for a GET, as Studio would answer it."""
-        if not key or (self.api_key is not None and key != self.api_key):
+        if not key or (self.api_key is not None and key not in (self.api_key, self.readonly_key)):
             return 401, {"success": False, "error": "Invalid API key"}
+        if (m := _IMPULSES.match(path) or _CLASSIFY_ALL.match(path)) and int(m[1]) != self.project_id:
+            return 404, {"success": False, "error": f"Project {m[1]} not found"}
+        if _IMPULSES.match(path):
+            return 200, {"success": True, "impulses": [self.impulse["impulse"]], "maxImpulseCount": 3}
+        if _CLASSIFY_ALL.match(path):
+            return self._classify_all(query)
         if path == "/v1/api/projects":
             return 200, {"success": True, "projects": [self.project]}
         if m := _IMPULSE.match(path):
@@ -143,6 +164,96 @@ class EdgeImpulseStub:
         if m[3] == "/metadata":
             return 200, block.metadata
         return self._graph(block, query)
+
+    def _classify_all(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """Model-testing results of the demo block (extra metadata blocks have none)."""
+        impulse = self.impulse["impulse"]
+        wanted = query.get("impulseId", [str(impulse["id"])])[0]
+        if wanted != str(impulse["id"]):
+            return 404, {"success": False, "error": f"Impulse {wanted} not found"}
+        if self.model_testing == "none":
+            return 200, no_results()
+        if self.model_testing != "valid":
+            return 200, no_results(self.model_testing)
+        with self.write_lock:
+            if self._scored_tests is None:
+                self._scored_tests = score_test_samples(demo_test_samples(), self.blocks[4].model)
+            thresholds = json.loads(json.dumps(self.blocks[4].config.get("thresholds") or []))
+        return 200, classify_all_result(self._scored_tests, impulse, 4, thresholds, self.project_id)
+
+    def answer_post(self, path: str, body: bytes, key: str | None) -> tuple[int, Any]:
+        """(status, JSON body) for a POST: only set-thresholds, validated as Studio does."""
+        if not key or (self.api_key is not None and key not in (self.api_key, self.readonly_key)):
+            return 401, {"success": False, "error": "Invalid API key"}
+        m = _SET_THRESHOLDS.match(path)
+        if not m:
+            return 404, {"success": False, "error": "Unknown route"}
+        if int(m[1]) != self.project_id:
+            return 404, {"success": False, "error": f"Project {m[1]} not found"}
+        if int(m[2]) != self.impulse["impulse"]["id"]:
+            return 404, {"success": False, "error": f"Impulse {m[2]} not found"}
+        if self.readonly_key is not None and key == self.readonly_key:
+            return 403, {"success": False, "error": "This API key is read-only; changing thresholds needs an admin key"}
+        try:
+            request = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return 400, {"success": False, "error": "The body is not valid JSON"}
+        problem = self._check_thresholds_body(request)
+        if problem:
+            return 400, {"success": False, "error": problem}
+        with self.write_lock:
+            for item in request["thresholds"]:
+                block = self.blocks[item["blockId"]]
+                for listing in (block.metadata.get("thresholds") or [], block.config.get("thresholds") or []):
+                    for t in listing:
+                        if t.get("key") == item["key"]:
+                            t["value"] = item["value"]
+            had = self.model_testing == "valid"
+            status, job = "not_regenerated", None
+            if had and self.regenerate == "inline":
+                status = "regenerated"
+            elif had and request["allowCreatingRegenerateModelTestingJobs"]:
+                self.jobs_started += 1
+                status, job = "started_job", 9000 + self.jobs_started
+            elif had:
+                status, self.model_testing = "requires_job", "can_regenerate_model_summary"
+        answer: dict[str, Any] = {"success": True, "hadModelTestingResults": had}
+        answer["regenerateModelTestingStatus"] = status
+        if job is not None:
+            answer["regenerateModelTestingResultsJobId"] = job
+        return 200, answer
+
+    def _check_thresholds_body(self, request: Any) -> str | None:
+        """What is wrong with a SetImpulseThresholdsRequest, or None."""
+        if not isinstance(request, dict):
+            return "The body must be a JSON object"
+        if not isinstance(request.get("allowCreatingRegenerateModelTestingJobs"), bool):
+            return "allowCreatingRegenerateModelTestingJobs is required and must be a boolean"
+        force = request.get("forceRunRegenerateModelTestingInJob")
+        if force is not None and not isinstance(force, bool):
+            return "forceRunRegenerateModelTestingInJob must be a boolean"
+        items = request.get("thresholds")
+        if not isinstance(items, list) or not items:
+            return "thresholds must be a non-empty array"
+        learn_ids = {b["id"] for b in self.impulse["impulse"]["learnBlocks"]}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                return f"thresholds[{i}] must be an object"
+            block_id, key, value = item.get("blockId"), item.get("key"), item.get("value")
+            if not isinstance(block_id, int) or isinstance(block_id, bool):
+                return f"thresholds[{i}].blockId must be an integer"
+            if not isinstance(key, str):
+                return f"thresholds[{i}].key must be a string"
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (isinstance(value, str) or (numeric and value == value and abs(value) != float("inf"))):
+                return f"thresholds[{i}].value must be a number or a string"
+            if block_id not in learn_ids:
+                return f"Learn block {block_id} is not part of this impulse"
+            block = self.blocks.get(block_id)
+            keys = [t.get("key") for t in (block.config.get("thresholds") or [])] if block else []
+            if key not in keys:
+                return f"Learn block {block_id} has no threshold '{key}' (it has: {', '.join(keys) or 'none'})"
+        return None
 
     def _graph(self, block: _Block, query: dict[str, list[str]]) -> tuple[int, Any]:
         try:
@@ -196,6 +307,17 @@ def _handler(stub: EdgeImpulseStub) -> type[BaseHTTPRequestHandler]:
             status, body = stub.answer(parts.path, parse_qs(parts.query), self.headers.get("x-api-key"))
             self._send(status, json.dumps(body).encode())
 
+        def do_POST(self) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_POST_BYTES:
+                return self._send(400, b'{"success":false,"error":"Bad or too large Content-Length"}')
+            body = self.rfile.read(length)
+            status, answer = stub.answer_post(urlsplit(self.path).path, body, self.headers.get("x-api-key"))
+            self._send(status, json.dumps(answer).encode())
+
     return Handler
 
 
@@ -233,9 +355,11 @@ class LocalServer:
         self.stop()
 
 
-def serve(port: int, api_key: str | None, extra: list[Path], fault: str | None = None) -> None:
+def serve(
+    port: int, api_key: str | None, extra: list[Path], fault: str | None = None, readonly_key: str | None = None
+) -> None:
     """Serve until interrupted (the CLI's `serve`)."""
-    stub = EdgeImpulseStub(api_key, extra)
+    stub = EdgeImpulseStub(api_key, extra, readonly_key=readonly_key)
     stub.faults.mode = fault
     server = LocalServer(stub, port)
     print(

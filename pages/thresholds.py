@@ -4,11 +4,12 @@ import numpy as np
 import streamlit as st
 
 from components.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
+from components.save_threshold import show_save_button, show_save_notice
+from components.score_source import select_score_source
 from components.source import require_source
 from components.threshold import select_threshold
-from components.uploads import last_scored
-from ei_anomaly.evaluation import binary_counts, count_flagged, pr_curve, predictions_frame, threshold_exports
-from ei_anomaly.score_views import score_bounds, score_histogram
+from components.threshold_helpers import show_threshold_helpers
+from ei_anomaly.evaluation import binary_counts, count_flagged, errors_per_sample, pr_curve, threshold_exports
 
 source = require_source()
 model = source.model
@@ -21,33 +22,24 @@ st.caption(
     "than the threshold. Fewer clusters give larger scores."
 )
 
-types = [m.type for m in meta.model_validation_metrics if m.predictions]
-scores = truth = upload = None
-if types:
-    chosen = meta.recommended_model_type if meta.recommended_model_type in types else types[0]
-    frame = predictions_frame(next(m for m in meta.model_validation_metrics if m.type == chosen))
-    frame = frame.dropna(subset=["anomaly score"])
-    scores, truth = frame["anomaly score"].to_numpy(), frame["labelled anomaly"].to_numpy()
-    origin = f"{len(scores)} validation windows ({chosen})"
-else:
-    upload = last_scored(model)
-    if upload is not None:
-        scores = upload.finite_scores
-        origin = f"{len(scores):,} scored rows of {upload.name} (no labels)"
+show_save_notice()
+chosen = select_score_source(source)
+scores = truth = windows = histogram = bounds = None
+if chosen is not None:
+    scores, truth, origin, windows = chosen.scores, chosen.truth, chosen.origin, chosen.windows
+    histogram, bounds = chosen.histogram, chosen.bounds
 if scores is None or not len(scores):
-    st.info(
-        "No scores to tune against: this block has no validation predictions. Upload a feature file on "
-        "the Scoring page and come back.",
-        icon=":material/info:",
-    )
+    if chosen is None:
+        st.info(
+            "No scores to tune against: this block has no validation predictions. Upload a feature file on "
+            "the Scoring page and come back.",
+            icon=":material/info:",
+        )
     scores = np.array([])
 
 anomaly_threshold = model.anomaly_threshold
-has_labels = truth is not None and truth.any() and (~truth).any()
-# Independent of the threshold, so computed once per page run, not on every slider step.
-curve = pr_curve(scores, truth) if has_labels else None
-histogram = upload.histogram if upload is not None else score_histogram(scores)
-bounds = upload.bounds if upload is not None else score_bounds(scores)
+has_labels = chosen is not None and chosen.labelled
+curve = pr_curve(scores, truth) if has_labels else None  # independent of the threshold: once per run
 
 
 @st.fragment
@@ -103,6 +95,15 @@ def tuner() -> None:
             show_exports(value)
     else:
         show_exports(value)
+    if windows is not None:
+        st.subheader(f"Test samples with the most errors at {value:g}")
+        worst = errors_per_sample(windows, value)
+        if worst.empty:
+            st.caption("No test sample has a missed anomaly or a false alarm at this threshold.")
+        else:
+            st.dataframe(worst, hide_index=True, width="stretch", key="thresholds_worst_samples")
+    if has_labels:
+        show_threshold_helpers(model, anomaly_threshold, "thresholds", scores, truth, value)
 
 
 def show_exports(value: float) -> None:
@@ -121,6 +122,7 @@ def show_exports(value: float) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
+    show_save_button(source, anomaly_threshold, value)
 
 
 tuner()

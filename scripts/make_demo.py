@@ -32,6 +32,7 @@ from sklearn.metrics import classification_report, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from ei_anomaly import load_metadata
+from ei_anomaly.demo import ANOMALY_SESSION_SEGMENTS, NORMAL_SESSION_SEGMENTS
 
 OUT = Path(__file__).resolve().parents[1] / "ei_anomaly" / "data" / "demo"
 HZ, WINDOW_S = 62.5, 2.0
@@ -351,22 +352,9 @@ def main() -> None:
     pd.DataFrame(train, columns=names).round(5).to_csv(OUT / "training_features.csv", index=False)
 
     start = pd.Timestamp("2026-11-21T09:00:00")
-    normal = session([("idle", 120), ("wave", 150), ("snake", 150), ("updown", 150), ("idle", 80)], rng, start)
+    normal = session(list(NORMAL_SESSION_SEGMENTS), rng, start)
     normal.to_csv(OUT / "normal_session.csv", index=False)
-    mixed = session(
-        [
-            ("idle", 100),
-            ("wave", 120),
-            ("shake", 25),
-            ("snake", 120),
-            ("tap", 20),
-            ("updown", 120),
-            ("circle", 30),
-            ("idle", 60),
-        ],
-        rng,
-        start,
-    )
+    mixed = session(list(ANOMALY_SESSION_SEGMENTS), rng, start)
     for row, col in ((140, names[0]), (141, names[11]), (400, names[22])):
         mixed.loc[row, col] = np.nan  # a sensor dropout: these rows cannot be scored
     mixed.to_csv(OUT / "session_with_anomalies.csv", index=False)

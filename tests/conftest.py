@@ -90,3 +90,14 @@ def served_api() -> Iterator[str]:
     yield base
     proc.terminate()
     proc.wait(timeout=10)
+
+
+READONLY_KEY = "ei_readonly_fedcba9876543210"
+
+
+@pytest.fixture
+def writable_api() -> Iterator[LocalServer]:
+    """A fresh in-process server per test (writes change its state), with an admin and a read-only key."""
+    server = LocalServer(EdgeImpulseStub(api_key=API_KEY, readonly_key=READONLY_KEY)).start()
+    yield server
+    server.stop()

@@ -78,7 +78,7 @@ def test_pages_run_on_their_own():
 
 
 def flagged(at: AppTest) -> int:
-    return int(metric(at, "Flagged as anomaly").split("/")[0])
+    return int(metric(at, "Flagged as anomaly").split("/")[0].replace(",", ""))
 
 
 def test_threshold_slider_changes_the_flagged_count_and_exports():

@@ -162,3 +162,42 @@ def test_a_100k_row_fleet_log_scores_like_the_cli_and_a_step_stays_quick(page, a
         timeout=30_000,
     )
     assert time.perf_counter() - start < 15
+
+
+def test_save_a_threshold_and_see_it_on_the_overview(page, app_url, writable_api):
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Edge Impulse project", exact=True).click()
+    wait_idle(page)
+    for name, value in (("Project ID", str(PROJECT_ID)), ("API key", API_KEY)):
+        field = page.get_by_role("textbox", name=name)
+        field.fill(value)
+        field.press("Enter")
+        wait_idle(page)
+    page.get_by_text("Advanced").click()
+    base = page.get_by_role("textbox", name="API base URL")
+    base.fill(writable_api.base_url)
+    base.press("Enter")
+    wait_idle(page)
+    assert metric_value(page, "Anomaly threshold") == "0.3"
+    page.get_by_role("link", name="Thresholds").click()
+    wait_idle(page, charts=3)
+    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    thumb.focus()
+    for _ in range(20):  # 0.30 -> 0.50
+        thumb.press("ArrowRight")
+    page.wait_for_timeout(500)
+    wait_idle(page, charts=3)
+    page.get_by_role("button", name="Save to Edge Impulse").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    assert "0.3 → 0.5" in dialog.inner_text()
+    dialog.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("Saved to Edge Impulse").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_role("dialog").count() == 0
+    assert writable_api.stub.blocks[4].metadata["thresholds"][0]["value"] == 0.5
+    page.get_by_role("link", name="Overview").click()
+    wait_idle(page)
+    assert metric_value(page, "Anomaly threshold") == "0.5"
+    assert API_KEY not in page.locator('[data-testid="stMain"]').inner_text()

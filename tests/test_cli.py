@@ -12,7 +12,7 @@ import pytest
 
 from ei_anomaly import load_metadata
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, ROOT
+from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
 
 
 def run(*args, key=None, **kw):
@@ -139,3 +139,103 @@ def test_serve_accepts_extra_metadata_files(tmp_path):
     assert ids == [BLOCK_ID, BLOCK_ID + 1]
     status, config = stub.answer(f"/v1/api/{PROJECT_ID}/training/anomaly/{BLOCK_ID + 1}", {}, "any")
     assert status == 200 and config["selectedAxes"] == [3, 1]
+
+
+def set_threshold(base, *extra, key=API_KEY, value="0.65"):
+    args = ["set-threshold", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "--base-url", base]
+    return run(*args, *(["--value", value] if value is not None else []), *extra, key=key)
+
+
+def test_set_threshold_writes_and_reports(writable_api):
+    proc = set_threshold(writable_api.base_url)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0] == f"block {BLOCK_ID}: min_anomaly_score 0.3 -> 0.65"
+    assert "regenerated" in lines[1]
+    from ei_anomaly.client import EdgeImpulseClient
+
+    assert EdgeImpulseClient(API_KEY, writable_api.base_url).get_model(PROJECT_ID, BLOCK_ID).default_threshold == 0.65
+    proc = set_threshold(writable_api.base_url, "--key", "min_anomaly_score", value="-0.1")
+    assert proc.returncode == 0 and "0.65 -> -0.1" in proc.stdout.decode()
+
+
+def test_set_threshold_job_status_in_words(writable_api):
+    writable_api.stub.regenerate = "job"
+    proc = set_threshold(writable_api.base_url, "--regenerate")
+    assert proc.returncode == 0, proc.stderr
+    assert "started a job" in proc.stdout.decode() and "job 9001" in proc.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "value", "message"),
+    [
+        ((), "abc", "must be a number, got 'abc'"),
+        ((), "nan", "must be a finite number"),
+        ((), "inf", "must be a finite number"),
+        (("--key", "min_score"), "0.5", "has no threshold 'min_score'; its thresholds: min_anomaly_score"),
+    ],
+)
+def test_set_threshold_bad_input_exits_2_and_changes_nothing(writable_api, extra, value, message):
+    proc = set_threshold(writable_api.base_url, *extra, value=value)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3
+
+
+def test_set_threshold_api_failures_exit_3_without_the_key(writable_api):
+    proc = set_threshold(writable_api.base_url, key=READONLY_KEY)
+    assert proc.returncode == 3
+    err = proc.stderr.decode()
+    assert "admin key" in err and len(err.strip().splitlines()) == 1
+    assert READONLY_KEY.encode() not in proc.stderr + proc.stdout
+    assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3
+    secret = "ei_wrong_key_never_echoed_42"
+    proc = set_threshold(writable_api.base_url, key=secret)
+    assert proc.returncode == 3 and secret.encode() not in proc.stderr + proc.stdout
+    proc = run(
+        "set-threshold",
+        "--project-id",
+        PROJECT_ID,
+        "--learn-id",
+        99,
+        "--value",
+        "1",
+        "--base-url",
+        writable_api.base_url,
+        key=API_KEY,
+    )
+    assert proc.returncode == 3 and "not found" in proc.stderr.decode()
+
+
+def test_serve_with_a_read_only_key(tmp_path):
+    from tests.conftest import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ei_anomaly",
+            "serve",
+            "--port",
+            str(port),
+            "--api-key",
+            API_KEY,
+            "--readonly-key",
+            READONLY_KEY,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        server.stdout.readline()  # the banner: listening
+        base = f"http://127.0.0.1:{port}/v1"
+        blocks = run("blocks", "--project-id", PROJECT_ID, "--base-url", base, key=READONLY_KEY)
+        assert blocks.returncode == 0, blocks.stderr
+        assert set_threshold(base, key=READONLY_KEY).returncode == 3
+        assert set_threshold(base, key=API_KEY).returncode == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
