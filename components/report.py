@@ -313,7 +313,7 @@ def _top_rows(scored: ScoredFile, threshold: float) -> tuple[list[str], list[lis
     rows = rows[["row", "anomaly score", "nearest cluster", *shown]]
     header = [str(c) for c in rows.columns]
     body = [[_num(v, 4) for v in record] for record in rows.itertuples(index=False, name=None)]
-    return header, body, len(scored.table.columns) - len(shown)
+    return header, body, len(scored.table.all_columns) - len(shown)
 
 
 def _timeline_note(scored: ScoredFile, threshold: float) -> str:

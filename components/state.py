@@ -18,7 +18,7 @@ METADATA_FILE = "metadata_file"
 FEATURES_FILE = "features_file"
 USE_DEMO_FEATURES = "scoring_demo_file"
 SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload
-PARSED_FILE = "parsed_file"  # components.uploads.ParsedFile: the upload read, before its mapping
+OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
 
 
 def column_choice(file_identity: str, axis: int) -> str:

@@ -47,10 +47,12 @@ class FileRef:
 
 
 @dataclass(frozen=True)
-class ParsedFile:
-    identity: str
-    name: str
-    table: FeatureTable
+class OpenedFile:
+    """The file being scored in this session: its first block (every column) for the preview and
+    the column mapping, and its content, which exports read again."""
+
+    ref: FileRef
+    sample: FeatureTable
 
 
 def uploaded_file(upload: UploadedFile) -> FileRef:
@@ -64,31 +66,38 @@ def demo_file() -> FileRef:
 
 
 def kept_file() -> FileRef | None:
-    """The file this session read last (its bytes are no longer needed), e.g. after the visitor
-    went to another page and the uploader came back empty."""
-    parsed: ParsedFile | None = st.session_state.get(state.PARSED_FILE)
-    return None if parsed is None else FileRef(parsed.name, parsed.identity, b"")
+    """The file this session opened last, e.g. after the visitor went to another page and the
+    uploader came back empty."""
+    opened: OpenedFile | None = st.session_state.get(state.OPENED_FILE)
+    return None if opened is None else opened.ref
 
 
-def read_file(ref: FileRef) -> FeatureTable:
-    """The file as a table, read once per file; raises FeatureFileError with the reason."""
-    parsed: ParsedFile | None = st.session_state.get(state.PARSED_FILE)
-    if parsed is not None and parsed.identity == ref.identity:
-        return parsed.table
+def open_file(ref: FileRef) -> FeatureTable:
+    """The first block of the file, every column (a few MB): what the preview and the column
+    mapping need. Raises FeatureFileError with the reason."""
+    opened: OpenedFile | None = st.session_state.get(state.OPENED_FILE)
+    if opened is not None and opened.ref.identity == ref.identity:
+        return opened.sample
     forget()  # free the last file before reading the next one
-    with st.spinner(f"Reading {ref.name}…"):
-        table = read_feature_file(ref.data, ref.name)
-    st.session_state[state.PARSED_FILE] = ParsedFile(ref.identity, ref.name, table)
-    return table
+    sample = read_feature_file(ref.data, ref.name, first_block=True)
+    st.session_state[state.OPENED_FILE] = OpenedFile(ref, sample)
+    return sample
 
 
-def score_file(ref: FileRef, table: FeatureTable, model: AnomalyModel, mapping: ColumnMapping) -> ScoredFile:
-    """The scores of this file x model x mapping, computed once; thresholds only compare them."""
+def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyModel, mapping: ColumnMapping) -> ScoredFile:
+    """The scores of this file x model x mapping, computed once; thresholds only compare them.
+
+    Only the mapped columns and the text columns (timestamps, device ids) are read: a day of fleet
+    logs has dozens of feature columns the page never shows, and the file itself is in memory
+    already. Exports read the file again, whole.
+    """
     scored: ScoredFile | None = st.session_state.get(state.SCORED_FILE)
     if scored is not None and scored.matches(ref.identity, model, mapping):
         return scored
     st.session_state.pop(state.SCORED_FILE, None)
-    with st.spinner(f"Scoring {table.n_rows:,} rows…"):
+    text = [c for c in sample.columns if c not in sample.numeric_columns]
+    with st.spinner(f"Reading and scoring {ref.name}…"):
+        table = read_feature_file(ref.data, ref.name, columns=[*mapping.columns, *text])
         scored = ScoredFile.score(table, model, mapping, ref.name, ref.identity)
     st.session_state[state.SCORED_FILE] = scored
     return scored
@@ -96,7 +105,7 @@ def score_file(ref: FileRef, table: FeatureTable, model: AnomalyModel, mapping: 
 
 def forget() -> None:
     st.session_state.pop(state.SCORED_FILE, None)
-    st.session_state.pop(state.PARSED_FILE, None)
+    st.session_state.pop(state.OPENED_FILE, None)
 
 
 def last_scored(model: AnomalyModel) -> ScoredFile | None:

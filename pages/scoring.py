@@ -7,7 +7,7 @@ from components.figures import fig_score_histogram, fig_score_timeline
 from components.source import DEMO, require_source
 from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.features import map_columns, preview, scored_csv
+from ei_anomaly.features import map_columns, preview, read_feature_file, scored_csv
 
 source = require_source()
 model = source.model
@@ -38,27 +38,27 @@ else:
     st.stop()
 
 try:
-    table = uploads.read_file(ref)
+    sample = uploads.open_file(ref)
 except AnomalyLensError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 try:
-    auto = map_columns(table, model)
+    auto = map_columns(sample, model)
 except AnomalyLensError as exc:
     st.error(str(exc), icon=":material/error:")
     auto = None
 
 with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"):
-    st.dataframe(preview(table), width="stretch", hide_index=True)
+    st.dataframe(preview(sample), width="stretch", hide_index=True)
     st.caption(
-        f"{table.n_rows:,} rows · {len(table.columns)} columns · "
+        f"{len(sample.columns)} columns · "
         + (f"mapping: {auto.how}" if auto else "choose a column for every axis")
     )
     cols = st.columns(min(4, len(model.axes)))
     override = {}
     for j, label in enumerate(model.axis_labels):
         default = auto.columns[j] if auto else None
-        options = table.columns
+        options = sample.columns
         chosen = cols[j % len(cols)].selectbox(
             label,
             options,
@@ -69,14 +69,18 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
         if chosen is not None and chosen != default:
             override[j] = chosen
 try:
-    mapping = map_columns(table, model, override) if override else auto
+    mapping = map_columns(sample, model, override) if override else auto
 except AnomalyLensError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 if mapping is None:
     st.stop()
 
-scored = uploads.score_file(ref, table, model, mapping)
+try:
+    scored = uploads.score_file(ref, sample, model, mapping)
+except AnomalyLensError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
 if scored.scores.unscorable_count:
     st.warning(
         f"{scored.scores.unscorable_count:,} rows have an empty or non-numeric value in a feature the model uses. "
@@ -134,11 +138,17 @@ def results() -> None:
             width="stretch",
             column_config={"anomaly score": st.column_config.NumberColumn(format="%.3f")},
         )
+        hidden = len(scored.table.all_columns) - len(scored.table.columns)
+        if hidden:
+            st.caption(
+                f"The text columns and the {len(model.axes)} the model reads; the scored CSV below has all "
+                f"{len(scored.table.all_columns)} columns."
+            )
     else:
         st.caption("No row scores above the threshold.")
     st.download_button(
         "Download scored CSV",
-        lambda: scored_csv(scored.table, scores, threshold),
+        lambda: scored_csv(read_feature_file(ref.data, ref.name), scores, threshold),
         file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
         mime="text/csv",
         icon=":material/download:",
