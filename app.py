@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from components import loaders
 from components.errors import show_unexpected
 from components.source import api_key, show_source_sidebar
 
@@ -27,6 +28,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
+loaders.warm_up_scoring()
 try:
     show_source_sidebar()
     navigation.run()

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyModel, load_metadata
+from ei_anomaly import AnomalyModel, load_metadata, scoring
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_scoring() -> threading.Thread:
+    """Load the compiled scoring kernels once per server, in the background, at the first page
+    view: otherwise the first visitor who uploads a file waits about a second more for them."""
+    thread = threading.Thread(target=scoring.warm_up, name="scoring-warm-up", daemon=True)
+    thread.start()
+    return thread
+
 
 API_TTL = 300  # seconds: long enough for a review, short enough to see a retrained model
 

@@ -11,8 +11,9 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .features import ColumnMapping, FeatureTable, axis_matrix, column_values, rows_frame, time_column
+from .features import ColumnMapping, FeatureTable, axis_matrix, rows_frame, time_column
 from .model import AnomalyModel, Scores
 from .score_views import (
     FLAGGED_CAP,
@@ -75,9 +76,16 @@ class ScoredFile:
     def time_column(self) -> str | None:
         return time_column(self.table)
 
+    @cached_property
+    def _times(self) -> pa.Array | None:
+        """The time column as one array: `take` from hundreds of parsed blocks is slow."""
+        return self.table.table.column(self.time_column).combine_chunks() if self.time_column else None
+
     def x_values(self, rows: np.ndarray) -> np.ndarray:
         """What to put on a chart's x axis for these rows: the time column's cells, else the row."""
-        return column_values(self.table, self.time_column, rows) if self.time_column else rows
+        if self._times is None:
+            return rows
+        return np.asarray(self._times.take(pa.array(np.asarray(rows, np.int64))).to_pylist(), dtype=object)
 
     def flagged(self, threshold: float, cap: int = FLAGGED_CAP) -> FlaggedPoints:
         """The anomalies at this threshold: their count, and at most `cap` of them to draw."""
