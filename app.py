@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from components.errors import show_unexpected
-from components.source import api_key, show_source_sidebar
+from components.source import secrets_to_scrub, show_source_sidebar
 
 HERE = Path(__file__).parent
 
@@ -31,4 +31,4 @@ try:
     show_source_sidebar()
     navigation.run()
 except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
-    show_unexpected(exc, secrets=(api_key(),))
+    show_unexpected(exc, secrets=secrets_to_scrub())

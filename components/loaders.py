@@ -29,20 +29,22 @@ def model_from_json(data: bytes) -> AnomalyModel:
     return load_metadata(data)
 
 
+# `refresh` is the visitor's refresh token: part of the cache key only, so one visitor's
+# "Refresh from Edge Impulse" re-reads their answers without dropping anyone else's.
 @st.cache_data(ttl=API_TTL, show_spinner="Listing anomaly blocks…")
-def fetch_blocks(base_url: str, project_id: int, api_key: str) -> list[tuple[int, str]]:
+def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str]]:
     blocks = EdgeImpulseClient(api_key, base_url).list_anomaly_blocks(project_id)
     return [(b.id, b.name) for b in blocks]
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching the anomaly block…")
-def fetch_model(base_url: str, project_id: int, learn_id: int, api_key: str) -> AnomalyModel:
+def fetch_model(base_url: str, project_id: int, learn_id: int, api_key: str, refresh: str = "") -> AnomalyModel:
     return EdgeImpulseClient(api_key, base_url).get_model(project_id, learn_id)
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching trained points…")
 def fetch_trained_points(
-    base_url: str, project_id: int, learn_id: int, ax1: int, ax2: int, api_key: str
+    base_url: str, project_id: int, learn_id: int, ax1: int, ax2: int, api_key: str, refresh: str = ""
 ) -> pd.DataFrame:
     """Trained windows on two axes, already scaled (as the API returns them)."""
     graph = EdgeImpulseClient(api_key, base_url).get_trained_features(project_id, learn_id, ax1, ax2)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -15,6 +12,7 @@ import pytest
 from ei_anomaly import ApiError, AuthError, NotFoundError
 from ei_anomaly.client import EdgeImpulseClient
 from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, free_port
+from tests.hostile_http import answer, hostile
 
 
 def client(server, key=API_KEY, **kw):
@@ -121,44 +119,6 @@ def test_trained_points_frame_tolerates_odd_answers(api_server, demo_model):
     odd = {"data": [{"X": {"11": 1.0}}, {"label": 3}, "junk", {"X": {"11": 0.5, "22": 2}}]}
     assert trained_points_frame(odd, 11, 22).values.tolist() == [[0.5, 2.0]]
     assert trained_points_frame({}, 0, 1).empty
-
-
-# Hostile servers: small handlers on 127.0.0.1 that misbehave the way a bad host or proxy could.
-
-
-@contextlib.contextmanager
-def hostile(handle, seen: list | None = None):
-    """A loopback HTTP server whose every GET is `handle(handler)`; records request headers in `seen`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            if seen is not None:
-                seen.append(dict(self.headers))
-            with contextlib.suppress(OSError):
-                handle(self)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def answer(status: int, body: bytes, headers: dict | None = None):
-    def handle(h):
-        h.send_response(status)
-        for k, v in {"Content-Type": "application/json", "Content-Length": str(len(body)), **(headers or {})}.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
-
-    return handle
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
