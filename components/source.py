@@ -31,6 +31,7 @@ KEY_SOURCE, KEY_PROJECT, KEY_API_KEY, KEY_BASE_URL, KEY_BLOCK, KEY_FILE = (
     "metadata_file",
 )
 KEY_REFRESH = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
+KEY_REFRESH_BUTTON = "ei_refresh"
 
 
 @dataclass(frozen=True)
@@ -220,10 +221,19 @@ def _show_block_choice() -> None:
     if blocks:
         names = dict(blocks)
         st.selectbox("Anomaly block", [b[0] for b in blocks], key=KEY_BLOCK, format_func=lambda i: f"{names[i]} (#{i})")
-    if st.button("Refresh from Edge Impulse", icon=":material/refresh:", width="stretch"):
-        # A new token for this visitor only: their next reads miss the cache; other visitors keep
-        # theirs (clearing the whole cache would refetch for everyone). Old entries expire by TTL.
-        st.session_state[KEY_REFRESH] = uuid.uuid4().hex
+    st.button(
+        "Refresh from Edge Impulse",
+        icon=":material/refresh:",
+        width="stretch",
+        on_click=_refresh,
+        key=KEY_REFRESH_BUTTON,
+    )
+
+
+def _refresh() -> None:
+    """A new token for this visitor only: their next reads miss the cache while other visitors keep
+    theirs (clearing the functions' caches would refetch for everyone). Old entries expire by TTL."""
+    st.session_state[KEY_REFRESH] = uuid.uuid4().hex
 
 
 def _show_summary() -> None:
