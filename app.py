@@ -4,12 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.errors import show_unexpected
+from components.errors import redact_logs, show_unexpected
 from components.source import secrets_to_scrub, show_source_sidebar
 
 HERE = Path(__file__).parent
 
 st.set_page_config(page_title="Anomaly Lens", page_icon=":material/radar:", layout="wide")
+redact_logs(secrets_to_scrub)
 st.logo(str(HERE / "components" / "assets" / "logo.svg"), size="large")
 
 pages = {

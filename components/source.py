@@ -57,7 +57,10 @@ def deploy_settings() -> DeploySettings:
 
 
 def _typed_key() -> str:
-    return str(st.session_state.get(KEY_API_KEY) or "").strip()
+    try:
+        return str(st.session_state.get(KEY_API_KEY) or "").strip()
+    except Exception:  # outside a script run (a log record from another thread): no session
+        return ""
 
 
 def api_key() -> str:

@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -24,6 +24,7 @@ from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
 from .errors import ApiError, AuthError, MetadataError, NotFoundError
 from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
+from .redact import redact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 64 * 1024
@@ -85,9 +86,7 @@ class EdgeImpulseClient:
 
     def _scrub(self, text: str) -> str:
         """The text with the key replaced in every spelling an echo could use."""
-        for form in {self._key, quote(self._key, safe=""), quote_plus(self._key), json.dumps(self._key)[1:-1]}:
-            text = text.replace(form, "***")
-        return text
+        return redact(text, (self._key,))
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
