@@ -9,9 +9,12 @@ every error message (plain, URL-encoded or JSON-escaped). Every call has a wall-
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
 from .errors import ApiError, AuthError, MetadataError, NotFoundError
@@ -28,6 +32,42 @@ from .redact import redact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 64 * 1024
+_in_flight = threading.local()  # per calling thread: the connections the current attempt uses
+
+
+class _TrackedConnections:
+    """Pool mixin: remembers each connection handed to the calling thread's current attempt, so a
+    watchdog can cut it at the deadline (socket timeouts bound each read, not a whole answer:
+    a server trickling bytes, even inside the status line or headers, never trips them)."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        held = getattr(_in_flight, "conns", None)
+        if held is not None:
+            held.append(conn)
+        return conn
+
+
+class _TrackedHTTPPool(_TrackedConnections, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _TrackedHTTPSPool(_TrackedConnections, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+def _cut(conns: list[Any]) -> None:
+    for conn in conns:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +120,8 @@ class EdgeImpulseClient:
         self.timeout, self.max_retries, self.backoff, self.max_wait = timeout, max_retries, backoff, max_wait
         self.deadline, self.max_bytes = deadline, max_bytes
         self._session = requests.Session()
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, _DeadlineAdapter())
 
     def __repr__(self) -> str:
         return f"EdgeImpulseClient(base_url={self.base_url!r}, api_key='***')"
@@ -99,6 +141,10 @@ class EdgeImpulseClient:
             left = give_up_at - time.monotonic()
             if left <= 0:
                 raise timed_out
+            _in_flight.conns = conns = []
+            watchdog = threading.Timer(left, _cut, (conns,))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 resp = self._session.request(
                     method,
@@ -119,6 +165,8 @@ class EdgeImpulseClient:
                     retry = resp.status_code in RETRY_STATUSES and attempt <= self.max_retries
                     body = b"" if retry else self._read_body(resp, give_up_at, timed_out)
             except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # the latter from read1
+                if time.monotonic() >= give_up_at:  # the watchdog cut the connection
+                    raise timed_out from None
                 if attempt > self.max_retries:
                     timeout = isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError))
                     kind = "timed out" if timeout else "could not connect"
@@ -127,6 +175,9 @@ class EdgeImpulseClient:
                     ) from None
                 self._wait(attempt, None, f"{type(exc).__name__}", give_up_at, timed_out)
                 continue
+            finally:
+                watchdog.cancel()
+                _in_flight.conns = None
             if retry:
                 retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
                 self._wait(attempt, retry_after, f"HTTP {resp.status_code}", give_up_at, timed_out)
@@ -150,6 +201,8 @@ class EdgeImpulseClient:
                 raise timed_out
             chunk = resp.raw.read1(_CHUNK, decode_content=True)
             if not chunk:
+                if time.monotonic() >= give_up_at:  # cut by the watchdog, not the end of the answer
+                    raise timed_out
                 return b"".join(parts)
             size += len(chunk)
             if size > self.max_bytes:

@@ -179,6 +179,22 @@ def test_a_trickled_answer_hits_the_total_deadline():
     assert time.monotonic() - started < 5
 
 
+def test_trickled_headers_hit_the_total_deadline_too():
+    """The status line and headers a byte at a time: no socket read ever waits long."""
+
+    def trickle_headers(h):
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(50):  # 20 s in all
+            h.wfile.write(b"a")
+            h.wfile.flush()
+            time.sleep(0.4)
+
+    started = time.monotonic()
+    with hostile(trickle_headers) as api, pytest.raises(ApiError, match="did not answer within 2 s"):
+        EdgeImpulseClient(API_KEY, api, timeout=5, deadline=2).list_projects()
+    assert time.monotonic() - started < 4
+
+
 def test_retries_stop_at_the_total_deadline(api_server):
     api_server.stub.faults.mode = "429"
     api_server.stub.faults.retry_after = 1.0
