@@ -207,7 +207,7 @@ def _show_base_url_field() -> None:
             key=KEY_BASE_URL,
             value=settings.api_base_url,
             help="Point at `python -m ei_anomaly serve` to try it offline. A key configured on the server is "
-            f"only sent to {settings.api_base_url}: another URL needs your own key"
+            f"only sent to `{settings.api_base_url}`: another URL needs your own key"
             + ("." if settings.allow_http else ", and https."),
         )
 

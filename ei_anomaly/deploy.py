@@ -103,16 +103,16 @@ def resolve_endpoint(settings: DeploySettings, typed_key: str = "", typed_base_u
         return Endpoint(settings.api_base_url, key, bool(typed_key))
     if not settings.allow_custom_base_url:
         raise KeyPolicyError(
-            f"This deployment only talks to {settings.api_base_url}; another API base URL is not allowed here."
+            f"This deployment only talks to `{settings.api_base_url}`; another API base URL is not allowed here."
         )
     if not typed_key:
         raise KeyPolicyError(
-            f"The key configured on this server is only sent to {settings.api_base_url}. "
+            f"The key configured on this server is only sent to `{settings.api_base_url}`. "
             "To use another API base URL, enter your own API key."
         )
     parts = urlsplit(typed_base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise KeyPolicyError(f"The API base URL must look like {DEFAULT_BASE_URL}.")
+        raise KeyPolicyError(f"The API base URL must look like `{DEFAULT_BASE_URL}`.")
     if parts.scheme == "http" and not settings.allow_http:
         raise KeyPolicyError(
             "The API base URL must use https:// (this deployment does not allow sending a key over plain http)."
