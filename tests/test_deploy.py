@@ -92,10 +92,22 @@ def visit(secrets: dict, base_url: str | None, key: str = "") -> AppTest:
     return at.run()
 
 
+NO_BLOCKS = answer(200, b'{"success": true, "impulse": {"learnBlocks": []}}')
+
+
 @pytest.fixture
 def listener():
+    """The visitor's host."""
     seen: list = []
-    with hostile(answer(200, b'{"success": true, "impulse": {"learnBlocks": []}}'), seen) as url:
+    with hostile(NO_BLOCKS, seen) as url:
+        yield url, seen
+
+
+@pytest.fixture
+def home():
+    """The API the deployer configured (stands in for Studio: tests never reach the internet)."""
+    seen: list = []
+    with hostile(NO_BLOCKS, seen) as url:
         yield url, seen
 
 
@@ -104,21 +116,29 @@ def keys_received(seen: list) -> set:
 
 
 @pytest.mark.parametrize("where", ["secrets", "env"])
-def test_a_visitor_cannot_send_the_server_key_to_their_host(listener, monkeypatch, where):
+def test_a_visitor_cannot_send_the_server_key_to_their_host(listener, home, monkeypatch, where):
     url, seen = listener
-    secrets = {"EI_API_KEY": SERVER_KEY} if where == "secrets" else {}
+    home_url, home_seen = home
+    settings = {"EI_API_KEY": SERVER_KEY, "EI_API_BASE_URL": home_url}
     if where == "env":
-        monkeypatch.setenv("EI_API_KEY", SERVER_KEY)
-    at = visit(secrets, url)
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+    at = visit(settings if where == "secrets" else {}, url)
     assert not at.exception
     assert SERVER_KEY not in keys_received(seen), "the server's key reached the visitor's host"
     assert seen == []
+    assert keys_received(home_seen) == {SERVER_KEY}  # it went where the deployer said
     assert not [t for t in at.text_input if t.key == "ei_base_url"], "the base-URL field is shown by default"
 
 
-def test_with_custom_urls_allowed_the_server_key_still_stays_home(listener):
+def test_with_custom_urls_allowed_the_server_key_still_stays_home(listener, home):
     url, seen = listener
-    allowed = {"EI_API_KEY": SERVER_KEY, "ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True, "ANOMALY_LENS_ALLOW_HTTP": True}
+    allowed = {
+        "EI_API_KEY": SERVER_KEY,
+        "EI_API_BASE_URL": home[0],
+        "ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True,
+        "ANOMALY_LENS_ALLOW_HTTP": True,
+    }
     at = visit(allowed, url)
     assert seen == []
     assert any("enter your own API key" in e.value for e in at.error), [e.value for e in at.error]
@@ -126,9 +146,9 @@ def test_with_custom_urls_allowed_the_server_key_still_stays_home(listener):
     assert keys_received(seen) == {VISITOR_KEY}
 
 
-def test_http_needs_the_deployers_permission(listener):
+def test_http_needs_the_deployers_permission(listener, home):
     url, seen = listener
-    at = visit({"ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True}, url, key=VISITOR_KEY)
+    at = visit({"EI_API_BASE_URL": home[0], "ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True}, url, key=VISITOR_KEY)
     assert seen == []
     assert any("https" in e.value for e in at.error), [e.value for e in at.error]
 
