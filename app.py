@@ -5,12 +5,13 @@ from pathlib import Path
 import streamlit as st
 
 from components import loaders
-from components.errors import show_unexpected
-from components.source import api_key, show_source_sidebar
+from components.errors import redact_logs, show_unexpected
+from components.source import secrets_to_scrub, show_source_sidebar
 
 HERE = Path(__file__).parent
 
 st.set_page_config(page_title="Anomaly Lens", page_icon=":material/radar:", layout="wide")
+redact_logs(secrets_to_scrub)
 st.logo(str(HERE / "components" / "assets" / "logo.svg"), size="large")
 
 pages = {
@@ -33,4 +34,4 @@ try:
     show_source_sidebar()
     navigation.run()
 except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
-    show_unexpected(exc, secrets=(api_key(),))
+    show_unexpected(exc, secrets=secrets_to_scrub())

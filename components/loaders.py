@@ -41,20 +41,25 @@ def model_from_json(data: bytes) -> AnomalyModel:
     return load_metadata(data)
 
 
+# `refresh` is the visitor's refresh token: part of the cache key only, so one visitor's
+# "Refresh from Edge Impulse" re-reads their answers without dropping anyone else's.
 @st.cache_data(ttl=API_TTL, show_spinner="Listing anomaly blocks…")
-def fetch_blocks(base_url: str, project_id: int, api_key: str) -> list[tuple[int, str]]:
+def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str]]:
     blocks = EdgeImpulseClient(api_key, base_url).list_anomaly_blocks(project_id)
     return [(b.id, b.name) for b in blocks]
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching the anomaly block…")
-def fetch_model(base_url: str, project_id: int, learn_id: int, api_key: str) -> AnomalyModel:
+def fetch_model(
+    base_url: str, project_id: int, learn_id: int, api_key: str, refresh: str = "", version: int = 0
+) -> AnomalyModel:
+    """`version` is the block's `block_version`: a write to the block makes every visitor re-read it."""
     return EdgeImpulseClient(api_key, base_url).get_model(project_id, learn_id)
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching trained points…")
 def fetch_trained_points(
-    base_url: str, project_id: int, learn_id: int, ax1: int, ax2: int, api_key: str
+    base_url: str, project_id: int, learn_id: int, ax1: int, ax2: int, api_key: str, refresh: str = ""
 ) -> pd.DataFrame:
     """Trained windows on two axes, already scaled (as the API returns them)."""
     graph = EdgeImpulseClient(api_key, base_url).get_trained_features(project_id, learn_id, ax1, ax2)
@@ -62,14 +67,27 @@ def fetch_trained_points(
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching Studio's model-testing results…")
-def fetch_test_windows(base_url: str, project_id: int, learn_id: int, api_key: str) -> TestWindows | NoTestResults:
+def fetch_test_windows(
+    base_url: str, project_id: int, learn_id: int, api_key: str, refresh: str = "", version: int = 0
+) -> TestWindows | NoTestResults:
     """The block's labelled test windows from Studio's model testing (of the impulse that holds it)."""
     client = EdgeImpulseClient(api_key, base_url)
     impulse_id = client.find_impulse_for_block(project_id, learn_id)
     return block_test_windows(client.get_model_testing_results(project_id, impulse_id), learn_id)
 
 
-def forget_block(base_url: str, project_id: int, learn_id: int, api_key: str) -> None:
-    """Drop what is cached for one block (after its threshold was written), and nothing else."""
-    fetch_model.clear(base_url, project_id, learn_id, api_key)
-    fetch_test_windows.clear(base_url, project_id, learn_id, api_key)
+@st.cache_resource(show_spinner=False)
+def _block_versions() -> dict[tuple[str, int, int], int]:
+    """Per block, how many times this server wrote to it (shared by every visitor)."""
+    return {}
+
+
+def block_version(base_url: str, project_id: int, learn_id: int) -> int:
+    return _block_versions().get((base_url, project_id, learn_id), 0)
+
+
+def forget_block(base_url: str, project_id: int, learn_id: int) -> None:
+    """After a write to a block: every visitor's next read of its metadata and test results goes to
+    the API (the version is part of those cache keys); nothing else is dropped."""
+    versions = _block_versions()
+    versions[(base_url, project_id, learn_id)] = block_version(base_url, project_id, learn_id) + 1

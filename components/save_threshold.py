@@ -54,7 +54,7 @@ def _save(source: Source, pending: PendingSave) -> None:
     except AnomalyLensError as exc:  # read-only key, network, validation: said in the dialog, nothing changes
         st.session_state[KEY_SAVE_ERROR] = str(exc)
         return
-    loaders.forget_block(source.base_url, source.project_id, pending.learn_id, source.api_key)
+    loaders.forget_block(source.base_url, source.project_id, pending.learn_id)
     st.session_state[KEY_SAVE_NOTICE] = (
         f"Saved to Edge Impulse: {pending.block}, `{pending.key}` {pending.old} → {pending.new}. {saved.describe()}"
     )

@@ -15,7 +15,7 @@ from ei_anomaly.model_testing import HOW_TO_RUN_MODEL_TESTING, NoTestResults
 from ei_anomaly.score_views import ScoreHistogram, score_bounds, score_histogram
 
 from . import loaders
-from .source import PROJECT, Source
+from .source import PROJECT, Source, refresh_token
 from .uploads import last_scored
 
 KEY_SCORE_SOURCE = "thresholds_score_source"
@@ -61,7 +61,10 @@ def _validation(source: Source) -> ScoreSet | None:
 
 def _model_testing(source: Source) -> ScoreSet | None:
     try:
-        found = loaders.fetch_test_windows(source.base_url, source.project_id, source.learn_id, source.api_key)
+        version = loaders.block_version(source.base_url, source.project_id, source.learn_id)
+        found = loaders.fetch_test_windows(
+            source.base_url, source.project_id, source.learn_id, source.api_key, refresh_token(), version
+        )
     except ApiError as exc:
         st.error(f"Could not get Studio's model-testing results: {exc}", icon=":material/error:")
         st.info(HOW_TO_RUN_MODEL_TESTING, icon=":material/info:")

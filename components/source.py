@@ -7,6 +7,7 @@ Widget values live in `st.session_state` under the keys below; pages only read t
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -14,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ei_anomaly import AnomalyLensError, AnomalyModel
-from ei_anomaly.constants import DEFAULT_BASE_URL
+from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 
 from . import loaders, state
 
@@ -29,6 +30,8 @@ KEY_SOURCE, KEY_PROJECT, KEY_API_KEY, KEY_BASE_URL, KEY_BLOCK, KEY_FILE = (
     state.BLOCK,
     state.METADATA_FILE,
 )
+KEY_REFRESH = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
+KEY_REFRESH_BUTTON = "ei_refresh"
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,45 @@ class Source:
     api_key: str | None = field(default=None, repr=False)
 
 
+def deploy_settings() -> DeploySettings:
+    """The deployer's settings: `st.secrets` first, then environment variables (see ei_anomaly.deploy)."""
+    try:
+        secrets = st.secrets.to_dict()
+    except Exception:  # no secrets.toml at all: Streamlit raises, which just means "nothing set"
+        secrets = {}
+    return DeploySettings.from_sources(secrets, os.environ)
+
+
+def _typed_key() -> str:
+    try:
+        return str(st.session_state.get(KEY_API_KEY) or "").strip()
+    except Exception:  # outside a script run (a log record from another thread): no session
+        return ""
+
+
 def api_key() -> str:
     """Sidebar password field, else `st.secrets["EI_API_KEY"]`, else the EI_API_KEY variable."""
-    typed = str(st.session_state.get(KEY_API_KEY) or "").strip()
-    if typed:
-        return typed
+    return _typed_key() or secrets_to_scrub()[1]
+
+
+def secrets_to_scrub() -> tuple[str, str]:
+    """(typed key, server key): both must be kept out of anything shown or logged. Never raises."""
     try:
-        secret = st.secrets.get("EI_API_KEY")
-    except Exception:  # no secrets.toml at all: Streamlit raises, which just means "not set"
-        secret = None
-    return str(secret or os.environ.get("EI_API_KEY", "")).strip()
+        server = deploy_settings().server_key
+    except AnomalyLensError:
+        server = ""
+    return _typed_key(), server
+
+
+def endpoint() -> Endpoint:
+    """Base URL and key for this visitor, as the deployment's key policy allows (else KeyPolicyError)."""
+    settings = deploy_settings()
+    typed_url = str(st.session_state.get(KEY_BASE_URL) or "") if settings.allow_custom_base_url else ""
+    return resolve_endpoint(settings, _typed_key(), typed_url)
+
+
+def refresh_token() -> str:
+    return str(st.session_state.get(KEY_REFRESH, ""))
 
 
 def _project_id() -> int:
@@ -61,10 +93,6 @@ def _project_id() -> int:
     if not raw.isdigit():
         raise AnomalyLensError("Enter the numeric project ID (the number in your Studio URL, /studio/<ID>).")
     return int(raw)
-
-
-def _base_url() -> str:
-    return str(st.session_state.get(KEY_BASE_URL) or DEFAULT_BASE_URL).strip()
 
 
 def current_source() -> Source:
@@ -79,12 +107,10 @@ def current_source() -> Source:
             )
         return Source(loaders.model_from_json(upload.getvalue()), upload.name, FILE)
     if kind == PROJECT:
-        key = api_key()
-        if not key:
-            raise AnomalyLensError("Enter an API key in the sidebar (Studio: Dashboard > Keys), or set EI_API_KEY.")
+        api = endpoint()
         project = _project_id()
         block = st.session_state.get(KEY_BLOCK)
-        blocks = loaders.fetch_blocks(_base_url(), project, key)
+        blocks = loaders.fetch_blocks(api.base_url, project, api.api_key, refresh_token())
         if not blocks:
             raise AnomalyLensError(
                 f"Project {project} has no K-means anomaly block. Add one in Studio's impulse design."
@@ -92,8 +118,9 @@ def current_source() -> Source:
         ids = [b[0] for b in blocks]
         learn_id = block if block in ids else ids[0]
         name = dict(blocks)[learn_id]
-        model = loaders.fetch_model(_base_url(), project, learn_id, key)
-        return Source(model, f"{name} · project {project}", PROJECT, learn_id, project, _base_url(), key)
+        version = loaders.block_version(api.base_url, project, learn_id)
+        model = loaders.fetch_model(api.base_url, project, learn_id, api.api_key, refresh_token(), version)
+        return Source(model, f"{name} · project {project}", PROJECT, learn_id, project, api.base_url, api.api_key)
     return Source(loaders.demo_model(), "Continuous motion (demo)", DEMO, DEMO_BLOCK_ID)
 
 
@@ -117,7 +144,7 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
     """
     if source.kind == PROJECT:
         points = loaders.fetch_trained_points(
-            source.base_url, source.project_id, source.learn_id, feature_x, feature_y, source.api_key
+            source.base_url, source.project_id, source.learn_id, feature_x, feature_y, source.api_key, refresh_token()
         )
     elif source.kind == DEMO:
         points = loaders.demo_trained_points(feature_x, feature_y)
@@ -160,36 +187,57 @@ def show_source_sidebar() -> None:
                 help="Studio: Dashboard > Keys. Also read from st.secrets or EI_API_KEY.",
                 placeholder="ei_… (or from secrets / EI_API_KEY)",
             )
-            with st.expander("Advanced"):
-                st.text_input(
-                    "API base URL",
-                    key=KEY_BASE_URL,
-                    value=DEFAULT_BASE_URL,
-                    help="Point at `python -m ei_anomaly serve` to try it offline.",
-                )
+            _show_base_url_field()
             _show_block_choice()
         elif kind == FILE:
             st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE)
         _show_summary()
 
 
+def _show_base_url_field() -> None:
+    """Only where the deployer allows other APIs (ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL)."""
+    try:
+        settings = deploy_settings()
+    except AnomalyLensError:
+        return  # the page shows the error in full
+    if not settings.allow_custom_base_url:
+        return
+    with st.expander("Advanced"):
+        st.text_input(
+            "API base URL",
+            key=KEY_BASE_URL,
+            value=settings.api_base_url,
+            help="Point at `python -m ei_anomaly serve` to try it offline. A key configured on the server is "
+            f"only sent to `{settings.api_base_url}`: another URL needs your own key"
+            + ("." if settings.allow_http else ", and https."),
+        )
+
+
 def _show_block_choice() -> None:
-    key = api_key()
     raw = str(st.session_state.get(KEY_PROJECT) or "").strip()
-    if not key or not raw.isdigit():
+    if not raw.isdigit():
         return
     try:
-        blocks = loaders.fetch_blocks(_base_url(), int(raw), key)
+        api = endpoint()
+        blocks = loaders.fetch_blocks(api.base_url, int(raw), api.api_key, refresh_token())
     except AnomalyLensError:
         return  # the page shows the error in full
     if blocks:
         names = dict(blocks)
         st.selectbox("Anomaly block", [b[0] for b in blocks], key=KEY_BLOCK, format_func=lambda i: f"{names[i]} (#{i})")
-    if st.button("Refresh from Edge Impulse", icon=":material/refresh:", width="stretch"):
-        loaders.fetch_blocks.clear()
-        loaders.fetch_model.clear()
-        loaders.fetch_trained_points.clear()
-        loaders.fetch_test_windows.clear()
+    st.button(
+        "Refresh from Edge Impulse",
+        icon=":material/refresh:",
+        width="stretch",
+        on_click=_refresh,
+        key=KEY_REFRESH_BUTTON,
+    )
+
+
+def _refresh() -> None:
+    """A new token for this visitor only: their next reads miss the cache while other visitors keep
+    theirs (clearing the functions' caches would refetch for everyone). Old entries expire by TTL."""
+    st.session_state[KEY_REFRESH] = uuid.uuid4().hex
 
 
 def _show_summary() -> None:

@@ -1,7 +1,8 @@
 """Command line: `python -m ei_anomaly {score,report,fetch,blocks,serve}`.
 
 Exit codes: 0 success; 2 bad input or usage; 3 API or network failure. Errors are one line,
-`error: ...`, on stderr; no traceback, and no partial output file is left behind.
+`error: ...`, on stderr, and no partial output file is left behind. An unexpected failure
+(a bug) prints its traceback too only with `--debug` or ANOMALY_LENS_DEBUG=1, the key removed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
 from .features import map_columns, read_feature_file, score_table, scored_table, write_table
+from .redact import redact
 
 if TYPE_CHECKING:
     from .model import AnomalyModel
@@ -205,6 +208,7 @@ def cmd_set_threshold(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ei_anomaly", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected failure")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score a feature CSV/Parquet file with SDK semantics")
@@ -272,6 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_INPUT
-    except Exception as exc:  # last line of defence: one line, never a traceback
-        print(f"error: unexpected failure ({type(exc).__name__}: {exc})", file=sys.stderr)
+    except Exception as exc:  # last line of defence: one line; the traceback only when asked for
+        key = (os.environ.get("EI_API_KEY", ""),)
+        debug = args.debug or os.environ.get("ANOMALY_LENS_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+        if debug:
+            sys.stderr.write(redact(traceback.format_exc(), key))
+        hint = "" if debug else "; run with --debug or ANOMALY_LENS_DEBUG=1 for the traceback"
+        print(f"error: unexpected failure ({redact(f'{type(exc).__name__}: {exc}', key)}){hint}", file=sys.stderr)
         return 1

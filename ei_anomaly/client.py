@@ -2,26 +2,72 @@
 
 Own client rather than the official `edgeimpulse-api` package: that one fails to parse any
 threshold value and so crashes on every metadata answer with a non-empty `thresholds` list.
-The API key is sent only in the `x-api-key` header and is scrubbed from every error message.
+The API key is sent only in the `x-api-key` header, never on a redirect, and is scrubbed from
+every error message (plain, URL-encoded or JSON-escaped). Every call has a wall-clock deadline
+(retries and slow answers included) and answers are read with a size bound.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import json
 import logging
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
-from .constants import DEFAULT_BASE_URL
+from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
 from .errors import ApiError, AuthError, MetadataError, NotFoundError
 from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
+from .redact import redact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_CHUNK = 64 * 1024
+_in_flight = threading.local()  # per calling thread: the connections the current attempt uses
+
+
+class _TrackedConnections:
+    """Pool mixin: remembers each connection handed to the calling thread's current attempt, so a
+    watchdog can cut it at the deadline (socket timeouts bound each read, not a whole answer:
+    a server trickling bytes, even inside the status line or headers, never trips them)."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        held = getattr(_in_flight, "conns", None)
+        if held is not None:
+            held.append(conn)
+        return conn
+
+
+class _TrackedHTTPPool(_TrackedConnections, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _TrackedHTTPSPool(_TrackedConnections, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+def _cut(conns: list[Any]) -> None:
+    for conn in conns:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 log = logging.getLogger(__name__)
 
 
@@ -90,7 +136,11 @@ class EdgeImpulseClient:
         max_retries: int = 3,
         backoff: float = 0.5,
         max_wait: float = 20.0,
+        deadline: float = 60.0,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
+        """`timeout` bounds each connect/read; `deadline` bounds a whole call (retries, waits and a
+        slowly trickled answer included); `max_bytes` bounds the (decoded) size of one answer."""
         if not api_key or not api_key.strip():
             raise AuthError("no API key: enter one in the sidebar, st.secrets or EI_API_KEY")
         parts = urlsplit(base_url.strip())
@@ -99,51 +149,109 @@ class EdgeImpulseClient:
         self._key = api_key.strip()
         self.base_url = base_url.strip().rstrip("/")
         self.timeout, self.max_retries, self.backoff, self.max_wait = timeout, max_retries, backoff, max_wait
+        self.deadline, self.max_bytes = deadline, max_bytes
         self._session = requests.Session()
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, _DeadlineAdapter())
 
     def __repr__(self) -> str:
         return f"EdgeImpulseClient(base_url={self.base_url!r}, api_key='***')"
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***")
+        """The text with the key replaced in every spelling an echo could use."""
+        return redact(text, (self._key,))
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
         host = urlsplit(url).netloc
+        give_up_at = time.monotonic() + self.deadline
+        timed_out = ApiError(f"API: {host} did not answer within {self.deadline:g} s; check the network and base URL")
         attempt = 0
         while True:
             attempt += 1
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                raise timed_out
+            _in_flight.conns = conns = []
+            watchdog = threading.Timer(left, _cut, (conns,))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 resp = self._session.request(
                     method,
                     url,
                     headers={"x-api-key": self._key, "Accept": "application/json"},
-                    timeout=self.timeout,
+                    timeout=min(self.timeout, left),
+                    allow_redirects=False,  # custom headers survive cross-host redirects in requests
+                    stream=True,  # read with a bound below, not all at once
                     **kwargs,
                 )
-            except requests.RequestException as exc:
+                with resp:
+                    if resp.is_redirect or 300 <= resp.status_code < 400:
+                        raise ApiError(
+                            f"API: {host} answered with a redirect (HTTP {resp.status_code}); the key is never "
+                            "sent on to another address. Check the base URL (it should end in /v1)",
+                            resp.status_code,
+                        )
+                    retry = resp.status_code in RETRY_STATUSES and attempt <= self.max_retries
+                    body = b"" if retry else self._read_body(resp, give_up_at, timed_out)
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # the latter from read1
+                if time.monotonic() >= give_up_at:  # the watchdog cut the connection
+                    raise timed_out from None
                 if attempt > self.max_retries:
-                    kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+                    timeout = isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError))
+                    kind = "timed out" if timeout else "could not connect"
                     raise ApiError(
                         f"API: {kind} to {host} after {attempt} attempts; check the network and base URL"
                     ) from None
-                self._wait(attempt, None, f"{type(exc).__name__}")
+                self._wait(attempt, None, f"{type(exc).__name__}", give_up_at, timed_out)
                 continue
-            if resp.status_code in RETRY_STATUSES and attempt <= self.max_retries:
-                self._wait(attempt, _retry_after_seconds(resp.headers.get("Retry-After")), f"HTTP {resp.status_code}")
+            finally:
+                watchdog.cancel()
+                _in_flight.conns = None
+            if retry:
+                retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
+                self._wait(attempt, retry_after, f"HTTP {resp.status_code}", give_up_at, timed_out)
                 continue
-            return self._decode(resp, path)
+            return self._decode(resp, path, body)
 
-    def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
+    def _read_body(self, resp: requests.Response, give_up_at: float, timed_out: ApiError) -> bytes:
+        """The answer's bytes, refusing more than max_bytes and stopping at the deadline.
+
+        `read1` returns whatever has arrived, so a server trickling a byte at a time is checked
+        against the deadline after every byte, not after a full chunk."""
+        too_big = ApiError(
+            f"API: the answer is larger than {self.max_bytes / 2**20:g} MiB; refusing to read it", resp.status_code
+        )
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise too_big
+        parts, size = [], 0
+        while True:
+            if time.monotonic() > give_up_at:
+                raise timed_out
+            chunk = resp.raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                if time.monotonic() >= give_up_at:  # cut by the watchdog, not the end of the answer
+                    raise timed_out
+                return b"".join(parts)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise too_big
+            parts.append(chunk)
+
+    def _wait(self, attempt: int, retry_after: float | None, why: str, give_up_at: float, timed_out: ApiError) -> None:
         delay = retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1)
         delay = min(delay, self.max_wait)
+        if time.monotonic() + delay >= give_up_at:
+            raise timed_out
         log.info("Edge Impulse API: %s, retrying in %.1f s", why, delay)
         time.sleep(delay)
 
-    def _decode(self, resp: requests.Response, path: str) -> dict[str, Any]:
+    def _decode(self, resp: requests.Response, path: str, raw: bytes) -> dict[str, Any]:
         status = resp.status_code
         try:
-            body = resp.json()
+            body = json.loads(raw)
         except ValueError:
             body = None
         error = self._scrub(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else None
@@ -164,7 +272,7 @@ class EdgeImpulseClient:
                 f"API: the server answered HTTP {status}{': ' + error if error else ''}; try again later", status
             )
         if not isinstance(body, dict):
-            ctype = resp.headers.get("Content-Type", "unknown type")
+            ctype = self._scrub(resp.headers.get("Content-Type", "unknown type"))[:100]
             raise ApiError(f"API: the answer to {path} was not JSON ({ctype}); is the base URL right?", status)
         if body.get("success") is False:
             raise ApiError(f"API: {error or 'the request failed without a reason'}", status)

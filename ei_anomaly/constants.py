@@ -2,3 +2,4 @@
 
 DEFAULT_BASE_URL = "https://studio.edgeimpulse.com/v1"
 FAULT_MODES = ("slow", "5xx", "429", "malformed", "unsuccessful")
+MAX_RESPONSE_BYTES = 256 * 2**20  # the most the API client reads from one answer (decoded)

@@ -20,6 +20,8 @@ Rows with a missing or non-finite value in a used axis are unscorable: NaN score
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Literal
 
 import numba
@@ -29,6 +31,9 @@ SCORE_CAP = np.float32(1000.0)
 _BLOCK = 512  # rows per work item of the direct kernel: keeps z and acc in L1/L2
 _U = 2.0**-24  # float32 unit roundoff
 Method = Literal["auto", "direct", "pruned"]
+THREADSAFE_LAYERS = frozenset({"tbb", "omp"})  # numba's "threadsafe" layers; `workqueue` aborts on concurrent calls
+_kernel_lock = threading.RLock()
+_layer_is_threadsafe: bool | None = None  # unknown until the first parallel call has loaded a layer
 
 
 @numba.njit(inline="always")
@@ -200,11 +205,35 @@ def score_features(
         return scores, nearest
     if method == "auto":
         method = "direct" if len(axes) * centers.shape[0] <= 256 else "pruned"
-    if method == "direct":
-        _direct_kernel(x, *args, scores, nearest)
-    else:
-        _pruned_kernel(x, *args, scores, nearest)
+    _run_kernel(_direct_kernel if method == "direct" else _pruned_kernel, x, *args, scores, nearest)
     return scores, nearest
+
+
+def _run_kernel(kernel: Callable[..., None], *args: np.ndarray) -> None:
+    """Call a parallel kernel without ever letting two threads into the `workqueue` layer at once.
+
+    numba loads its threading layer on the first parallel call: TBB or GNU OpenMP run calls from
+    many threads side by side; `workqueue` (the only layer where neither library is installed)
+    aborts the whole process ("Concurrent access has been detected"). So calls are serialised
+    until the first one has shown which layer is in use, and for good if it is not threadsafe.
+    """
+    global _layer_is_threadsafe
+    if _layer_is_threadsafe:
+        kernel(*args)
+        return
+    with _kernel_lock:
+        kernel(*args)
+        if _layer_is_threadsafe is None:
+            _layer_is_threadsafe = threading_layer() in THREADSAFE_LAYERS
+
+
+def threading_layer() -> str:
+    """The numba threading layer scoring runs on ("tbb", "omp" or "workqueue"); loads it if needed."""
+    try:
+        return numba.threading_layer()
+    except ValueError:  # nothing parallel has run yet
+        warm_up()
+        return numba.threading_layer()
 
 
 def warm_up() -> None:

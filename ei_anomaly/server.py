@@ -4,6 +4,11 @@ Same paths, shapes and status codes as Studio's API for what Anomaly Lens reads,
 "Edge Impulse project" source and the tests can talk to it exactly as to the real service.
 Loopback only. Fault modes (slow answers, 5xx, 429 with Retry-After, malformed JSON) let tests
 exercise the client's retries and error messages.
+
+Each connection has a socket timeout and a deadline for its whole request, so a slow-loris
+(many connections sending a request a byte at a time, or never) cannot hold threads and file
+descriptors until normal clients are refused. Request lines and headers are bounded by
+`http.server` (64 KiB per line, 100 headers).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +38,8 @@ _IMPULSES = re.compile(r"^/v1/api/(\d+)/impulses$")
 _CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
 _SET_THRESHOLDS = re.compile(r"^/v1/api/(\d+)/impulse/(\d+)/set-thresholds$")
 MAX_POST_BYTES = 1 << 20
+REQUEST_TIMEOUT = 10.0  # seconds a connection may stay silent
+REQUEST_DEADLINE = 30.0  # seconds one request (read, answer) may take in all, however it trickles
 
 
 @dataclass
@@ -268,9 +276,27 @@ class EdgeImpulseStub:
             return 400, {"success": False, "error": str(exc)}
 
 
-def _handler(stub: EdgeImpulseStub) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    stub: EdgeImpulseStub, read_timeout: float = REQUEST_TIMEOUT, deadline: float = REQUEST_DEADLINE
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "EdgeImpulseStub/1"
+        timeout = read_timeout  # StreamRequestHandler puts it on the connection's socket
+
+        def handle_one_request(self) -> None:
+            """Socket timeout per read (`self.timeout`) plus a wall-clock deadline for the request:
+            a client trickling header bytes just under the timeout is cut off too."""
+            watchdog = threading.Timer(deadline, self._drop)
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                super().handle_one_request()
+            finally:
+                watchdog.cancel()
+
+        def _drop(self) -> None:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet; never log headers
             pass
@@ -322,6 +348,7 @@ def _handler(stub: EdgeImpulseStub) -> type[BaseHTTPRequestHandler]:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 128  # listen backlog (socketserver's default is 5): bursts wait, not fail
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A dropped connection is the client's business: no traceback on the terminal."""
 
@@ -329,9 +356,15 @@ class _QuietServer(ThreadingHTTPServer):
 class LocalServer:
     """Runs an `EdgeImpulseStub` on 127.0.0.1 in a background thread."""
 
-    def __init__(self, stub: EdgeImpulseStub | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        stub: EdgeImpulseStub | None = None,
+        port: int = 0,
+        request_timeout: float = REQUEST_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
+    ) -> None:
         self.stub = stub or EdgeImpulseStub()
-        self.httpd = _QuietServer(("127.0.0.1", port), _handler(self.stub))
+        self.httpd = _QuietServer(("127.0.0.1", port), _handler(self.stub, request_timeout, request_deadline))
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

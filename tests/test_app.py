@@ -30,8 +30,16 @@ def clear_caches():
     yield
 
 
-def app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+# The API tests point the sidebar at the local server over http. A deployment allows that only
+# when it says so (ei_anomaly/deploy.py): these are the settings a developer would put in secrets.
+LOCAL_API_SETTINGS = {"ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True, "ANOMALY_LENS_ALLOW_HTTP": True}
+
+
+def app(secrets: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for name, value in (secrets or {}).items():
+        at.secrets[name] = value
+    return at.run()
 
 
 def charts(at: AppTest) -> list:
@@ -168,7 +176,7 @@ def use_api(at: AppTest, base_url: str, key: str) -> AppTest:
 
 
 def test_api_source_against_the_local_server(served_api):
-    at = use_api(app(), served_api, API_KEY)
+    at = use_api(app(LOCAL_API_SETTINGS), served_api, API_KEY)
     no_problems(at)
     assert at.selectbox(key="ei_block").value == 4
     assert metric(at, "Clusters") == "32"
@@ -183,7 +191,7 @@ def test_api_source_against_the_local_server(served_api):
 
 def test_rejected_key_shows_an_error_without_the_key(served_api):
     secret = "ei_wrong_key_that_must_not_show_up"
-    at = use_api(app(), served_api, secret)
+    at = use_api(app(LOCAL_API_SETTINGS), served_api, secret)
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("rejected" in e for e in errors), errors

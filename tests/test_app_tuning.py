@@ -10,7 +10,7 @@ import streamlit as st
 from ei_anomaly.demo import demo_test_samples, load_demo_model
 from ei_anomaly.evaluation import binary_counts, shortest_float32, threshold_for_false_alarm_rate, threshold_for_recall
 from tests.conftest import API_KEY, BLOCK_ID, READONLY_KEY
-from tests.test_app import app, charts, goto, metric, no_problems, use_api
+from tests.test_app import LOCAL_API_SETTINGS, app, charts, goto, metric, no_problems, use_api
 
 MODEL_TESTING = "Studio model testing"
 
@@ -31,7 +31,7 @@ def demo_test_windows():
 
 
 def thresholds_on_model_testing(base_url, key=API_KEY):
-    at = goto(use_api(app(), base_url, key), "thresholds")
+    at = goto(use_api(app(LOCAL_API_SETTINGS), base_url, key), "thresholds")
     at.radio(key="thresholds_score_source").set_value(MODEL_TESTING).run()
     return at
 

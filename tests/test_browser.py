@@ -34,7 +34,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def app_url():
-    with streamlit_app() as url:
+    # The Edge Impulse test types the local server's http URL: a deployment must allow that.
+    with streamlit_app(env={"ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": "1", "ANOMALY_LENS_ALLOW_HTTP": "1"}) as url:
         yield url
 
 
