@@ -147,7 +147,12 @@ def _as_arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
 
 
 def _feature_table(table: pa.Table) -> FeatureTable:
-    from .features import _looks_numeric
+    """Read a sample through `score`'s own reader (as Parquet bytes), so its columns are judged
+    numeric or not exactly as `score` would judge them."""
+    import pyarrow.parquet as pq
 
-    numeric = [n for n, c in zip(table.column_names, table.columns, strict=True) if _looks_numeric(c)]
-    return FeatureTable(table, numeric)
+    from .features import read_feature_file
+
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    return read_feature_file(buffer.getvalue().to_pybytes(), name="sample")
