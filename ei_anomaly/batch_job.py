@@ -11,6 +11,7 @@ OUT_DIR only when every partition succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -45,7 +46,7 @@ __all__ = [
     "run_job",
 ]
 
-SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv"}
+SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")  # what a directory contributes; named files may be anything
 DEFAULT_PARTITION_ROWS = 1_000_000
 BATCH_ROWS = 128 * 1024  # rows a task holds at once
 _SAMPLE_ROWS = 10_000
@@ -107,7 +108,9 @@ def find_inputs(specs: Sequence[str]) -> list[Path]:
             files = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith((".", "_"))
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
+                and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
             )
             if not files:
                 raise BatchError(f"{spec}: no Parquet or CSV files in this directory")
@@ -280,6 +283,7 @@ def run_job(
 ) -> JobSummary:
     """Score every partition on the cluster behind `client`; OUT_DIR appears only on success."""
     from distributed import as_completed
+    from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
     out_dir = Path(out_dir).resolve()
@@ -301,6 +305,8 @@ def run_job(
                     "workers kept dying while scoring a partition (out of memory? try a smaller "
                     "--partition-rows, or give the workers more memory)"
                 ) from None
+            except FutureCancelledError as exc:  # an asyncio.CancelledError: not an Exception
+                raise ClusterError(f"the cluster cancelled the job (did the scheduler stop?): {exc}") from None
             rows += result.rows
             anomalies += result.anomalies
             unscorable += result.unscorable
@@ -314,7 +320,8 @@ def run_job(
             out_dir.rmdir()  # empty: checked by _prepare_output
         os.replace(tmp, out_dir)
     except BaseException:
-        client.cancel(futures)
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     workers = len(client.scheduler_info().get("workers", {}))
