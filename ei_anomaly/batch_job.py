@@ -48,7 +48,7 @@ __all__ = [
 
 SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")  # what a directory contributes; named files may be anything
 DEFAULT_PARTITION_ROWS = 1_000_000
-BATCH_ROWS = 128 * 1024  # rows a task holds at once
+BATCH_ROWS = 64 * 1024  # rows a task holds at once
 _SAMPLE_ROWS = 10_000
 _SAMPLE_BYTES = 1 << 20
 
@@ -181,7 +181,7 @@ def _parquet_batches(path: Path, row_groups: tuple[int, ...] | None, batch_rows:
     """Record batches of a Parquet file as tables, column names made unique as `score` does;
     at least one (empty) table, so an empty file still gets its scored schema."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds a whole row group's bytes twice
         names = _unique(pf.schema_arrow.names)
         yielded = False
         for batch in pf.iter_batches(batch_size=batch_rows, row_groups=row_groups, use_threads=False):

@@ -311,6 +311,7 @@ def test_cli_on_a_local_cluster(shards, tmp_path):
     anomalies = sum(pa.compute.sum(t.column("is_anomaly")).as_py() for t in expected)
     assert summary.startswith(f"2 files, 5500 rows, {anomalies} anomalies (score > 0.3), ")
     assert " on 2 workers in " in summary and "rows/s" in summary
+    assert "progress: 2/2 partitions, 5,500 rows" in proc.stderr.decode()  # not a terminal: lines, no bar
     assert_same(read_output_of(out, 0), expected[0])
     assert_same(read_output_of(out, 1), expected[1])
 
