@@ -206,6 +206,37 @@ def cmd_set_threshold(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Score many files on Dask: a local cluster of --workers processes, or --scheduler's."""
+    import time
+    from contextlib import ExitStack
+
+    from . import load_metadata
+    from .batch import BatchScorer
+    from .batch_job import _progress_bar, connect, find_inputs, plan_partitions, run_job, sample_table
+
+    if args.workers < 1 or args.partition_rows < 1:
+        raise UsageError("--workers and --partition-rows must be at least 1")
+    model = load_metadata(Path(args.metadata))
+    files = find_inputs(args.inputs)
+    scorer = BatchScorer.for_sample(model, sample_table(files[0]), args.threshold)
+    parts = plan_partitions(files, args.partition_rows)
+    with ExitStack() as stack:
+        started = time.perf_counter()
+        client = connect(args.scheduler, args.workers, stack)
+        ready = time.perf_counter() - started
+        summary = run_job(client, scorer, parts, Path(args.output), _progress_bar(time.perf_counter()))
+        print(
+            f"{summary.files} files, {summary.rows} rows, {summary.anomalies} anomalies "
+            f"(score > {scorer.threshold:g}), {summary.unscorable} unscorable; mapping: {scorer.how}; "
+            f"{summary.partitions} partitions on "
+            f"{summary.workers} workers in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s; "
+            f"cluster ready in {ready:.1f} s); wrote {args.output}",
+            file=sys.stderr,
+        )  # before the cluster shuts down, which takes a second or two
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ei_anomaly", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected failure")
@@ -248,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--regenerate", action="store_true", help="let Studio start a job to regenerate model-testing results"
     )
     p.set_defaults(func=cmd_set_threshold)
+
+    p = sub.add_parser("batch", help="score many feature files on a Dask cluster into a Parquet directory")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet/CSV files, directories or globs")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="new directory for the Parquet output")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
+    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument(
+        "--partition-rows", type=int, default=1_000_000, help="rows per task, at Parquet row-group boundaries"
+    )
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("serve", help="run the local Edge Impulse-compatible API server (demo project)")
     p.add_argument("metadata", nargs="*", help="extra metadata JSON files served as more learn blocks")
