@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
-from .features import map_columns, read_feature_file, score_table, scored_table, write_table
+from .features import map_columns, read_feature_file, replaced_result_columns, score_table, scored_table, write_table
 
 if TYPE_CHECKING:
     from .model import AnomalyModel
@@ -85,11 +86,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     scores = score_table(table, model, mapping)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     result = scored_table(table, scores, threshold)
+    safe = args.spreadsheet_safe
     if args.output:
-        _atomic_write(Path(args.output), lambda fh: write_table(result, fmt, fh))
+        _atomic_write(Path(args.output), lambda fh: write_table(result, fmt, fh, spreadsheet=safe))
     else:
-        write_table(result, "csv", sys.stdout.buffer)
+        write_table(result, "csv", sys.stdout.buffer, spreadsheet=safe)
         sys.stdout.flush()
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    replaced = replaced_result_columns(table)
+    if replaced:
+        print(f"note: replaced the input's earlier results ({', '.join(replaced)}) with new scores", file=sys.stderr)
     print(
         f"{result.num_rows} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
         f"{scores.unscorable_count} unscorable; mapping: {mapping.how}",
@@ -137,6 +144,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (`nan` would flag nothing, `inf` nothing either)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ei_anomaly", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,7 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
-    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument(
+        "--spreadsheet-safe",
+        action="store_true",
+        help="for CSV opened in Excel/Sheets: prefix text cells starting with = + - @ with ' (numbers unchanged)",
+    )
     p.set_defaults(func=cmd_score)
 
     for name, func, text in (
