@@ -17,6 +17,7 @@ from ei_anomaly import AnomalyLensError, AnomalyModel
 from ei_anomaly.constants import DEFAULT_BASE_URL
 
 from . import loaders
+from .text import md_escape
 
 DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
 SOURCES = (DEMO, PROJECT, FILE)
@@ -132,7 +133,7 @@ def require_source() -> Source:
     try:
         return current_source()
     except AnomalyLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc, 1000), icon=":material/error:")
         st.stop()
         raise  # unreachable: st.stop() ends the run
 
@@ -200,5 +201,5 @@ def _show_summary() -> None:
     meta = source.model.metadata
     trained = f"trained {trained_ago(meta.created)}" if meta.created else "training date unknown"
     st.divider()
-    st.markdown(f"**{source.title}**")
+    st.markdown(f"**{md_escape(source.title)}**")
     st.caption(f"{source.model.n_clusters} clusters · {len(source.model.axes)} axes · {trained}")

@@ -5,6 +5,7 @@ import streamlit as st
 from components import loaders
 from components.figures import MAX_POINTS, fig_score_histogram, fig_score_timeline
 from components.source import DEMO, require_source
+from components.text import md_escape, plotly_escape
 from components.threshold import select_threshold
 from components.uploads import remember_upload
 from ei_anomaly import AnomalyLensError
@@ -18,7 +19,7 @@ model = source.model
 st.title("Score feature files")
 st.caption(
     f"Rows are feature vectors as the DSP block outputs them. The model reads {len(model.axes)} of them "
-    f"({', '.join(model.axis_labels)}). Columns named after those axes are used by name; otherwise "
+    f"({md_escape(', '.join(model.axis_labels))}). Columns named after those axes are used by name; otherwise "
     f"numeric columns count as the full feature vector (column i = feature i), or, if there are exactly "
     f"{len(model.axes)}, as the axes in order. Scores use the SDK's float32 arithmetic."
 )
@@ -40,11 +41,13 @@ try:
     table = loaders.parse_features(data, name)
     auto = map_columns(table, model)
 except AnomalyLensError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(exc, 1000), icon=":material/error:")
     auto = None
     if "table" not in locals():
         st.stop()
 
+for note in table.notes:
+    st.info(md_escape(note, 1000), icon=":material/info:")
 with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"):
     st.dataframe(preview(table), width="stretch", hide_index=True)
     st.caption(
@@ -57,7 +60,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
         default = auto.columns[j] if auto else None
         options = table.columns
         chosen = cols[j % len(cols)].selectbox(
-            label,
+            md_escape(label),
             options,
             index=options.index(default) if default in options else None,
             key=f"map::{name}::{j}",
@@ -68,7 +71,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
 try:
     mapping = map_columns(table, model, override) if override else auto
 except AnomalyLensError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(exc, 1000), icon=":material/error:")
     st.stop()
 if mapping is None:
     st.stop()
@@ -104,7 +107,7 @@ def results() -> None:
         time_name = time_column(table)
         x = column_values(table, time_name, keep) if time_name else keep
         st.plotly_chart(
-            fig_score_timeline(x, scores.score[keep], flags[keep], threshold, time_name or "row"),
+            fig_score_timeline(x, scores.score[keep], flags[keep], threshold, plotly_escape(time_name or "row")),
             width="stretch",
             key="scoring_timeline",
         )
@@ -126,9 +129,15 @@ def results() -> None:
         )
     else:
         st.caption("No row scores above the threshold.")
+    spreadsheet = st.checkbox(
+        "Spreadsheet-safe CSV",
+        key="scoring_spreadsheet_safe",
+        help="For Excel or Sheets: text cells starting with = + - @ get a leading ' so they cannot run as "
+        "formulas (OWASP CSV injection). Numbers are unchanged. Leave off for exact data.",
+    )
     st.download_button(
         "Download scored CSV",
-        lambda: scored_csv(table, scores, threshold),
+        lambda: scored_csv(table, scores, threshold, spreadsheet),
         file_name=name.rsplit(".", 1)[0] + "_scored.csv",
         mime="text/csv",
         icon=":material/download:",

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
 from components.source import require_source
+from components.text import md_escape
 from components.threshold import select_threshold
 from components.uploads import last_scored_upload_scores
 from ei_anomaly.evaluation import binary_counts, count_flagged, pr_curve, predictions_frame, threshold_exports
@@ -27,7 +28,7 @@ if types:
     frame = predictions_frame(next(m for m in meta.model_validation_metrics if m.type == chosen))
     frame = frame.dropna(subset=["anomaly score"])
     scores, truth = frame["anomaly score"].to_numpy(), frame["labelled anomaly"].to_numpy()
-    origin = f"{len(scores)} validation windows ({chosen})"
+    origin = f"{len(scores)} validation windows ({md_escape(chosen)})"
 else:
     upload = last_scored_upload_scores(model)
     if upload is not None:
