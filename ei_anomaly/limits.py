@@ -79,5 +79,5 @@ def too_big(what: str, size: str, limit: str, field_name: str) -> str:
     """One message shape for every refused input: what, how big, the limit, and who can change it."""
     return (
         f"{what} is {size}; the limit is {limit}. Use a smaller file, or ask whoever runs Anomaly Lens "
-        f"to raise {Limits.variable(field_name)}."
+        f"to raise `{Limits.variable(field_name)}`."
     )

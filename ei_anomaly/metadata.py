@@ -46,7 +46,7 @@ class _Model(BaseModel):
             if isinstance(text, str) and len(text) > limit:
                 raise ValueError(
                     f"text of {len(text):,} characters; the limit is {limit:,} "
-                    f"({Limits.variable('text_chars')} raises it)"
+                    f"(`{Limits.variable('text_chars')}` raises it)"
                 )
         return v
 

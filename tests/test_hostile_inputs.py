@@ -338,3 +338,198 @@ def test_spreadsheet_safe_leaves_numbers_and_plain_numeric_text_alone():
     assert spreadsheet_safe(column).to_pylist() == ["-1.5", "+3", "'=1+1", "'-cmd", None, "a=b"]
     numbers = pa.chunked_array([pa.array([-1.5, 2.0])])
     assert spreadsheet_safe(numbers) is numbers
+
+
+# ---------------------------------------------------------------- untrusted text in the app
+
+IMG = "![x](http://127.0.0.1:9/x.png)"
+LINK = "[click](http://127.0.0.1:9/)"
+HTML = '<a href="http://127.0.0.1:9/">MCU</a>'
+LIVE_MARKDOWN = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(")
+
+
+def test_md_escape_and_plotly_escape():
+    from components.text import md_escape, plotly_escape, shorten
+
+    assert md_escape(IMG) == r"\!\[x\]\(http\://127\.0\.0\.1\:9/x\.png\)"
+    assert md_escape("metadata: `scale[0]` is 0") == r"metadata\: `scale[0]` is 0"  # the core's code spans stay
+    assert not LIVE_MARKDOWN.search(md_escape(f"a `b` c` {IMG} :red[x] $x$ <b>\n# h"))
+    assert plotly_escape(HTML) == '&lt;a href="http://127.0.0.1:9/"&gt;MCU&lt;/a&gt;'
+    assert plotly_escape("a & b") == "a &amp; b"
+    long = shorten("x" * 1_000_000, 200)
+    assert long.startswith("x" * 200 + "…") and "1,000,000 characters" in long and len(long) < 260
+    assert len(md_escape("y" * 1_000_000)) < 400
+
+
+PLAIN_TEXT_FIELDS = {("Selectbox", ".options[]"), ("Multiselect", ".options[]")}  # shown as text, not markdown
+
+
+def strings_of(at, markdown_only: bool = False) -> list[str]:
+    """Every text an AppTest run sent to the browser (element protos' string fields); with
+    markdown_only, those Streamlit renders as markdown (not plotly specs, not select options)."""
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def leaves(kind: str, value: object, path: str) -> None:
+        if isinstance(value, str):
+            plain = (kind, path) in PLAIN_TEXT_FIELDS or path == ".spec"
+            if not (markdown_only and plain):
+                out.append(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                leaves(kind, v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for v in value:
+                leaves(kind, v, path + "[]")
+
+    def walk(node: object) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and not isinstance(proto, type):
+            leaves(type(node).__name__, MessageToDict(proto), "")
+        children = getattr(node, "children", None)
+        for child in children.values() if isinstance(children, dict) else children or []:
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def hostile_metadata() -> dict:
+    meta = json.loads((ROOT / "ei_anomaly/data/demo/metadata.json").read_text())
+    t = meta["thresholds"][0]
+    t["description"], t["helpText"], t["suggestedValueText"] = IMG, LINK, IMG
+    metrics = meta["modelValidationMetrics"]
+    metrics[0]["type"] = IMG
+    meta["availableModelTypes"] = [IMG, "float32"]
+    meta["recommendedModelType"] = "float32"
+    for m in metrics:
+        perf = m["onDevicePerformance"][0]
+        perf["name"], perf["isDefault"] = HTML + " " + IMG, True
+        perf["hasPerformance"], perf["profilingError"] = False, "failed: " + LINK
+        m["additionalMetrics"][0]["name"] = IMG
+        m["additionalMetrics"][0]["tooltipText"] = LINK
+    return meta
+
+
+@pytest.fixture
+def fresh_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def json_source(content: bytes, name: str = "meta.json"):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    at.sidebar.file_uploader[0].set_value((name, content, "application/json"))
+    return at.run()
+
+
+def assert_shown_as_text(at, payload_escaped: str | None) -> list[str]:
+    assert not at.exception, [e.value for e in at.exception]
+    texts = strings_of(at)
+    markdown = strings_of(at, markdown_only=True)
+    live = [t for t in markdown if LIVE_MARKDOWN.search(re.sub(r"`[^`]+`", "", t))]
+    assert not live, live[:3]
+    assert payload_escaped is None or any(payload_escaped in t for t in markdown), "the text is not shown at all"
+    specs = [t.replace("\\u003c", "<") for t in texts if t.startswith('{"data"')]  # plotly JSON escapes <
+    assert not [t for t in specs if "<a href" in t]
+    return texts
+
+
+@pytest.mark.parametrize("page", ["overview", "on_device", "validation", "thresholds", "clusters"])
+def test_metadata_text_is_never_rendered_as_markdown_or_html(page, fresh_caches):
+    at = json_source(json.dumps(hostile_metadata()).encode(), "![n](http://127.0.0.1:9/n.png).json")
+    at = at.switch_page(f"pages/{page}.py").run()
+    texts = assert_shown_as_text(at, r"\!\[")
+    if page == "on_device":
+        assert any("&lt;a href" in t for t in texts)  # the MCU name in the charts, as text
+        assert any(r"failed\: \[click\]\(http" in t for t in texts)  # the profiling error
+    if page == "thresholds":
+        assert any(s.label == r"\!\[x\]\(http\://127\.0\.0\.1\:9/x\.png\)" for s in at.slider)
+        assert any(r"\[click\]" in (s.help or "") for s in at.slider)
+
+
+def test_the_api_error_text_is_shown_as_text(fresh_caches):
+    at = json_source(json.dumps({"success": False, "error": f"{IMG} see {LINK}"}).encode())
+    assert_shown_as_text(at, r"the API reported failure\: \!\[x\]")
+    assert at.error
+
+
+def test_csv_column_names_are_shown_as_text(fresh_caches):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at = at.switch_page("pages/scoring.py").run()
+    header = f'"<a href=""http://127.0.0.1:9/"">time</a>",{IMG},accY rms,accZ rms'
+    rows = "\n".join(f"2024-01-0{i % 9 + 1},{i / 10},{i / 5},{i / 3}" for i in range(30))
+    at.file_uploader[0].set_value(("f.csv", f"{header}\n{rows}\n".encode(), "text/csv")).run()
+    texts = assert_shown_as_text(at, None)
+    assert IMG in at.selectbox[0].options  # select options are plain text: shown as written
+    timeline = [t for t in texts if '"Score along the file"' in t]
+    assert timeline and "&lt;a href" in timeline[0]  # the time column's name as the x-axis title
+
+
+def test_a_long_threshold_description_is_cut_for_display(monkeypatch, fresh_caches):
+    monkeypatch.setenv("ANOMALY_LENS_MAX_TEXT_CHARS", "2000000")  # the deployer allows it
+    meta = json.loads((ROOT / "ei_anomaly/data/demo/metadata.json").read_text())
+    meta["thresholds"][0]["description"] = "d" * 1_000_000
+    meta["thresholds"][0]["helpText"] = "h" * 1_000_000
+    at = json_source(json.dumps(meta).encode())
+    started = time.perf_counter()
+    at = at.switch_page("pages/thresholds.py").run()
+    assert time.perf_counter() - started < 30
+    assert not at.exception
+    assert len(at.slider[0].label) < 300 and "1,000,000 characters" in at.slider[0].label
+    assert len(at.slider[0].help) < 1100
+    assert max(len(t) for t in strings_of(at) if t.startswith("d") or t.startswith("h")) < 1100
+
+
+def test_uploads_over_the_limits_get_a_clear_error(monkeypatch, fresh_caches):
+    monkeypatch.setenv("ANOMALY_LENS_MAX_METADATA_MB", "1")
+    meta = json.loads((ROOT / "ei_anomaly/data/demo/metadata.json").read_text())
+    meta["padding"] = "x" * 2 * MB
+    at = json_source(json.dumps(meta).encode())
+    assert not at.exception
+    assert any("ANOMALY_LENS_MAX_METADATA_MB" in e.value for e in at.error)
+    monkeypatch.setenv("ANOMALY_LENS_MAX_ROWS", "100")
+    at.sidebar.radio[0].set_value("Demo project").run()
+    at = at.switch_page("pages/scoring.py").run()
+    at.file_uploader[0].set_value(("big.csv", b"a,b,c\n" + b"1,2,3\n" * 1000, "text/csv")).run()
+    assert not at.exception
+    assert any("1,001 rows; the limit is 100" in e.value and "ANOMALY_LENS_MAX_ROWS" in e.value for e in at.error)
+
+
+def test_the_scoring_page_says_how_a_file_was_read_and_offers_a_spreadsheet_safe_download(fresh_caches):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at = at.switch_page("pages/scoring.py").run()
+    data = (ROOT / "ei_anomaly/data/demo/session_with_anomalies.csv").read_text().encode("utf-16")
+    at.file_uploader[0].set_value(("utf16.csv", data, "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("UTF\\-16" in i.value for i in at.info)
+    assert [m.value for m in at.metric if m.label == "Rows"] == ["595"]
+    assert [c.label for c in at.checkbox] == ["Spreadsheet-safe CSV"]
+
+
+def test_figures_escape_labels():
+    from components.figures import fig_cluster_map, fig_confusion_matrix, fig_on_device, fig_parallel_centers
+    from ei_anomaly.demo import load_demo_model
+    from ei_anomaly.evaluation import on_device_frame
+
+    spec = json.dumps(fig_cluster_map(np.zeros((1, 2)), np.ones(1), (HTML, "y")).to_dict())
+    assert "<a href" not in spec and "&lt;a href" in spec
+    spec = json.dumps(fig_confusion_matrix([[1, 0], [0, 1]], [HTML, "b"], "t").to_dict())
+    assert "<a href" not in spec
+    spec = json.dumps(fig_parallel_centers(np.zeros((2, 2)), np.ones(2), [HTML, "b"]).to_dict())
+    assert "<a href" not in spec
+    frame = on_device_frame(load_demo_model().metadata).query("`model type` == 'int8'")
+    frame = frame.replace({"device": {frame["device"].iloc[0]: HTML}})
+    spec = json.dumps(fig_on_device(frame, "RAM (KB)", "KB").to_dict())
+    assert "<a href" not in spec and "&lt;a href" in spec
