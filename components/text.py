@@ -13,6 +13,9 @@ import html
 import re
 
 TEXT_DISPLAY_LIMIT = 300  # characters of one untrusted text shown in a label, caption or banner
+CHART_LABEL_LIMIT = 80  # characters of one untrusted text in a chart (axis title, tick, legend)
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"[a-z][a-z0-9+.-]*:(?=//)|\b(?:mailto|xmpp):|\bwww(?=\.)|@", re.IGNORECASE)
 _CODE_SPAN = re.compile(r"(`[^`]+`)")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=&\"'^%@])")
 
@@ -34,11 +37,21 @@ def md_escape(text: object, limit: int | None = TEXT_DISPLAY_LIMIT) -> str:
     # `code spans` (the core's messages name fields that way) stay: their content is never
     # rendered as markdown. Everything outside them is escaped, stray backticks included.
     parts = _CODE_SPAN.split(s)
-    return "".join(p if i % 2 else _MARKDOWN_SPECIAL.sub(r"\\\1", p) for i, p in enumerate(parts))
+    return "".join(p if i % 2 else _MARKDOWN_SPECIAL.sub(r"\\\1", _no_autolink(p)) for i, p in enumerate(parts))
 
 
-def plotly_escape(text: object, limit: int | None = TEXT_DISPLAY_LIMIT) -> str:
+def _no_autolink(text: str) -> str:
+    """GitHub-flavoured markdown links bare URLs, `www.` names and e-mail addresses after
+    escapes are resolved, so escaping cannot stop it: an invisible word joiner (U+2060) after
+    `scheme:`, inside `www.` and after `@` does. The text reads the same."""
+    return _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, text)
+
+
+def plotly_escape(text: object, limit: int | None = CHART_LABEL_LIMIT) -> str:
     """Text for Plotly titles, names, labels and hover text: `<`, `>`, `&` become
-    entities, so no tag or link is rendered."""
-    s = shorten(text, limit) if limit is not None else str(text)
+    entities, so no tag or link is rendered. Cut at `limit` characters with "…" (a chart
+    label has no room to say more)."""
+    s = str(text)
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1] + "…"
     return html.escape(s, quote=False)

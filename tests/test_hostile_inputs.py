@@ -351,11 +351,16 @@ LIVE_MARKDOWN = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(")
 def test_md_escape_and_plotly_escape():
     from components.text import md_escape, plotly_escape, shorten
 
-    assert md_escape(IMG) == r"\!\[x\]\(http\://127\.0\.0\.1\:9/x\.png\)"
+    assert md_escape(IMG) == "\\!\\[x\\]\\(http\\:\u2060//127\\.0\\.0\\.1\\:9/x\\.png\\)"
+    # bare URLs, www. names and e-mail addresses: GFM would link them whatever the escapes
+    assert md_escape("http://h www.h.com a@h.com mailto:x") == (
+        "http\\:\u2060//h www\u2060\\.h\\.com a\\@\u2060h\\.com mailto\\:\u2060x"
+    )
     assert md_escape("metadata: `scale[0]` is 0") == r"metadata\: `scale[0]` is 0"  # the core's code spans stay
     assert not LIVE_MARKDOWN.search(md_escape(f"a `b` c` {IMG} :red[x] $x$ <b>\n# h"))
     assert plotly_escape(HTML) == '&lt;a href="http://127.0.0.1:9/"&gt;MCU&lt;/a&gt;'
     assert plotly_escape("a & b") == "a &amp; b"
+    assert plotly_escape("z" * 200) == "z" * 79 + "…"  # chart labels are cut short
     long = shorten("x" * 1_000_000, 200)
     assert long.startswith("x" * 200 + "…") and "1,000,000 characters" in long and len(long) < 260
     assert len(md_escape("y" * 1_000_000)) < 400
@@ -444,6 +449,8 @@ def assert_shown_as_text(at, payload_escaped: str | None) -> list[str]:
 
 @pytest.mark.parametrize("page", ["overview", "on_device", "validation", "thresholds", "clusters"])
 def test_metadata_text_is_never_rendered_as_markdown_or_html(page, fresh_caches):
+    from components.text import md_escape
+
     at = json_source(json.dumps(hostile_metadata()).encode(), "![n](http://127.0.0.1:9/n.png).json")
     at = at.switch_page(f"pages/{page}.py").run()
     texts = assert_shown_as_text(at, r"\!\[")
@@ -451,7 +458,7 @@ def test_metadata_text_is_never_rendered_as_markdown_or_html(page, fresh_caches)
         assert any("&lt;a href" in t for t in texts)  # the MCU name in the charts, as text
         assert any(r"failed\: \[click\]\(http" in t for t in texts)  # the profiling error
     if page == "thresholds":
-        assert any(s.label == r"\!\[x\]\(http\://127\.0\.0\.1\:9/x\.png\)" for s in at.slider)
+        assert any(s.label == md_escape(IMG) for s in at.slider)
         assert any(r"\[click\]" in (s.help or "") for s in at.slider)
 
 
