@@ -102,7 +102,8 @@ with right:
         eon = default[default["engine"] == "EON"].iloc[0]
         st.markdown(f"**{md_escape(eon['device'])}** · {md_escape(eon['model type'])}")
         c1, c2, c3 = st.columns(3)
-        c1.metric("Latency", f"{eon['latency (ms)']:.0f} ms")
+        latency = eon["latency (ms)"]
+        c1.metric("Latency", f"{latency:.0f} ms" if pd.notna(latency) else "not profiled")
         c2.metric("RAM (EON)", f"{eon['RAM (KB)']:.1f} KB")
         c3.metric("Flash (EON)", f"{eon['ROM (KB)']:.1f} KB")
         if source.kind == "Demo project":
