@@ -199,20 +199,18 @@ def _decoded_estimate(meta: pq.FileMetaData, schema: pa.Schema) -> int:
     """Bytes the table takes in memory once read, from the footer alone: fixed-width columns
     are rows x width (the encoded size says nothing: 200M zeros encode to a few MB); others
     at least their uncompressed pages and one offset per row."""
+    pages: dict[str, int] = {}
+    tops = [meta.schema.column(c).path.split(".")[0] for c in range(meta.num_columns)]
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c, top in enumerate(tops):
+            pages[top] = pages.get(top, 0) + group.column(c).total_uncompressed_size
     total = 0
     for field in schema:
         try:
-            width = max(1, field.type.bit_width // 8)
+            total += max(1, field.type.bit_width // 8) * meta.num_rows
         except ValueError:  # variable width: strings, lists, structs
-            pages = sum(
-                meta.row_group(g).column(c).total_uncompressed_size
-                for g in range(meta.num_row_groups)
-                for c in range(meta.num_columns)
-                if meta.schema.column(c).path.split(".")[0] == field.name
-            )
-            total += pages + 4 * meta.num_rows
-            continue
-        total += width * meta.num_rows
+            total += pages.get(field.name, 0) + 4 * meta.num_rows
     return total
 
 
@@ -537,12 +535,11 @@ def write_table(
         text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         pq.write_table(table, out, use_dictionary=text or False)
     else:
-        for j, name in enumerate(table.column_names):
-            column = _csv_ready(table.column(j))
-            if spreadsheet:
-                column = spreadsheet_safe(column)
-            if column is not table.column(j):
-                table = table.set_column(j, name, column)
+        columns = [_csv_ready(c) for c in table.columns]
+        if spreadsheet:
+            columns = [spreadsheet_safe(c) for c in columns]
+        if any(c.type != f.type for c, f in zip(columns, table.schema, strict=True)) or spreadsheet:
+            table = pa.Table.from_arrays(columns, names=table.column_names)
         pacsv.write_csv(table, out)
 
 
