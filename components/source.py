@@ -15,6 +15,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyLensError, AnomalyModel
 from ei_anomaly.constants import DEFAULT_BASE_URL
+from ei_anomaly.limits import MB, Limits
 
 from . import loaders
 from .text import md_escape
@@ -170,8 +171,15 @@ def show_source_sidebar() -> None:
                 )
             _show_block_choice()
         elif kind == FILE:
-            st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE)
+            limit = upload_limit_mb(Limits.from_env().metadata_bytes)
+            st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE, max_upload_size=limit)
         _show_summary()
+
+
+def upload_limit_mb(limit_bytes: int) -> int:
+    """A file_uploader's size cap: the input limit, never above the server's `server.maxUploadSize`
+    (a widget's own cap overrides the server's, so it must not raise it)."""
+    return max(1, min(-(-limit_bytes // MB), int(st.get_option("server.maxUploadSize"))))
 
 
 def _show_block_choice() -> None:

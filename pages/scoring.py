@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import loaders
 from components.figures import MAX_POINTS, fig_score_histogram, fig_score_timeline
-from components.source import DEMO, require_source
+from components.source import DEMO, require_source, upload_limit_mb
 from components.text import md_escape, plotly_escape
 from components.threshold import select_threshold
 from components.uploads import remember_upload
@@ -12,6 +12,7 @@ from ei_anomaly import AnomalyLensError
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.evaluation import downsample_keep_flagged
 from ei_anomaly.features import column_values, map_columns, preview, rows_frame, scored_csv, time_column
+from ei_anomaly.limits import Limits
 
 source = require_source()
 model = source.model
@@ -24,7 +25,12 @@ st.caption(
     f"{len(model.axes)}, as the axes in order. Scores use the SDK's float32 arithmetic."
 )
 
-upload = st.file_uploader("Feature file (CSV or Parquet)", type=["csv", "parquet", "pq", "txt"], key="features_file")
+upload = st.file_uploader(
+    "Feature file (CSV or Parquet)",
+    type=["csv", "parquet", "pq", "txt"],
+    key="features_file",
+    max_upload_size=upload_limit_mb(Limits.from_env().feature_file_bytes),
+)
 use_demo = source.kind == DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:")
 if use_demo:
     st.session_state["scoring_demo_file"] = True

@@ -539,3 +539,18 @@ def test_figures_escape_labels():
     frame = frame.replace({"device": {frame["device"].iloc[0]: HTML}})
     spec = json.dumps(fig_on_device(frame, "RAM (KB)", "KB").to_dict())
     assert "<a href" not in spec and "&lt;a href" in spec
+
+
+def test_uploaders_refuse_files_over_the_limits_before_sending(monkeypatch, fresh_caches):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ANOMALY_LENS_MAX_FEATURE_FILE_MB", "5")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    assert at.sidebar.file_uploader[0].proto.max_upload_size_mb == 32
+    at.sidebar.radio[0].set_value("Demo project").run()
+    at = at.switch_page("pages/scoring.py").run()
+    assert at.file_uploader[0].proto.max_upload_size_mb == 5
+    monkeypatch.setenv("ANOMALY_LENS_MAX_FEATURE_FILE_MB", "999999")
+    at.run()
+    assert at.file_uploader[0].proto.max_upload_size_mb == 1024  # never above server.maxUploadSize (config.toml)
