@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from ei_anomaly.score_views import ScoreHistogram
 
 from .style import ANOMALY, CLUSTER, ENGINE_COLORS, FONT, MUTED, NORMAL, THRESHOLD, label_color
+from .text import plotly_escape
 
 MAX_POINTS = 50_000
 
@@ -80,8 +81,8 @@ def fig_cluster_map(
         )
     )
     _layout(fig, "Clusters: score 0 on the circle, negative inside", height=560)
-    fig.update_xaxes(title=axis_titles[0], zeroline=False)
-    fig.update_yaxes(title=axis_titles[1], zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(title=plotly_escape(axis_titles[0]), zeroline=False)
+    fig.update_yaxes(title=plotly_escape(axis_titles[1]), zeroline=False, scaleanchor="x", scaleratio=1)
     return fig
 
 
@@ -120,9 +121,9 @@ def fig_cluster_3d(
     _layout(fig, "Clusters in 3-D (scaled space)", height=600)
     fig.update_layout(
         scene={
-            "xaxis_title": axis_titles[0],
-            "yaxis_title": axis_titles[1],
-            "zaxis_title": axis_titles[2],
+            "xaxis_title": plotly_escape(axis_titles[0]),
+            "yaxis_title": plotly_escape(axis_titles[1]),
+            "zaxis_title": plotly_escape(axis_titles[2]),
             "aspectmode": "data",
         }
     )
@@ -131,7 +132,7 @@ def fig_cluster_3d(
 
 def fig_parallel_centers(centers: np.ndarray, radii: np.ndarray, labels: Sequence[str]) -> go.Figure:
     """Every axis at once: one line per cluster center, coloured by maxError."""
-    dims = [{"label": lab, "values": centers[:, j]} for j, lab in enumerate(labels)]
+    dims = [{"label": plotly_escape(lab), "values": centers[:, j]} for j, lab in enumerate(labels)]
     dims.append({"label": "maxError", "values": radii})
     fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": radii, "colorscale": "Teal", "showscale": True}))
     _layout(fig, "Cluster centers on every axis (scaled space)", height=480)
@@ -150,8 +151,8 @@ def fig_confusion_matrix(matrix: Sequence[Sequence[float]], labels: Sequence[str
     fig = go.Figure(
         go.Heatmap(
             z=pct,
-            x=list(labels),
-            y=list(labels),
+            x=[plotly_escape(label) for label in labels],
+            y=[plotly_escape(label) for label in labels],
             text=text,
             texttemplate="%{text}",
             colorscale="Blues",
@@ -161,7 +162,7 @@ def fig_confusion_matrix(matrix: Sequence[Sequence[float]], labels: Sequence[str
             hovertemplate="actual %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
         )
     )
-    _layout(fig, title, height=380)
+    _layout(fig, plotly_escape(title), height=380)
     fig.update_xaxes(title="predicted", side="bottom")
     fig.update_yaxes(title="actual", autorange="reversed")
     return fig
@@ -175,7 +176,7 @@ def fig_scores_by_label(frame: pd.DataFrame, threshold: float | None) -> go.Figu
         fig.add_trace(
             go.Box(
                 x=group["anomaly score"],
-                name=str(label),
+                name=plotly_escape(label),
                 boxpoints="all",
                 jitter=0.4,
                 pointpos=0,
@@ -287,7 +288,7 @@ def fig_score_timeline(
 def _device_ticks(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     devices = list(dict.fromkeys(frame["device"]))
     default = set(frame.loc[frame["default"], "device"])
-    return devices, [f"<b>★ {d}</b>" if d in default else d for d in devices]
+    return devices, [f"<b>★ {plotly_escape(d)}</b>" if d in default else plotly_escape(d) for d in devices]
 
 
 def fig_on_device(frame: pd.DataFrame, metric: str, unit: str) -> go.Figure:

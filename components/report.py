@@ -8,7 +8,6 @@ JavaScript is inlined once; each figure is JSON drawn by `Plotly.newPlot`. No St
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -78,12 +77,6 @@ def _script_safe_json(fig: go.Figure) -> Markup:
     """
     text = pio.to_json(fig, validate=False, pretty=False, engine="json")
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-
-
-def _plotly_text(text: str) -> str:
-    """Text from metadata for a title we compose: Plotly reads tags in titles (`<a href>`, `<b>`)
-    and decodes entities, so escaping shows the text as written."""
-    return html.escape(text, quote=False)
 
 
 class _Figures:
@@ -219,7 +212,7 @@ def _confusions(model: AnomalyModel, figures: _Figures) -> list[dict[str, Any]]:
     for m in model.metadata.model_validation_metrics:
         if not m.confusion_matrix:
             continue
-        title = f"Confusion matrix ({_plotly_text(m.type)})"
+        title = f"Confusion matrix ({m.type})"  # the builder escapes its title
         fig = fig_confusion_matrix(m.confusion_matrix, confusion_labels(m), title)
         out.append({"type": m.type, "accuracy": m.accuracy, "loss": m.loss, "figure": figures.add(fig)})
     return out

@@ -16,6 +16,7 @@ from ei_anomaly.score_views import ScoreHistogram, score_bounds, score_histogram
 
 from . import loaders
 from .source import PROJECT, Source, refresh_token
+from .text import md_escape
 from .uploads import last_scored
 
 KEY_SCORE_SOURCE = "thresholds_score_source"
@@ -55,7 +56,7 @@ def _validation(source: Source) -> ScoreSet | None:
     return ScoreSet(
         frame["anomaly score"].to_numpy(),
         frame["labelled anomaly"].to_numpy(),
-        f"{len(frame)} validation windows ({chosen})",
+        f"{len(frame)} validation windows ({md_escape(chosen)})",
     )
 
 

@@ -16,8 +16,10 @@ import streamlit as st
 
 from ei_anomaly import AnomalyLensError, AnomalyModel
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
+from ei_anomaly.limits import MB, Limits
 
 from . import loaders, state
+from .text import md_escape
 
 DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
 SOURCES = (DEMO, PROJECT, FILE)
@@ -159,7 +161,7 @@ def require_source() -> Source:
     try:
         return current_source()
     except AnomalyLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc, 1000), icon=":material/error:")
         st.stop()
         raise  # unreachable: st.stop() ends the run
 
@@ -190,7 +192,8 @@ def show_source_sidebar() -> None:
             _show_base_url_field()
             _show_block_choice()
         elif kind == FILE:
-            st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE)
+            limit = upload_limit_mb(Limits.from_env().metadata_bytes)
+            st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE, max_upload_size=limit)
         _show_summary()
 
 
@@ -211,6 +214,12 @@ def _show_base_url_field() -> None:
             f"only sent to `{settings.api_base_url}`: another URL needs your own key"
             + ("." if settings.allow_http else ", and https."),
         )
+
+
+def upload_limit_mb(limit_bytes: int) -> int:
+    """A file_uploader's size cap: the input limit, never above the server's `server.maxUploadSize`
+    (a widget's own cap overrides the server's, so it must not raise it)."""
+    return max(1, min(-(-limit_bytes // MB), int(st.get_option("server.maxUploadSize"))))
 
 
 def _show_block_choice() -> None:
@@ -249,5 +258,5 @@ def _show_summary() -> None:
     meta = source.model.metadata
     trained = f"trained {trained_ago(meta.created)}" if meta.created else "training date unknown"
     st.divider()
-    st.markdown(f"**{source.title}**")
+    st.markdown(f"**{md_escape(source.title)}**")
     st.caption(f"{source.model.n_clusters} clusters · {len(source.model.axes)} axes · {trained}")

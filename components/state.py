@@ -17,6 +17,7 @@ METADATA_FILE = "metadata_file"
 # Scoring page.
 FEATURES_FILE = "features_file"
 USE_DEMO_FEATURES = "scoring_demo_file"
+SPREADSHEET_SAFE = "scoring_spreadsheet_safe"
 SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload
 OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
 

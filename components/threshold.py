@@ -14,6 +14,7 @@ from ei_anomaly import AnomalyModel
 from ei_anomaly.metadata import Threshold
 
 from . import state
+from .text import md_escape
 
 
 def _shared_key(model: AnomalyModel, key: str) -> str:
@@ -82,12 +83,12 @@ def select_threshold(
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     with left:
         help_text = (
-            threshold.help_text
+            md_escape(threshold.help_text, 1000)
             if threshold and threshold.help_text
             else "A window is an anomaly when its score is strictly greater than this."
         )
         value = st.slider(
-            label or (threshold.description if threshold and threshold.description else key),
+            label or md_escape(threshold.description if threshold and threshold.description else key, 200),
             min_value=lo,
             max_value=hi,
             step=0.01,
@@ -106,9 +107,10 @@ def select_threshold(
             if suggested is not None
             else "Back to the block's value",
         )
-    notes = [f"`{key}`", f"block value {threshold.value}" if threshold else f"default {model.default_threshold:g}"]
+    block = f"block value {md_escape(threshold.value)}" if threshold else f"default {model.default_threshold:g}"
+    notes = [md_escape(f"`{key}`"), block]
     if suggested is not None:
         text = threshold.suggested_value_text if threshold and threshold.suggested_value_text else f"{suggested:g}"
-        notes.append(f"suggested {text}")
+        notes.append(f"suggested {md_escape(text)}")
     st.caption(" · ".join(notes))
     return float(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
-from .features import map_columns, read_feature_file, score_table, scored_table, write_table
+from .features import map_columns, read_feature_file, replaced_result_columns, score_table, scored_table, write_table
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -88,11 +89,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     scores = score_table(table, model, mapping)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     result = scored_table(table, scores, threshold)
+    safe = args.spreadsheet_safe
     if args.output:
-        _atomic_write(Path(args.output), lambda fh: write_table(result, fmt, fh))
+        _atomic_write(Path(args.output), lambda fh: write_table(result, fmt, fh, spreadsheet=safe))
     else:
-        write_table(result, "csv", sys.stdout.buffer)
+        write_table(result, "csv", sys.stdout.buffer, spreadsheet=safe)
         sys.stdout.flush()
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    replaced = replaced_result_columns(table)
+    if replaced:
+        print(f"note: replaced the input's earlier results ({', '.join(replaced)}) with new scores", file=sys.stderr)
     print(
         f"{result.num_rows} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
         f"{scores.unscorable_count} unscorable; mapping: {mapping.how}",
@@ -237,6 +244,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (`nan` would flag nothing, `inf` nothing either)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ei_anomaly", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected failure")
@@ -246,7 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
-    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument(
+        "--spreadsheet-safe",
+        action="store_true",
+        help="for CSV opened in Excel/Sheets: prefix text cells starting with = + - @ with ' (numbers unchanged)",
+    )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")

@@ -252,7 +252,7 @@ class EdgeImpulseClient:
         status = resp.status_code
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, a 5,000-digit number, nesting past ~1,000 levels
             body = None
         error = self._scrub(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else None
         if status in (401, 403):

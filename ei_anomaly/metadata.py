@@ -11,12 +11,18 @@ import json
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from .errors import MetadataError
+from .limits import Limits, human_bytes, too_big
+
+_INT64_MAX = 2**63 - 1
+_TOO_DEEP = "metadata: the JSON is nested too deeply (over ~1,000 levels) to be anomaly metadata"
+AxisIndex = Annotated[int, Field(ge=0, le=_INT64_MAX)]
 
 _CONFIG = ConfigDict(
     alias_generator=to_camel,
@@ -28,6 +34,21 @@ _CONFIG = ConfigDict(
 
 class _Model(BaseModel):
     model_config = _CONFIG
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded_text(cls, v: Any, info: ValidationInfo) -> Any:
+        """Text fields longer than the deployer's limit (passed as validation context) are refused."""
+        limit = (info.context or {}).get("max_text")
+        if limit is None:
+            return v
+        for text in v if isinstance(v, list) else (v,):
+            if isinstance(text, str) and len(text) > limit:
+                raise ValueError(
+                    f"text of {len(text):,} characters; the limit is {limit:,} "
+                    f"(`{Limits.variable('text_chars')}` raises it)"
+                )
+        return v
 
 
 class Cluster(_Model):
@@ -138,7 +159,7 @@ class AnomalyMetadata(_Model):
     scale: list[float]
     mean: list[float]
     clusters: list[Cluster]
-    axes: list[NonNegativeInt]
+    axes: list[AxisIndex]
     default_minimum_confidence_rating: float | None = None
     available_model_types: list[str] = []
     recommended_model_type: str | None = None
@@ -182,20 +203,61 @@ def validate_consistency(meta: AnomalyMetadata) -> None:
     zero = [i for i, s in enumerate(meta.scale) if s == 0]
     if zero:
         raise MetadataError(f"metadata: `scale[{zero[0]}]` is 0; scaling would divide by zero")
+    _check_float32(meta)
     if len(set(meta.axes)) != n:
         raise MetadataError("metadata: `axes` lists the same feature index twice")
 
 
-def _as_dict(source: Any) -> dict[str, Any]:
+def _float32_problem(values: list[float]) -> tuple[int, str] | None:
+    """(index, what goes wrong) for the first value the device's float32 cannot hold, else None."""
+    wide = np.asarray(values, np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        narrow = wide.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(narrow) | ((narrow == 0) & (wide != 0)))
+    if not len(bad):
+        return None
+    i = int(bad[0])
+    return i, ("becomes 0" if narrow[i] == 0 else "overflows to infinity")
+
+
+def _check_float32(meta: AnomalyMetadata) -> None:
+    """The SDK scores in float32: a value finite in JSON's float64 but not in float32 (a `scale` of
+    1e-50 becomes 0 and flags every row; a `maxError` of 1e39 becomes inf) cannot be scored."""
+    named: list[tuple[str, list[float]]] = [("scale", meta.scale), ("mean", meta.mean)]
+    named += [(f"clusters[{k}].center", c.center) for k, c in enumerate(meta.clusters)]
+    named.append(("clusters[].maxError", [c.max_error for c in meta.clusters]))
+    for name, values in named:
+        problem = _float32_problem(values)
+        if problem is None:
+            continue
+        i, what = problem
+        where = f"clusters[{i}].maxError" if name == "clusters[].maxError" else f"{name}[{i}]"
+        raise MetadataError(
+            f"metadata: `{where}` is {values[i]:g}, which {what} in the float32 arithmetic "
+            "devices score with; the model cannot be scored"
+        )
+    for i, t in enumerate(meta.thresholds):
+        if t.numeric_value is not None and _float32_problem([t.numeric_value]) == (0, "overflows to infinity"):
+            raise MetadataError(
+                f"metadata: `thresholds[{i}].value` is {t.numeric_value:g}, which overflows to infinity in float32"
+            )
+
+
+def _as_dict(source: Any, limits: Limits) -> dict[str, Any]:
     if isinstance(source, dict):
         return source
     looks_like_json = isinstance(source, str) and source.lstrip()[:1] in ("{", "[", "")
     if isinstance(source, Path) or (isinstance(source, str) and not looks_like_json):
         path = Path(source)
         try:
+            size = path.stat().st_size
+            if size > limits.metadata_bytes:
+                raise MetadataError(_too_big(size, limits))
             source = path.read_bytes()
         except OSError as exc:
             raise MetadataError(f"metadata: cannot read {path.name}: {exc.strerror}") from None
+    if len(source) > limits.metadata_bytes:  # characters for text: at least as many bytes
+        raise MetadataError(_too_big(len(source), limits))
     if isinstance(source, (bytes, bytearray)):
         try:
             source = bytes(source).decode("utf-8-sig")
@@ -205,20 +267,54 @@ def _as_dict(source: Any) -> dict[str, Any]:
         data = json.loads(source)
     except json.JSONDecodeError as exc:
         raise MetadataError(f"metadata: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise MetadataError(_TOO_DEEP) from None
+    except ValueError as exc:  # Python refuses integers of more than 4,300 digits
+        raise MetadataError(f"metadata: a number in the JSON is too long to read ({str(exc).split(':')[0]})") from None
     if not isinstance(data, dict):
         raise MetadataError("metadata: expected a JSON object with `clusters`, `mean`, `scale`, `axes`")
     return data
 
 
-def parse_metadata(source: str | bytes | Path | dict[str, Any]) -> AnomalyMetadata:
-    """Parse and fully validate metadata from a path, JSON text/bytes or a dict."""
-    data = _as_dict(source)
+def _too_big(size: int, limits: Limits) -> str:
+    return "metadata: " + too_big(
+        "the JSON", human_bytes(size), human_bytes(limits.metadata_bytes), "metadata_bytes"
+    )
+
+
+def _check_model_size(data: dict[str, Any], limits: Limits) -> None:
+    clusters, axes = data.get("clusters"), data.get("axes")
+    if isinstance(clusters, list) and isinstance(axes, list) and len(clusters) * len(axes) > limits.model_values:
+        raise MetadataError(
+            "metadata: "
+            + too_big(
+                f"the model ({len(clusters):,} clusters x {len(axes):,} axes)",
+                f"{len(clusters) * len(axes):,} values",
+                f"{limits.model_values:,}",
+                "model_values",
+            )
+        )
+
+
+def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits | None = None) -> AnomalyMetadata:
+    """Parse and fully validate metadata from a path, JSON text/bytes or a dict.
+
+    `limits` (default: `Limits.from_env()`) bounds the JSON size, clusters x axes and text fields.
+    """
+    limits = limits or Limits.from_env()
+    data = _as_dict(source, limits)
     if data.get("success") is False:
-        raise MetadataError(f"metadata: the API reported failure: {data.get('error') or 'no reason given'}")
+        reason = str(data.get("error") or "no reason given")
+        if len(reason) > 500:
+            reason = reason[:500] + "…"
+        raise MetadataError(f"metadata: the API reported failure: {reason}")
+    _check_model_size(data, limits)
     try:
-        meta = AnomalyMetadata.model_validate(data)
+        meta = AnomalyMetadata.model_validate(data, context={"max_text": limits.text_chars})
     except ValidationError as exc:
         raise MetadataError(_describe(exc)) from None
+    except RecursionError:
+        raise MetadataError(_TOO_DEEP) from None
     validate_consistency(meta)
     return meta
 

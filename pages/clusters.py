@@ -8,6 +8,7 @@ from components import state
 from components.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from components.source import require_source, trained_points
 from components.style import ANOMALY, MUTED, NORMAL
+from components.text import md_escape
 from components.uploads import last_upload_points
 from ei_anomaly import AnomalyLensError
 
@@ -51,7 +52,7 @@ overlays = []
 try:
     points = trained_points(source, model.axes[ax1], model.axes[ax2], MAX_POINTS // 2)
 except AnomalyLensError as exc:
-    st.warning(f"Trained points are not available: {exc}")
+    st.warning(f"Trained points are not available: {md_escape(exc, 1000)}")
     points = pd.DataFrame(columns=["x", "y"], dtype=float)
 if len(points):
     overlays.append(("trained windows", on_screen(points["x"], ax1), on_screen(points["y"], ax2), MUTED))

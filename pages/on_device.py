@@ -5,6 +5,7 @@ import streamlit as st
 from components import state
 from components.figures import fig_latency, fig_on_device
 from components.source import DEMO, require_source
+from components.text import md_escape
 from ei_anomaly.evaluation import fits_budget, on_device_frame
 
 source = require_source()
@@ -26,7 +27,11 @@ if source.kind == DEMO:
 types = list(dict.fromkeys(frame["model type"]))
 recommended = source.model.metadata.recommended_model_type
 model_type = st.segmented_control(
-    "Model type", types, key=state.DEVICE_TYPE, default=recommended if recommended in types else types[0]
+    "Model type",
+    types,
+    key=state.DEVICE_TYPE,
+    default=recommended if recommended in types else types[0],
+    format_func=md_escape,
 )
 view = frame[frame["model type"] == (model_type or types[0])]
 
@@ -38,7 +43,7 @@ with right:
     st.plotly_chart(fig_on_device(view, "ROM (KB)", "KB"), width="stretch", key="device_rom")
 errors = view.drop_duplicates("device").query("`profiling error` != ''")
 for _, row in errors.iterrows():
-    st.caption(f"⚠ {row['device']}: {row['profiling error']}")
+    st.caption(f"⚠ {md_escape(row['device'])}: {md_escape(row['profiling error'])}")
 st.caption(
     "★ marks the project's default MCU. EON compiles the model to C++ and usually needs less RAM and "
     "flash than the TFLite interpreter; EON RAM-optimized trades a little flash for less RAM."

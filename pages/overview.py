@@ -7,6 +7,7 @@ import streamlit as st
 
 from components.report_download import show_report_download
 from components.source import require_source, trained_ago
+from components.text import md_escape, shorten
 from ei_anomaly.evaluation import on_device_frame
 
 source = require_source()
@@ -14,7 +15,10 @@ model = source.model
 meta = model.metadata
 
 st.title("Overview")
-st.caption(f"{source.title} · K-means anomaly block" + (f" #{source.learn_id}" if source.learn_id is not None else ""))
+st.caption(
+    f"{md_escape(source.title)} · K-means anomaly block"
+    + (f" #{source.learn_id}" if source.learn_id is not None else "")
+)
 
 recommended = meta.recommended_model_type
 cols = st.columns(4)
@@ -66,17 +70,18 @@ with left:
 with right:
     st.subheader("Model types")
     types = meta.available_model_types or [m.type for m in meta.model_validation_metrics]
-    st.markdown(" ".join(f"`{t}`" + (" ★" if t == recommended else "") for t in types) or "none listed")
+    st.markdown(" · ".join(md_escape(t) + (" ★" if t == recommended else "") for t in types) or "none listed")
     if recommended:
-        st.caption(f"★ recommended: {recommended}")
+        st.caption(f"★ recommended: {md_escape(recommended)}")
 
     st.subheader("Thresholds")
     if meta.thresholds:
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"key": t.key, "value": t.value, "suggested": t.suggested_value, "description": t.description}
+                    {"key": t.key, "value": t.value, "suggested": t.suggested_value, "description": d}
                     for t in meta.thresholds
+                    for d in [shorten(t.description)]
                 ]
             ),
             hide_index=True,
@@ -96,9 +101,10 @@ with right:
         st.caption("No on-device estimates in this metadata.")
     else:
         eon = default[default["engine"] == "EON"].iloc[0]
-        st.markdown(f"**{eon['device']}** · {eon['model type']}")
+        st.markdown(f"**{md_escape(eon['device'])}** · {md_escape(eon['model type'])}")
         c1, c2, c3 = st.columns(3)
-        c1.metric("Latency", f"{eon['latency (ms)']:.0f} ms")
+        latency = eon["latency (ms)"]
+        c1.metric("Latency", f"{latency:.0f} ms" if pd.notna(latency) else "not profiled")
         c2.metric("RAM (EON)", f"{eon['RAM (KB)']:.1f} KB")
         c3.metric("Flash (EON)", f"{eon['ROM (KB)']:.1f} KB")
         if source.kind == "Demo project":
@@ -106,9 +112,10 @@ with right:
 
 st.download_button(
     "Download metadata JSON",
-    json.dumps(meta.model_dump(mode="json", by_alias=True), indent=1),
+    lambda: json.dumps(meta.model_dump(mode="json", by_alias=True), indent=1),  # built on click, not per rerun
     file_name=f"anomaly-metadata-{source.learn_id or 'block'}.json",
     mime="application/json",
     icon=":material/download:",
+    on_click="ignore",
 )
 show_report_download(source)

@@ -4,10 +4,12 @@ import streamlit as st
 
 from components import state, uploads
 from components.figures import fig_score_histogram, fig_score_timeline
-from components.source import DEMO, require_source
+from components.source import DEMO, require_source, upload_limit_mb
+from components.text import md_escape, plotly_escape
 from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import map_columns, preview, read_feature_file, scored_csv
+from ei_anomaly.limits import Limits
 
 source = require_source()
 model = source.model
@@ -15,13 +17,16 @@ model = source.model
 st.title("Score feature files")
 st.caption(
     f"Rows are feature vectors as the DSP block outputs them. The model reads {len(model.axes)} of them "
-    f"({', '.join(model.axis_labels)}). Columns named after those axes are used by name; otherwise "
+    f"({md_escape(', '.join(model.axis_labels))}). Columns named after those axes are used by name; otherwise "
     f"numeric columns count as the full feature vector (column i = feature i), or, if there are exactly "
     f"{len(model.axes)}, as the axes in order. Scores use the SDK's float32 arithmetic."
 )
 
 upload = st.file_uploader(
-    "Feature file (CSV or Parquet)", type=["csv", "parquet", "pq", "txt"], key=state.FEATURES_FILE
+    "Feature file (CSV or Parquet)",
+    type=["csv", "parquet", "pq", "txt"],
+    key=state.FEATURES_FILE,
+    max_upload_size=upload_limit_mb(Limits.from_env().feature_file_bytes),
 )
 if source.kind == DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:"):
     st.session_state[state.USE_DEMO_FEATURES] = True
@@ -32,7 +37,7 @@ elif source.kind == DEMO and st.session_state.get(state.USE_DEMO_FEATURES):
     ref = uploads.demo_file()
 elif (kept := uploads.kept_file()) is not None:
     ref = kept
-    st.caption(f"Showing **{kept.name}**, scored earlier in this session. Upload a file to replace it.")
+    st.caption(f"Showing {md_escape(kept.name)}, scored earlier in this session. Upload a file to replace it.")
 else:
     st.info("Upload a CSV or Parquet file of features to score it.", icon=":material/upload_file:")
     st.stop()
@@ -40,14 +45,16 @@ else:
 try:
     sample = uploads.open_file(ref)
 except AnomalyLensError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(exc, 1000), icon=":material/error:")
     st.stop()
 try:
     auto = map_columns(sample, model)
 except AnomalyLensError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(exc, 1000), icon=":material/error:")
     auto = None
 
+for note in sample.notes:
+    st.info(md_escape(note, 1000), icon=":material/info:")
 with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"):
     st.dataframe(preview(sample), width="stretch", hide_index=True)
     st.caption(
@@ -60,7 +67,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
         default = auto.columns[j] if auto else None
         options = sample.columns
         chosen = cols[j % len(cols)].selectbox(
-            label,
+            md_escape(label),
             options,
             index=options.index(default) if default in options else None,
             key=state.column_choice(ref.identity, j),
@@ -71,7 +78,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
 try:
     mapping = map_columns(sample, model, override) if override else auto
 except AnomalyLensError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(exc, 1000), icon=":material/error:")
     st.stop()
 if mapping is None:
     st.stop()
@@ -79,7 +86,7 @@ if mapping is None:
 try:
     scored = uploads.score_file(ref, sample, model, mapping)
 except AnomalyLensError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md_escape(exc, 1000), icon=":material/error:")
     st.stop()
 if scored.scores.unscorable_count:
     st.warning(
@@ -116,7 +123,7 @@ def results() -> None:
                 (scored.x_values(flagged.rows), flagged.scores),
                 flagged.total,
                 threshold,
-                scored.time_column or "row",
+                plotly_escape(scored.time_column or "row"),
             ),
             width="stretch",
             key="scoring_timeline",
@@ -146,9 +153,15 @@ def results() -> None:
             )
     else:
         st.caption("No row scores above the threshold.")
+    spreadsheet = st.checkbox(
+        "Spreadsheet-safe CSV",
+        key=state.SPREADSHEET_SAFE,
+        help="For Excel or Sheets: text cells starting with = + - @ get a leading ' so they cannot run as "
+        "formulas (OWASP CSV injection). Numbers are unchanged. Leave off for exact data.",
+    )
     st.download_button(
         "Download scored CSV",
-        lambda: scored_csv(read_feature_file(ref.data, ref.name), scores, threshold),
+        lambda: scored_csv(read_feature_file(ref.data, ref.name), scores, threshold, spreadsheet),
         file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
         mime="text/csv",
         icon=":material/download:",

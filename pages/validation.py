@@ -6,6 +6,7 @@ import streamlit as st
 from components import state
 from components.figures import fig_confusion_matrix, fig_scores_by_label
 from components.source import require_source
+from components.text import md_escape, shorten
 from components.threshold import shared_threshold
 from ei_anomaly.evaluation import confusion_labels, predictions_frame
 
@@ -28,6 +29,7 @@ model_type = st.segmented_control(
     types,
     default=types[default],
     key=state.VALIDATION_TYPE,
+    format_func=md_escape,
     help="int8 and float32 builds can disagree near the threshold.",
 )
 metrics = next(m for m in meta.model_validation_metrics if m.type == (model_type or types[default]))
@@ -36,7 +38,7 @@ cols = st.columns(4)
 cols[0].metric("Accuracy", f"{metrics.accuracy:.1%}" if metrics.accuracy is not None else "n/a")
 cols[1].metric("Loss", f"{metrics.loss:.4g}" if metrics.loss is not None else "n/a")
 for col, extra in zip(cols[2:], metrics.additional_metrics[:2], strict=False):
-    col.metric(extra.name, extra.value, help=extra.tooltip_text)
+    col.metric(md_escape(extra.name), shorten(extra.value, 40), help=md_escape(extra.tooltip_text or "", 1000) or None)
 
 left, right = st.columns([1, 1], gap="large")
 with left:

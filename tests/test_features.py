@@ -120,11 +120,12 @@ def test_bad_cells_make_rows_unscorable_but_keep_them(tiny_model):
     assert out["nearest_cluster"].isna().tolist() == [False, True, True, False]
 
 
-def test_existing_result_columns_are_not_overwritten(tiny_model):
-    table, _mapping, scores = scores_of(b"a,b,c,d,anomaly_score\n1,3,0,7,x\n", tiny_model)
+def test_earlier_result_columns_are_replaced_not_kept_stale(tiny_model):
+    table, _mapping, scores = scores_of(b"a,b,c,d,anomaly_score,anomaly_score_1\n1,3,0,7,x,9\n", tiny_model)
     out = scored_frame(table, scores, 0.4)
-    assert out["anomaly_score"].tolist() == ["x"]
-    assert "anomaly_score_1" in out.columns
+    assert out["anomaly_score"].tolist() == [pytest.approx(scores.score[0])]
+    assert "anomaly_score_1" not in out.columns
+    assert any("anomaly_score, anomaly_score_1" in note for note in table.notes)
 
 
 def test_manual_mapping_overrides(tiny_model):
@@ -150,7 +151,7 @@ def test_parquet_files_are_read(tiny_model):
         (b"   \n", "the file is empty"),
         (b"a,b,c\n", "header but no rows"),
         (b"a,b,c\n1,2,3\n4,5,6,7\n", "cannot parse the CSV"),
-        (b"a,b,c\n1,2,3\n\xff\xfe,5,6\n", "not UTF-8"),
+        (b"a,b,c\n" + b"1,2,3\n" * 20_000 + b"\xff\xfe,5,6\n", "not UTF-8"),  # beyond the sample
         (b"PAR1garbage", "cannot read the Parquet file"),
     ],
 )

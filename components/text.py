@@ -1,0 +1,57 @@
+"""Untrusted text (from the API, a metadata file or a feature file) shown as text, never rendered.
+
+Streamlit renders markdown in st.markdown, st.caption, st.error/warning/info, st.title, widget
+labels and help: `![x](http://host/x.png)` would become an image the browser fetches, `[a](url)`
+a live link, `:red[x]` a colour, `$x$` maths. Plotly renders a few HTML tags (`<a href>`, `<b>`,
+`<br>`, `<img>` is not one, but links are) in titles, names, tick labels and hover text.
+Long texts are cut for display (a 1 MB description must not freeze the page).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+TEXT_DISPLAY_LIMIT = 300  # characters of one untrusted text shown in a label, caption or banner
+CHART_LABEL_LIMIT = 80  # characters of one untrusted text in a chart (axis title, tick, legend)
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"[a-z][a-z0-9+.-]*:(?=//)|\b(?:mailto|xmpp):|\bwww(?=\.)|@", re.IGNORECASE)
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=&\"'^%@])")
+
+
+def shorten(text: object, limit: int = TEXT_DISPLAY_LIMIT) -> str:
+    """`text` as a string of at most `limit` characters, cut with "…" and the full length said."""
+    s = str(text)
+    if len(s) <= limit:
+        return s
+    return f"{s[:limit]}… ({len(s):,} characters; the first {limit:,} shown)"
+
+
+def md_escape(text: object, limit: int | None = TEXT_DISPLAY_LIMIT) -> str:
+    """Text for any Streamlit markdown context, shown literally: outside `code spans`, every ASCII
+    punctuation character that markdown or Streamlit's extensions could act on is backslash-escaped
+    (CommonMark allows `\\` before any of them); line breaks become spaces."""
+    s = shorten(text, limit) if limit is not None else str(text)
+    s = " ".join(s.splitlines())
+    # `code spans` (the core's messages name fields that way) stay: their content is never
+    # rendered as markdown. Everything outside them is escaped, stray backticks included.
+    parts = _CODE_SPAN.split(s)
+    return "".join(p if i % 2 else _MARKDOWN_SPECIAL.sub(r"\\\1", _no_autolink(p)) for i, p in enumerate(parts))
+
+
+def _no_autolink(text: str) -> str:
+    """GitHub-flavoured markdown links bare URLs, `www.` names and e-mail addresses after
+    escapes are resolved, so escaping cannot stop it: an invisible word joiner (U+2060) after
+    `scheme:`, inside `www.` and after `@` does. The text reads the same."""
+    return _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, text)
+
+
+def plotly_escape(text: object, limit: int | None = CHART_LABEL_LIMIT) -> str:
+    """Text for Plotly titles, names, labels and hover text: `<`, `>`, `&` become
+    entities, so no tag or link is rendered. Cut at `limit` characters with "…" (a chart
+    label has no room to say more)."""
+    s = str(text)
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return html.escape(s, quote=False)
