@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR
-from tests.e2e_support import IDLE, launch, streamlit_server, wait_idle
+from tests.e2e_support import launch, streamlit_server, wait_drawn, wait_idle
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"results": 5.0, "step": 0.5, "memory": 3.0}
@@ -70,19 +70,6 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def drawn(page, charts: int, timeout_ms: int = 120_000) -> None:
-    """The script has stopped and every chart has its SVG (no fixed sleeps: they would be timed)."""
-    page.wait_for_selector(IDLE, timeout=timeout_ms)
-    page.wait_for_function(
-        """(n) => {
-            const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-            return charts.length >= n && charts.every(c => c.querySelector('.main-svg'));
-        }""",
-        arg=charts,
-        timeout=timeout_ms,
-    )
-
-
 def metric_text(page, label: str) -> str:
     card = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True))
     return card.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -99,7 +86,7 @@ def measure(path: Path, steps: int = 5) -> dict[str, object]:
         start = time.perf_counter()
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
         page.get_by_text("Anomaly rate").wait_for(timeout=600_000)
-        drawn(page, charts=2, timeout_ms=600_000)
+        wait_drawn(page, charts=2, timeout_ms=600_000)
         results = time.perf_counter() - start
         anomalies = metric_text(page, "Anomalies")
 
@@ -122,7 +109,7 @@ def measure(path: Path, steps: int = 5) -> dict[str, object]:
                 timeout=120_000,
             )
             step_times.append(time.perf_counter() - start)
-            drawn(page, charts=2)  # the run has finished (the table below, the download) before the next step
+            wait_drawn(page, charts=2)  # the run has finished (the table below, the download) before the next step
 
         switches = {}
         for title, charts in (("Thresholds", 3), ("Clusters", 3)):
@@ -130,7 +117,7 @@ def measure(path: Path, steps: int = 5) -> dict[str, object]:
             page.get_by_role("link", name=title).click()
             page.wait_for_url(f"**/{title.lower()}")
             page.get_by_role("heading", name=title).wait_for()
-            drawn(page, charts=charts)
+            wait_drawn(page, charts=charts)
             switches[title] = time.perf_counter() - start
         errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
         memory = peak_rss(proc.pid)

@@ -100,6 +100,12 @@ def wait_idle(page, charts: int = 0, timeout_ms: int = 60_000) -> None:
     """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_timeout(300)  # let a rerun that was just triggered start
+    wait_drawn(page, charts, timeout_ms)
+
+
+def wait_drawn(page, charts: int = 0, timeout_ms: int = 60_000) -> None:
+    """The script has stopped and at least `charts` Plotly charts have their SVG (no fixed sleep,
+    so benchmarks can time it)."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)
     page.wait_for_function(
         """(n) => {
@@ -109,3 +115,14 @@ def wait_idle(page, charts: int = 0, timeout_ms: int = 60_000) -> None:
         arg=charts,
         timeout=timeout_ms,
     )
+
+
+def require_chromium() -> None:
+    """At the top of a browser test module: skip it without Chromium, except in CI, which must run it."""
+    if chromium_available():
+        return
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
+    import pytest
+
+    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -10,14 +9,11 @@ import pytest
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
 from tests.conftest import API_KEY, PROJECT_ID
-from tests.e2e_support import chromium_available, launch, streamlit_app, wait_idle
+from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
-if not chromium_available():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
-    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -98,7 +94,8 @@ def test_upload_scores_and_the_slider_changes_the_count(page, app_url):
     assert metric_value(page, "Anomalies") == str(expected(1.0))
 
 
-def test_edge_impulse_source_loads_a_block_from_the_local_server(page, app_url, served_api):
+def open_local_project(page, app_url: str, base_url: str) -> None:
+    """Sidebar: the Edge Impulse project source, pointed at the project's own server."""
     page.goto(app_url)
     wait_idle(page)
     page.get_by_text("Edge Impulse project", exact=True).click()
@@ -110,9 +107,13 @@ def test_edge_impulse_source_loads_a_block_from_the_local_server(page, app_url, 
         wait_idle(page)
     page.get_by_text("Advanced").click()
     base = page.get_by_role("textbox", name="API base URL")
-    base.fill(served_api)
+    base.fill(base_url)
     base.press("Enter")
     wait_idle(page)
+
+
+def test_edge_impulse_source_loads_a_block_from_the_local_server(page, app_url, served_api):
+    open_local_project(page, app_url, served_api)
     page.get_by_text(re.compile(r"Anomaly detection · project 48213")).first.wait_for(timeout=30_000)
     assert metric_value(page, "Clusters") == "32"
     assert API_KEY not in page.locator('[data-testid="stMain"]').inner_text()
@@ -166,20 +167,7 @@ def test_a_100k_row_fleet_log_scores_like_the_cli_and_a_step_stays_quick(page, a
 
 
 def test_save_a_threshold_and_see_it_on_the_overview(page, app_url, writable_api):
-    page.goto(app_url)
-    wait_idle(page)
-    page.get_by_text("Edge Impulse project", exact=True).click()
-    wait_idle(page)
-    for name, value in (("Project ID", str(PROJECT_ID)), ("API key", API_KEY)):
-        field = page.get_by_role("textbox", name=name)
-        field.fill(value)
-        field.press("Enter")
-        wait_idle(page)
-    page.get_by_text("Advanced").click()
-    base = page.get_by_role("textbox", name="API base URL")
-    base.fill(writable_api.base_url)
-    base.press("Enter")
-    wait_idle(page)
+    open_local_project(page, app_url, writable_api.base_url)
     assert metric_value(page, "Anomaly threshold") == "0.3"
     page.get_by_role("link", name="Thresholds").click()
     wait_idle(page, charts=3)

@@ -12,14 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e_support import chromium_available, launch, streamlit_app, wait_idle
+from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
-if not chromium_available():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
-    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 SHOTS = Path(os.environ.get("ANOMALY_LENS_SHOTS", "/tmp/anomaly-lens-screens"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from pathlib import Path
 
@@ -15,14 +14,11 @@ import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from tests.e2e_support import CHROMIUM, CHROMIUM_FLAGS, IDLE, chromium_available, streamlit_app
+from tests.e2e_support import CHROMIUM, CHROMIUM_FLAGS, IDLE, require_chromium, streamlit_app
 
 pytestmark = pytest.mark.browser
 
-if not chromium_available():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
-    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+require_chromium()
 
 async_api = pytest.importorskip("playwright.async_api")
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from components.report import build_report
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
-from tests.e2e_support import chromium_available, launch, streamlit_app, wait_idle
+from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
 from tests.test_report import DEMO_FIGURES, SCORING_FIGURES, scored_demo_file
 
 pytestmark = pytest.mark.browser
 
-if not chromium_available():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium (apt-get install chromium)")
-    pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
