@@ -163,7 +163,9 @@ def _read_csv(
     names = _unique(first) if has_header else [f"column {i + 1}" for i in range(len(first))]
     # Arrow sizes each block's buffers by the block, so reading a few columns of many is leaner in
     # small blocks (1M x 5 of 35 columns: 95 MB instead of 220 MB); a whole table is faster in big ones.
-    block = _BLOCK_BYTES // 8 if columns else _BLOCK_BYTES
+    # The first block alone (a preview) needs only enough rows to tell numbers from text.
+    block = _BLOCK_BYTES // 8 if columns else _BLOCK_BYTES // 4 if first_block else _BLOCK_BYTES
+    block = max(block, 16 * len(sample.splitlines()[0].encode()))  # a block holds whole rows, wide ones too
     read_options = pacsv.ReadOptions(
         column_names=names, skip_rows=1 if has_header else 0, encoding=encoding, block_size=block
     )
