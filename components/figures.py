@@ -229,7 +229,11 @@ def fig_score_histogram(
     _layout(fig, title, height=360)
     fig.update_layout(bargap=0.02, barmode="overlay")
     fig.update_xaxes(title="anomaly score")
-    fig.update_yaxes(title="rows")
+    counts = hist.counts[hist.counts > 0]
+    if len(counts) and counts.max() > 50 * counts.min():  # a long tail: on a linear axis it vanishes
+        fig.update_yaxes(title="rows (log scale)", type="log")
+    else:
+        fig.update_yaxes(title="rows")
     return fig
 
 
@@ -277,9 +281,11 @@ def fig_score_timeline(
     shown = f"anomaly ({len(fx):,} of {flagged_total:,} shown)" if len(fx) < flagged_total else "anomaly"
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=ex, y=ey, mode="lines", name="score", line={"color": MUTED, "width": 1}))
-    fig.add_trace(go.Scattergl(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": 6}))
+    size = 6 if len(fx) <= 1000 else 4
+    fig.add_trace(go.Scattergl(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": size}))
     fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     _layout(fig, "Score along the file", height=360)
+    fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the x title
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="anomaly score")
     return fig

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HISTOGRAM_BINS = 80
+HISTOGRAM_BINS = 160  # a few KB to the browser, and fine bins around the threshold
 ENVELOPE_COLUMNS = 1500  # about one per pixel column of a wide chart: 3,000 points at most
 FLAGGED_CAP = 5000
 

@@ -13,7 +13,7 @@ import pytest
 from components import figures
 from components.style import ANOMALY, NORMAL
 from ei_anomaly.evaluation import on_device_frame, pr_curve, predictions_frame
-from ei_anomaly.score_views import score_histogram
+from ei_anomaly.score_views import HISTOGRAM_BINS, score_histogram
 
 
 def trace(fig, name):
@@ -68,7 +68,7 @@ def test_score_histogram_colours_bars_above_the_threshold():
 def test_a_histogram_of_a_million_scores_sends_bins_not_scores():
     scores = np.random.default_rng(0).normal(size=1_000_000).astype(np.float32)
     fig = figures.fig_score_histogram(score_histogram(scores), 0.3)
-    assert sum(len(t.x) for t in fig.data) <= 80
+    assert sum(len(t.x) for t in fig.data) <= HISTOGRAM_BINS
     assert sum(sum(t.y) for t in fig.data) == 1_000_000
 
 
@@ -123,3 +123,10 @@ def test_scores_by_label_uses_the_anomaly_colour_for_anomalous_labels():
     fig = figures.fig_scores_by_label(frame, 0.3)
     colours = {t.name: t.marker.color for t in fig.data}
     assert colours["anomaly"] == ANOMALY and colours["idle"] != ANOMALY
+
+
+def test_a_long_tailed_histogram_is_drawn_on_a_log_axis():
+    scores = np.r_[np.zeros(100_000), np.linspace(1, 20, 500)]
+    assert figures.fig_score_histogram(score_histogram(scores), 0.3).layout.yaxis.type == "log"
+    even = np.linspace(0, 1, 1000)
+    assert figures.fig_score_histogram(score_histogram(even), 0.3).layout.yaxis.type != "log"

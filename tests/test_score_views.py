@@ -8,7 +8,7 @@ import pytest
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.features import map_columns, read_feature_file, score_table
 from ei_anomaly.model import Scores
-from ei_anomaly.score_views import flagged_points, score_bounds, score_envelope, score_histogram
+from ei_anomaly.score_views import HISTOGRAM_BINS, flagged_points, score_bounds, score_envelope, score_histogram
 from ei_anomaly.scored_file import ScoredFile
 
 
@@ -65,7 +65,7 @@ def test_histogram_counts_every_finite_score():
     s = series()
     hist = score_histogram(s)
     assert hist.total == int(np.isfinite(s).sum())
-    assert len(hist.counts) == 80 and hist.edges[0] == np.nanmin(s) and hist.edges[-1] == np.nanmax(s)
+    assert len(hist.counts) == HISTOGRAM_BINS and hist.edges[0] == np.nanmin(s) and hist.edges[-1] == np.nanmax(s)
     assert score_histogram(np.array([np.nan])).total == 0
 
 
