@@ -17,14 +17,8 @@ from ei_anomaly.evaluation import shortest_float32
 from ei_anomaly.metadata import Threshold
 from ei_anomaly.write_back import save_threshold
 
-from . import loaders
+from . import loaders, state
 from .source import PROJECT, Source
-
-KEY_SAVE_PENDING = "save_threshold_pending"
-KEY_SAVE_ERROR = "save_threshold_error"
-KEY_SAVE_NOTICE = "save_threshold_notice"
-KEY_SAVE_REGENERATE = "save_threshold_allow_regenerate_job"
-KEY_SAVE_OPEN, KEY_SAVE_CONFIRM, KEY_SAVE_CANCEL = "save_open", "save_confirm", "save_cancel"  # button keys
 
 
 @dataclass(frozen=True)
@@ -37,25 +31,25 @@ class PendingSave:
 
 
 def _ask(pending: PendingSave) -> None:
-    st.session_state[KEY_SAVE_PENDING] = pending
-    st.session_state.pop(KEY_SAVE_ERROR, None)
+    st.session_state[state.SAVE_PENDING] = pending
+    st.session_state.pop(state.SAVE_ERROR, None)
 
 
 def _cancel() -> None:
-    st.session_state.pop(KEY_SAVE_PENDING, None)
-    st.session_state.pop(KEY_SAVE_ERROR, None)
+    st.session_state.pop(state.SAVE_PENDING, None)
+    st.session_state.pop(state.SAVE_ERROR, None)
 
 
 def _save(source: Source, pending: PendingSave) -> None:
-    allow = bool(st.session_state.get(KEY_SAVE_REGENERATE, False))
+    allow = bool(st.session_state.get(state.SAVE_REGENERATE, False))
     try:
         client = EdgeImpulseClient(source.api_key or "", source.base_url or "")
         saved = save_threshold(client, source.project_id, pending.learn_id, pending.key, pending.new, allow)
     except AnomalyLensError as exc:  # read-only key, network, validation: said in the dialog, nothing changes
-        st.session_state[KEY_SAVE_ERROR] = str(exc)
+        st.session_state[state.SAVE_ERROR] = str(exc)
         return
     loaders.forget_block(source.base_url, source.project_id, pending.learn_id)
-    st.session_state[KEY_SAVE_NOTICE] = (
+    st.session_state[state.SAVE_NOTICE] = (
         f"Saved to Edge Impulse: {pending.block}, `{pending.key}` {pending.old} → {pending.new}. {saved.describe()}"
     )
     _cancel()
@@ -63,7 +57,7 @@ def _save(source: Source, pending: PendingSave) -> None:
 
 @st.dialog("Save the threshold to Edge Impulse", on_dismiss=_cancel)
 def _confirm(source: Source, pending: PendingSave) -> None:
-    if st.session_state.get(KEY_SAVE_PENDING) != pending:  # saved or cancelled by a button's callback
+    if st.session_state.get(state.SAVE_PENDING) != pending:  # saved or cancelled by a button's callback
         st.rerun()
     st.markdown(
         f"**Block:** {pending.block}  \n**Key:** `{pending.key}`  \n**Value:** {pending.old} → **{pending.new}**"
@@ -72,13 +66,15 @@ def _confirm(source: Source, pending: PendingSave) -> None:
         "Changing a threshold invalidates Studio's model-testing results; Studio regenerates them when it can. "
         "Writing needs an admin API key."
     )
-    st.checkbox("Let Studio start a job to regenerate model-testing results (large test sets)", key=KEY_SAVE_REGENERATE)
-    error = st.session_state.get(KEY_SAVE_ERROR)
+    st.checkbox(
+        "Let Studio start a job to regenerate model-testing results (large test sets)", key=state.SAVE_REGENERATE
+    )
+    error = st.session_state.get(state.SAVE_ERROR)
     if error:
         st.error(error, icon=":material/error:")
     left, right = st.columns(2)
-    left.button("Save", type="primary", on_click=_save, args=(source, pending), width="stretch", key=KEY_SAVE_CONFIRM)
-    right.button("Cancel", on_click=_cancel, width="stretch", key=KEY_SAVE_CANCEL)
+    left.button("Save", type="primary", on_click=_save, args=(source, pending), width="stretch", key=state.SAVE_CONFIRM)
+    right.button("Cancel", on_click=_cancel, width="stretch", key=state.SAVE_CANCEL)
 
 
 def show_save_button(source: Source, threshold: Threshold | None, value: float) -> None:
@@ -89,7 +85,7 @@ def show_save_button(source: Source, threshold: Threshold | None, value: float) 
     unchanged = threshold.numeric_value is not None and shortest_float32(threshold.numeric_value) == pending.new
     st.button(
         "Save to Edge Impulse",
-        key=KEY_SAVE_OPEN,
+        key=state.SAVE_OPEN,
         on_click=_ask,
         args=(pending,),
         icon=":material/cloud_upload:",
@@ -98,13 +94,13 @@ def show_save_button(source: Source, threshold: Threshold | None, value: float) 
         if unchanged
         else "Write this value to the block in Studio (asks first).",
     )
-    asked = st.session_state.get(KEY_SAVE_PENDING)
+    asked = st.session_state.get(state.SAVE_PENDING)
     if asked is not None:
         _confirm(source, asked)
 
 
 def show_save_notice() -> None:
     """The outcome of the last save, once."""
-    notice = st.session_state.pop(KEY_SAVE_NOTICE, None)
+    notice = st.session_state.pop(state.SAVE_NOTICE, None)
     if notice:
         st.success(notice, icon=":material/cloud_done:")

@@ -14,12 +14,11 @@ from ei_anomaly.evaluation import predictions_frame
 from ei_anomaly.model_testing import HOW_TO_RUN_MODEL_TESTING, NoTestResults
 from ei_anomaly.score_views import ScoreHistogram, score_bounds, score_histogram
 
-from . import loaders
+from . import loaders, state
 from .source import PROJECT, Source, refresh_token
 from .text import md_escape
 from .uploads import last_scored
 
-KEY_SCORE_SOURCE = "thresholds_score_source"
 VALIDATION, MODEL_TESTING, UPLOAD = "Validation predictions", "Studio model testing", "Last upload"
 
 
@@ -112,13 +111,13 @@ def select_score_source(source: Source) -> ScoreSet | None:
     ]
     if not options:
         return None
-    if st.session_state.get(KEY_SCORE_SOURCE) not in options:
-        st.session_state.pop(KEY_SCORE_SOURCE, None)
+    if st.session_state.get(state.SCORE_SOURCE) not in options:
+        st.session_state.pop(state.SCORE_SOURCE, None)
     if len(options) > 1:
         chosen = st.radio(
             "Scores to tune on",
             options,
-            key=KEY_SCORE_SOURCE,
+            key=state.SCORE_SOURCE,
             horizontal=True,
             help="Validation predictions come with the block; model testing is Studio's test set "
             "(Model testing > Classify all); an upload has no labels.",

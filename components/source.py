@@ -24,16 +24,6 @@ from .text import md_escape
 DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
 SOURCES = (DEMO, PROJECT, FILE)
 DEMO_BLOCK_ID = 4
-KEY_SOURCE, KEY_PROJECT, KEY_API_KEY, KEY_BASE_URL, KEY_BLOCK, KEY_FILE = (
-    state.SOURCE,
-    state.PROJECT_ID,
-    state.API_KEY,
-    state.BASE_URL,
-    state.BLOCK,
-    state.METADATA_FILE,
-)
-KEY_REFRESH = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
-KEY_REFRESH_BUTTON = "ei_refresh"
 
 
 @dataclass(frozen=True)
@@ -60,7 +50,7 @@ def deploy_settings() -> DeploySettings:
 
 def _typed_key() -> str:
     try:
-        return str(st.session_state.get(KEY_API_KEY) or "").strip()
+        return str(st.session_state.get(state.API_KEY) or "").strip()
     except Exception:  # outside a script run (a log record from another thread): no session
         return ""
 
@@ -82,16 +72,16 @@ def secrets_to_scrub() -> tuple[str, str]:
 def endpoint() -> Endpoint:
     """Base URL and key for this visitor, as the deployment's key policy allows (else KeyPolicyError)."""
     settings = deploy_settings()
-    typed_url = str(st.session_state.get(KEY_BASE_URL) or "") if settings.allow_custom_base_url else ""
+    typed_url = str(st.session_state.get(state.BASE_URL) or "") if settings.allow_custom_base_url else ""
     return resolve_endpoint(settings, _typed_key(), typed_url)
 
 
 def refresh_token() -> str:
-    return str(st.session_state.get(KEY_REFRESH, ""))
+    return str(st.session_state.get(state.REFRESH_TOKEN, ""))
 
 
 def _project_id() -> int:
-    raw = str(st.session_state.get(KEY_PROJECT) or "").strip()
+    raw = str(st.session_state.get(state.PROJECT_ID) or "").strip()
     if not raw.isdigit():
         raise AnomalyLensError("Enter the numeric project ID (the number in your Studio URL, /studio/<ID>).")
     return int(raw)
@@ -99,9 +89,9 @@ def _project_id() -> int:
 
 def current_source() -> Source:
     """The model the sidebar selects; raises AnomalyLensError with a user-facing message."""
-    kind = st.session_state.get(KEY_SOURCE, DEMO)
+    kind = st.session_state.get(state.SOURCE, DEMO)
     if kind == FILE:
-        upload = st.session_state.get(KEY_FILE)
+        upload = st.session_state.get(state.METADATA_FILE)
         if upload is None:
             raise AnomalyLensError(
                 "Upload a metadata JSON file in the sidebar (the answer of the anomaly "
@@ -111,7 +101,7 @@ def current_source() -> Source:
     if kind == PROJECT:
         api = endpoint()
         project = _project_id()
-        block = st.session_state.get(KEY_BLOCK)
+        block = st.session_state.get(state.BLOCK)
         blocks = loaders.fetch_blocks(api.base_url, project, api.api_key, refresh_token())
         if not blocks:
             raise AnomalyLensError(
@@ -178,13 +168,13 @@ def trained_ago(when: datetime) -> str:
 def show_source_sidebar() -> None:
     """The sidebar: source choice, its inputs, and a one-line summary of what is loaded."""
     with st.sidebar:
-        st.radio("Data source", SOURCES, key=KEY_SOURCE, help="The demo needs no key and no network.")
-        kind = st.session_state.get(KEY_SOURCE, DEMO)
+        st.radio("Data source", SOURCES, key=state.SOURCE, help="The demo needs no key and no network.")
+        kind = st.session_state.get(state.SOURCE, DEMO)
         if kind == PROJECT:
-            st.text_input("Project ID", key=KEY_PROJECT, placeholder="e.g. 123456")
+            st.text_input("Project ID", key=state.PROJECT_ID, placeholder="e.g. 123456")
             st.text_input(
                 "API key",
-                key=KEY_API_KEY,
+                key=state.API_KEY,
                 type="password",
                 help="Studio: Dashboard > Keys. Also read from st.secrets or EI_API_KEY.",
                 placeholder="ei_… (or from secrets / EI_API_KEY)",
@@ -193,7 +183,7 @@ def show_source_sidebar() -> None:
             _show_block_choice()
         elif kind == FILE:
             limit = upload_limit_mb(Limits.from_env().metadata_bytes)
-            st.file_uploader("Metadata JSON", type=["json"], key=KEY_FILE, max_upload_size=limit)
+            st.file_uploader("Metadata JSON", type=["json"], key=state.METADATA_FILE, max_upload_size=limit)
         _show_summary()
 
 
@@ -208,7 +198,7 @@ def _show_base_url_field() -> None:
     with st.expander("Advanced"):
         st.text_input(
             "API base URL",
-            key=KEY_BASE_URL,
+            key=state.BASE_URL,
             value=settings.api_base_url,
             help="Point at `python -m ei_anomaly serve` to try it offline. A key configured on the server is "
             f"only sent to `{settings.api_base_url}`: another URL needs your own key"
@@ -223,7 +213,7 @@ def upload_limit_mb(limit_bytes: int) -> int:
 
 
 def _show_block_choice() -> None:
-    raw = str(st.session_state.get(KEY_PROJECT) or "").strip()
+    raw = str(st.session_state.get(state.PROJECT_ID) or "").strip()
     if not raw.isdigit():
         return
     try:
@@ -233,20 +223,22 @@ def _show_block_choice() -> None:
         return  # the page shows the error in full
     if blocks:
         names = dict(blocks)
-        st.selectbox("Anomaly block", [b[0] for b in blocks], key=KEY_BLOCK, format_func=lambda i: f"{names[i]} (#{i})")
+        st.selectbox(
+            "Anomaly block", [b[0] for b in blocks], key=state.BLOCK, format_func=lambda i: f"{names[i]} (#{i})"
+        )
     st.button(
         "Refresh from Edge Impulse",
         icon=":material/refresh:",
         width="stretch",
         on_click=_refresh,
-        key=KEY_REFRESH_BUTTON,
+        key=state.REFRESH_BUTTON,
     )
 
 
 def _refresh() -> None:
     """A new token for this visitor only: their next reads miss the cache while other visitors keep
     theirs (clearing the functions' caches would refetch for everyone). Old entries expire by TTL."""
-    st.session_state[KEY_REFRESH] = uuid.uuid4().hex
+    st.session_state[state.REFRESH_TOKEN] = uuid.uuid4().hex
 
 
 def _show_summary() -> None:

@@ -13,6 +13,8 @@ API_KEY = "ei_api_key"
 BASE_URL = "ei_base_url"
 BLOCK = "ei_block"
 METADATA_FILE = "metadata_file"
+REFRESH_TOKEN = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
+REFRESH_BUTTON = "ei_refresh"
 
 # Scoring page.
 FEATURES_FILE = "features_file"
@@ -26,6 +28,20 @@ def column_choice(file_identity: str, axis: int) -> str:
     """The column a user picked for one axis of one file."""
     return f"map::{file_identity}::{axis}"
 
+
+# Thresholds page: the score source, the suggestion helpers, the write-back to Edge Impulse.
+SCORE_SOURCE = "thresholds_score_source"
+HELPER_GOAL = "helper_goal"
+HELPER_FALSE_ALARM_PER = "helper_false_alarm_per"
+HELPER_RECALL = "helper_recall_percent"
+HELPER_MISS_COST = "helper_miss_cost"
+HELPER_FALSE_ALARM_COST = "helper_false_alarm_cost"
+HELPER_USE = "helper_use"
+SAVE_PENDING = "save_threshold_pending"
+SAVE_ERROR = "save_threshold_error"
+SAVE_NOTICE = "save_threshold_notice"
+SAVE_REGENERATE = "save_threshold_allow_regenerate_job"
+SAVE_OPEN, SAVE_CONFIRM, SAVE_CANCEL = "save_open", "save_confirm", "save_cancel"
 
 # Clusters page.
 CLUSTERS_X = "clusters_ax1"

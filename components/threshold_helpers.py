@@ -23,21 +23,20 @@ from ei_anomaly.evaluation import (
 )
 from ei_anomaly.metadata import Threshold
 
+from . import state
 from .threshold import use_threshold
 
-KEY_GOAL = "helper_goal"
-KEY_FA_PER = "helper_false_alarm_per"
-KEY_RECALL = "helper_recall_percent"
-KEY_MISS_COST = "helper_miss_cost"
-KEY_FA_COST = "helper_false_alarm_cost"
-KEY_USE_SUGGESTION = "helper_use"  # the button
 FALSE_ALARMS, RECALL, COST = "False-alarm budget", "Recall target", "Costs"
 
 
 def _candidate(scores: np.ndarray, truth: np.ndarray, goal: str) -> tuple[ThresholdChoice, str]:
     if goal == FALSE_ALARMS:
         per = st.number_input(
-            "At most 1 false alarm per … normal windows", min_value=1, value=1000, step=100, key=KEY_FA_PER
+            "At most 1 false alarm per … normal windows",
+            min_value=1,
+            value=1000,
+            step=100,
+            key=state.HELPER_FALSE_ALARM_PER,
         )
         return threshold_for_false_alarm_rate(scores, truth, 1 / per), f"≤ 1 false alarm per {per:,} normal windows"
     if goal == RECALL:
@@ -47,12 +46,16 @@ def _candidate(scores: np.ndarray, truth: np.ndarray, goal: str) -> tuple[Thresh
             max_value=100.0,
             value=95.0,
             step=1.0,
-            key=KEY_RECALL,
+            key=state.HELPER_RECALL,
         )
         return threshold_for_recall(scores, truth, pct / 100), f"recall ≥ {pct:g}%"
     left, right = st.columns(2)
-    miss = left.number_input("Cost of a missed anomaly", min_value=0.0, value=10.0, step=1.0, key=KEY_MISS_COST)
-    fa = right.number_input("Cost of a false alarm", min_value=0.0, value=1.0, step=1.0, key=KEY_FA_COST)
+    miss = left.number_input(
+        "Cost of a missed anomaly", min_value=0.0, value=10.0, step=1.0, key=state.HELPER_MISS_COST
+    )
+    fa = right.number_input(
+        "Cost of a false alarm", min_value=0.0, value=1.0, step=1.0, key=state.HELPER_FALSE_ALARM_COST
+    )
     return threshold_for_cost(scores, truth, miss, fa), f"lowest cost ({miss:g} per miss, {fa:g} per false alarm)"
 
 
@@ -71,7 +74,9 @@ def show_threshold_helpers(
 ) -> None:
     """Pick a goal, see the candidate against the block's value and the slider's, use it in one click."""
     st.subheader("Suggest a threshold")
-    goal = st.radio("Goal", (FALSE_ALARMS, RECALL, COST), key=KEY_GOAL, horizontal=True, label_visibility="collapsed")
+    goal = st.radio(
+        "Goal", (FALSE_ALARMS, RECALL, COST), key=state.HELPER_GOAL, horizontal=True, label_visibility="collapsed"
+    )
     try:
         with st.columns([2, 1])[0]:
             choice, target = _candidate(scores, truth, goal)
@@ -93,7 +98,7 @@ def show_threshold_helpers(
     st.caption(f"Suggested for {target}. Rows: the windows' labels; columns: what the threshold does with them.")
     st.button(
         f"Use this threshold ({candidate})",
-        key=KEY_USE_SUGGESTION,
+        key=state.HELPER_USE,
         on_click=use_threshold,
         args=(model, threshold, page, candidate),
         icon=":material/check:",
@@ -102,4 +107,6 @@ def show_threshold_helpers(
 
 
 def _costs() -> tuple[float, float]:
-    return float(st.session_state.get(KEY_MISS_COST, 10.0)), float(st.session_state.get(KEY_FA_COST, 1.0))
+    return float(st.session_state.get(state.HELPER_MISS_COST, 10.0)), float(
+        st.session_state.get(state.HELPER_FALSE_ALARM_COST, 1.0)
+    )
