@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
-from .features import map_columns, read_feature_file, score_table, scored_table, write_table
+from .features import map_columns
+from .streaming import StreamSummary, open_feature_stream, score_stream
 
 if TYPE_CHECKING:
     from .model import AnomalyModel
@@ -72,7 +73,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     worker.start()
     feature_error: AnomalyLensError | None = None
     try:
-        table = read_feature_file(Path(args.features))
+        stream = open_feature_stream(Path(args.features))  # reads the first block
     except AnomalyLensError as exc:
         feature_error = exc
     worker.join()
@@ -81,18 +82,29 @@ def cmd_score(args: argparse.Namespace) -> int:
     if feature_error is not None:
         raise feature_error
     model: AnomalyModel = loaded["model"]  # type: ignore[assignment]
-    mapping = map_columns(table, model)
-    scores = score_table(table, model, mapping)
+    mapping = map_columns(stream.first, model)
     threshold = model.default_threshold if args.threshold is None else args.threshold
-    result = scored_table(table, scores, threshold)
+    summary = StreamSummary()
+
+    def write(fh: BinaryIO) -> None:
+        nonlocal summary
+        summary = score_stream(stream, model, mapping, threshold, fmt, fh)
+
     if args.output:
-        _atomic_write(Path(args.output), lambda fh: write_table(result, fmt, fh))
+        _atomic_write(Path(args.output), write)
     else:
-        write_table(result, "csv", sys.stdout.buffer)
+        write(sys.stdout.buffer)
         sys.stdout.flush()
+    if summary.first_bad_cell is not None:
+        cell = summary.first_bad_cell
+        print(
+            f"warning: {summary.bad_cells} cells of number columns are not numbers (first: row {cell.row}, column "
+            f"{cell.column!r}: {cell.text!r}); they are empty in the output and rows that need them are unscorable",
+            file=sys.stderr,
+        )
     print(
-        f"{result.num_rows} rows, {scores.count_anomalies(threshold)} anomalies (score > {threshold:g}), "
-        f"{scores.unscorable_count} unscorable; mapping: {mapping.how}",
+        f"{summary.rows} rows, {summary.anomalies} anomalies (score > {threshold:g}), "
+        f"{summary.unscorable} unscorable; mapping: {mapping.how}",
         file=sys.stderr,
     )
     return EXIT_OK
