@@ -53,6 +53,9 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 def _load_model_and_kernel(path: Path, out: dict[str, object]) -> None:
     """Background half of `score`: validate the metadata and load the compiled kernel
     (pydantic and numba imports included) while the main thread parses the feature file."""
+    # The kernel runs once per block; OpenMP threads that spin-wait between blocks would take a
+    # core from parsing and writing. Read by libgomp when numba loads it, so set before that.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         from . import load_metadata, scoring
 

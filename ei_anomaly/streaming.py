@@ -19,6 +19,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import itertools
+import queue
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
 BLOCK_BYTES = 16 << 20  # CSV bytes per block: ~65k rows of 33 features; a few blocks are in flight
 PARQUET_BATCH_ROWS = 65_536
 _ARROW_BLOCK = 1 << 20  # Arrow's own unit of parallel parsing inside a block
+READ_AHEAD = 6  # parsed blocks waiting to be scored (they pile up while the model loads)
 _IN_FLIGHT = 2  # scored blocks waiting for the writer: bounds memory, keeps both cores busy
 
 
@@ -72,19 +76,68 @@ class StreamSummary:
 
 
 class FeatureStream:
-    """A feature file as a sequence of Arrow tables with one schema. `first` decides the mapping."""
+    """A feature file as a sequence of Arrow tables with one schema. `first` decides the mapping.
+
+    The blocks after the first are parsed on a thread of their own, a few blocks ahead of the
+    caller, from the moment the stream is opened: parsing goes on while the model loads."""
 
     first: FeatureTable
-
     bad_cells: int = 0  # cells of later blocks that were not numbers in a number column
     first_bad_cell: BadCell | None = None
+    _ahead: _ReadAhead | None = None
 
     def rest(self) -> Iterator[pa.Table]:
         """The blocks after the first, with the first block's schema."""
-        raise NotImplementedError
+        return iter(self._ahead) if self._ahead is not None else iter(())
+
+    def _read_ahead(self, blocks: Iterator[pa.Table]) -> None:
+        self._ahead = _ReadAhead(blocks, READ_AHEAD)
 
     def close(self) -> None:
-        """Release the input file."""
+        """Stop reading and release the input file."""
+        if self._ahead is not None:
+            self._ahead.close()
+
+
+class _ReadAhead:
+    """Runs an iterator on a thread, at most `depth` items ahead of the consumer."""
+
+    def __init__(self, items: Iterator[pa.Table], depth: int) -> None:
+        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name="feature-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self, items: Iterator[pa.Table]) -> None:
+        try:
+            for item in items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put(("error", exc))
+
+    def _put(self, entry: tuple[str, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class _WholeFile(FeatureStream):
@@ -93,47 +146,52 @@ class _WholeFile(FeatureStream):
     def __init__(self, path: Path) -> None:
         self.first = read_feature_file(path)
 
-    def rest(self) -> Iterator[pa.Table]:
-        return iter(())
 
+def _line_chunks(fh: BinaryIO, first_size: int, size: int, newline: bytes) -> Iterator[memoryview]:
+    """The file in pieces of about `size` bytes, each ending at a line end (the last one maybe not).
 
-def _line_chunks(fh: BinaryIO, first_size: int, size: int, newline: bytes) -> Iterator[bytes]:
-    """The file in pieces of about `size` bytes, each ending at a line end (the last one maybe not)."""
-    carry = b""
-    want = first_size
+    Every piece is a view of one reused buffer, valid until the next piece is asked for: a new
+    buffer per piece would cost a page fault per 4 KiB, about as much as parsing it."""
+    buffer = bytearray(max(first_size, size) * 5 // 4)
+    filled, want = 0, first_size
     while True:
-        data = fh.read(want)
-        if not data:
-            if carry:
-                yield carry
+        if filled + want > len(buffer):  # a line longer than a block: grow
+            bigger = bytearray(filled + want)
+            bigger[:filled] = buffer[:filled]
+            buffer = bigger
+        with memoryview(buffer) as view:
+            got = fh.readinto(view[filled : filled + want])
+        if not got:
+            if filled:
+                yield memoryview(buffer)[:filled]
             return
-        data = carry + data if carry else data
-        cut = data.rfind(newline)
-        if cut < 0:  # one line longer than a block: read on until it ends
-            carry, want = data, size
+        filled += got
+        cut = buffer.rfind(newline, 0, filled)
+        if cut < 0:
+            want = size
             continue
-        carry = data[cut + 1 :]
-        want = size
-        yield data[: cut + 1]
+        yield memoryview(buffer)[: cut + 1]
+        tail = filled - cut - 1
+        buffer[:tail] = buffer[cut + 1 : filled]
+        filled, want = tail, size
 
 
 class _CsvStream(FeatureStream):
     def __init__(self, fh: BinaryIO, head: bytes, name: str, block_bytes: int) -> None:
         self._fh = fh
         newline = b"\n" if b"\n" in head or b"\r" not in head else b"\r"
-        self._chunks = _line_chunks(fh, max(block_bytes, _SNIFF_BYTES), block_bytes, newline)
-        first_chunk = next(self._chunks, b"")
+        chunks = _line_chunks(fh, max(block_bytes, _SNIFF_BYTES), block_bytes, newline)
+        first_chunk = bytes(next(chunks, b""))
         self.first = read_feature_file(first_chunk, name)
-        self._row = self.first.n_rows
-        self._next = next(self._chunks, None)
+        second = next(chunks, None)
+        if second is None:
+            return  # one block: exactly what read_feature_file gives, types included
         sample = head.decode("utf-8", errors="ignore").removeprefix("\ufeff")
         delimiter, has_header, decimal = _sniff(sample)
         self._decimal = decimal
         names = self.first.columns
         self._read = pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK)
         self._parse = pacsv.ParseOptions(delimiter=delimiter)
-        if self._next is None:
-            return  # one block: exactly what read_feature_file gives, types included
         self._types = _fixed_types(self.first)
         if self.first.table.schema != pa.schema(list(self._types.items())):
             # later blocks cannot grow a type inferred from the first (an int, an empty column):
@@ -141,8 +199,18 @@ class _CsvStream(FeatureStream):
             skip = pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK, skip_rows=int(has_header))
             table = self._parse_block(first_chunk, skip, first_row=1)
             self.first = FeatureTable(table, self.first.numeric_columns, self.first.source_name)
+        self._read_ahead(self._blocks(second, chunks))
 
-    def _parse_block(self, chunk: bytes, read: pacsv.ReadOptions, first_row: int) -> pa.Table:
+    def _blocks(self, second: memoryview, more: Iterator[memoryview]) -> Iterator[pa.Table]:
+        row = self.first.n_rows
+        for chunk in itertools.chain([second], more):
+            table = self._parse_block(chunk, self._read, first_row=row + 1)
+            del chunk  # the buffer behind it is refilled by the next step
+            if table.num_rows:
+                row += table.num_rows
+                yield table
+
+    def _parse_block(self, chunk: bytes | memoryview, read: pacsv.ReadOptions, first_row: int) -> pa.Table:
         source = pa.py_buffer(chunk)
         try:
             try:
@@ -185,16 +253,8 @@ class _CsvStream(FeatureStream):
             self.bad_cells += len(bad)
         return pa.array(np.where(missing, 0.0, values), pa.float64(), mask=missing)
 
-    def rest(self) -> Iterator[pa.Table]:
-        while self._next is not None:
-            chunk, self._next = self._next, next(self._chunks, None)
-            if not chunk.strip():
-                continue
-            table = self._parse_block(chunk, self._read, first_row=self._row + 1)
-            self._row += table.num_rows
-            yield table
-
     def close(self) -> None:
+        super().close()
         self._fh.close()
 
 
@@ -223,7 +283,9 @@ class _ParquetStream(FeatureStream):
         numeric = [n for n, c in zip(table.column_names, table.columns, strict=True) if _looks_numeric(c)]
         self.first = FeatureTable(table=table, numeric_columns=numeric, source_name=name)
 
-    def rest(self) -> Iterator[pa.Table]:
+        self._read_ahead(self._blocks())
+
+    def _blocks(self) -> Iterator[pa.Table]:
         try:
             for batch in self._batches:
                 yield pa.Table.from_batches([batch]).rename_columns(self._names)
@@ -231,6 +293,7 @@ class _ParquetStream(FeatureStream):
             raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
 
     def close(self) -> None:
+        super().close()
         self._file.close()
 
 

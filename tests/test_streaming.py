@@ -45,6 +45,7 @@ DIALECTS = {
     "quoted": dict(sep=",", decimal=".", newline="\n", quoted=True),
     "tab": dict(sep="\t", decimal=".", newline="\n"),
     "no-header": dict(sep=",", decimal=".", newline="\n", header=False),
+    "cr-only": dict(sep=",", decimal=".", newline="\r"),
 }
 
 
@@ -183,6 +184,31 @@ def test_a_line_longer_than_a_block(tiny_model, tmp_path):
     streamed, summary = streamed_output(path, tiny_model, "csv")
     assert streamed == whole_output(path, tiny_model, "csv")[0]
     assert summary.rows == 4000
+
+
+class FailingSink(io.RawIOBase):
+    """An output that fails after `limit` bytes, like a full disk."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size = limit, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise OSError(28, "No space left on device")
+        return len(data)
+
+
+def test_a_failing_output_stops_the_reading(tiny_model, tmp_path):
+    path = feature_csv(tmp_path / "f.csv", rows=20000)
+    stream = open_feature_stream(path, block_bytes=SMALL_BLOCK)
+    reader = stream._ahead._thread
+    with pytest.raises(OSError, match="No space left"):
+        score_stream(stream, tiny_model, map_columns(stream.first, tiny_model), 0.4, "csv", FailingSink(100_000))
+    assert not reader.is_alive()
 
 
 def test_cli_streams_reports_bad_cells_and_writes_atomically(tiny_model, tmp_path, monkeypatch, capsys):
