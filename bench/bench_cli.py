@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -57,23 +57,28 @@ def make_csv(path: Path, rows: int) -> None:
     tmp.replace(path)
 
 
+# Runs a command and reports its wall time and its own peak RSS. A child forked straight from
+# this (large) benchmark process would report this process's size as its peak (Linux carries the
+# pre-exec RSS into ru_maxrss), so a small launcher forks it instead.
+_LAUNCHER = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps([time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)]))
+"""
+
+
 def run_process(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process (its own rusage, from wait4)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
-
-
-def best_process(repeats: int, cmd: list[str]) -> tuple[float, float, float]:
-    """Fastest and slowest wall time, and the highest peak RSS, over `repeats` runs."""
-    runs = [run_process(cmd) for _ in range(repeats)]
-    return min(w for w, _ in runs), max(w for w, _ in runs), max(m for _, m in runs)
+    """Wall seconds and peak RSS (MB, Linux) of one run of `cmd` in a process of its own."""
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=ROOT, capture_output=True, check=False)
+    wall, peak_mb, code = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    if code != 0:
+        raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{proc.stderr.decode()}")
+    return wall, peak_mb
 
 
 def csv_for(rows: int) -> Path:

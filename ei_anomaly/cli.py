@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import AnomalyLensError, ApiError
 from .features import map_columns
-from .streaming import StreamSummary, open_feature_stream, score_stream
+from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 
 if TYPE_CHECKING:
     from .model import AnomalyModel
@@ -75,16 +75,26 @@ def cmd_score(args: argparse.Namespace) -> int:
     worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
     worker.start()
     feature_error: AnomalyLensError | None = None
+    stream: FeatureStream | None = None
     try:
-        stream = open_feature_stream(Path(args.features))  # reads the first block
+        stream = open_feature_stream(Path(args.features))  # reads the first block, then parses ahead
     except AnomalyLensError as exc:
         feature_error = exc
     worker.join()
-    if "error" in loaded:  # metadata problems first, as the arguments come in that order
-        raise loaded["error"]  # type: ignore[misc]
-    if feature_error is not None:
-        raise feature_error
-    model: AnomalyModel = loaded["model"]  # type: ignore[assignment]
+    try:
+        if "error" in loaded:  # metadata problems first, as the arguments come in that order
+            raise loaded["error"]  # type: ignore[misc]
+        if stream is None:  # the feature file could not be read
+            raise feature_error  # type: ignore[misc]
+        model: AnomalyModel = loaded["model"]  # type: ignore[assignment]
+        _score_to_output(args, fmt, stream, model)
+    finally:
+        if stream is not None:
+            stream.close()  # stops the parsing thread when scoring never started or failed
+    return EXIT_OK
+
+
+def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, model: AnomalyModel) -> None:
     mapping = map_columns(stream.first, model)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     summary = StreamSummary()
@@ -110,7 +120,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         f"{summary.unscorable} unscorable; mapping: {mapping.how}",
         file=sys.stderr,
     )
-    return EXIT_OK
 
 
 def _client(args: argparse.Namespace) -> EdgeImpulseClient:

@@ -137,7 +137,7 @@ class _ReadAhead:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join()  # the thread checks the flag at least every 0.1 s, or ends a block first
 
 
 class _WholeFile(FeatureStream):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -242,3 +243,13 @@ def test_cli_streams_csv_to_stdout(tiny_model, tmp_path, monkeypatch, capsys):
     path = feature_csv(tmp_path / "f.csv", **DIALECTS["semicolon-decimal-comma-crlf"])
     assert cli.main(["score", str(meta), str(path), "--threshold", "0.4"]) == 0
     assert capsys.readouterr().out.encode() == whole_output(path, tiny_model, "csv")[0]
+
+
+def test_cli_stops_the_reader_when_scoring_never_starts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(streaming, "BLOCK_BYTES", SMALL_BLOCK)
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps(tiny_metadata(axes=[0, 11, 22])))  # needs 23 features; the file has 4
+    path = feature_csv(tmp_path / "f.csv", rows=20000)
+    assert cli.main(["score", str(meta), str(path), "-o", str(tmp_path / "out.csv")]) == 2
+    assert "needs feature 22" in capsys.readouterr().err
+    assert not [t for t in threading.enumerate() if t.name == "feature-read-ahead"]
