@@ -52,10 +52,11 @@ if TYPE_CHECKING:
     from .features import ColumnMapping
     from .model import AnomalyModel
 
-BLOCK_BYTES = 16 << 20  # CSV bytes per block: ~65k rows of 33 features; a few blocks are in flight
-PARQUET_BATCH_ROWS = 65_536
+BLOCK_BYTES = 4 << 20  # CSV bytes per block: ~16k rows of 33 features; a few dozen blocks are in flight
+PARQUET_BATCH_ROWS = 16_384
+ROW_GROUP_ROWS = 131_072  # rows per Parquet row group written
 _ARROW_BLOCK = 1 << 20  # Arrow's own unit of parallel parsing inside a block
-READ_AHEAD = 6  # parsed blocks waiting to be scored (they pile up while the model loads)
+READ_AHEAD = 16  # parsed blocks waiting to be scored (they pile up while the model loads)
 _IN_FLIGHT = 2  # scored blocks waiting for the writer: bounds memory, keeps both cores busy
 
 
@@ -331,22 +332,43 @@ def _utf8(head: bytes) -> bool:
 
 
 class _BlockWriter:
-    """Appends scored blocks to one CSV or Parquet output, with `features.write_table`'s options."""
+    """Appends scored blocks to one CSV or Parquet output, with `features.write_table`'s options.
+
+    Parquet row groups gather blocks up to ROW_GROUP_ROWS rows: small blocks keep parsing in
+    cache and memory low, larger row groups suit the readers of the file."""
 
     def __init__(self, fmt: str, out: BinaryIO | io.RawIOBase | io.BufferedIOBase, schema: pa.Schema) -> None:
+        self._group: list[pa.Table] = []
+        self._group_rows = 0
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: pacsv.CSVWriter | None = None
         if fmt == "parquet":
             text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            self._writer: pq.ParquetWriter | pacsv.CSVWriter = pq.ParquetWriter(
-                out, schema, use_dictionary=text or False
-            )
+            self._parquet = pq.ParquetWriter(out, schema, use_dictionary=text or False)
         else:
-            self._writer = pacsv.CSVWriter(out, schema)
+            self._csv = pacsv.CSVWriter(out, schema)
 
     def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
+        if self._csv is not None:
+            self._csv.write_table(table)
+            return
+        self._group.append(table)
+        self._group_rows += table.num_rows
+        if self._group_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._parquet is not None and self._group:
+            group = pa.concat_tables(self._group)
+            self._parquet.write_table(group, row_group_size=max(group.num_rows, 1))
+        self._group, self._group_rows = [], 0
 
     def close(self) -> None:
-        self._writer.close()
+        if self._csv is not None:
+            self._csv.close()
+        elif self._parquet is not None:
+            self._flush()
+            self._parquet.close()
 
 
 def score_stream(

@@ -20,6 +20,12 @@ from tests.conftest import tiny_metadata
 SMALL_BLOCK = 8 << 10  # bytes: the generated files below make 20-40 blocks
 
 
+@pytest.fixture(autouse=True)
+def small_row_groups(monkeypatch):
+    """A row group per block or two, so the tests see that the output was written block by block."""
+    monkeypatch.setattr(streaming, "ROW_GROUP_ROWS", 256)
+
+
 def whole_output(path, model, fmt, threshold=0.4):
     table = read_feature_file(path)
     scores = score_table(table, model, map_columns(table, model))
@@ -99,7 +105,7 @@ def test_demo_files_stream_to_the_same_output(demo_model, demo_dir):
         whole, scores = whole_output(demo_dir / name, demo_model, "parquet", demo_model.default_threshold)
         streamed, summary = streamed_output(demo_dir / name, demo_model, "parquet", demo_model.default_threshold)
         assert parquet(streamed).equals(parquet(whole))
-        assert pq.ParquetFile(io.BytesIO(streamed)).num_row_groups > 3
+        assert pq.ParquetFile(io.BytesIO(streamed)).num_row_groups > 1
         assert (summary.rows, summary.unscorable) == (len(scores.score), scores.unscorable_count)
         assert summary.anomalies == scores.count_anomalies(demo_model.default_threshold)
 
@@ -175,6 +181,17 @@ def test_unreadable_later_block_is_a_clear_error(tail, message, tiny_model, tmp_
         read_feature_file(path)
     with pytest.raises(FeatureFileError, match=message):
         streamed_output(path, tiny_model, "csv")
+
+
+def test_parquet_row_groups_gather_blocks(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "ROW_GROUP_ROWS", 1000)
+    path = feature_csv(tmp_path / "f.csv")
+    streamed, _ = streamed_output(path, tiny_model, "parquet")
+    meta = pq.ParquetFile(io.BytesIO(streamed)).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == 4000 and 3 <= len(sizes) <= 4
+    assert all(1000 <= n < 1200 for n in sizes[:-1])
+    assert parquet(streamed).equals(parquet(whole_output(path, tiny_model, "parquet")[0]))
 
 
 def test_a_line_longer_than_a_block(tiny_model, tmp_path):
