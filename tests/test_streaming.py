@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -15,7 +17,7 @@ import pytest
 from ei_anomaly import FeatureFileError, cli, streaming
 from ei_anomaly.features import map_columns, read_feature_file, score_table, scored_table, write_table
 from ei_anomaly.streaming import open_feature_stream, score_stream
-from tests.conftest import tiny_metadata
+from tests.conftest import ROOT, tiny_metadata
 
 SMALL_BLOCK = 8 << 10  # bytes: the generated files below make 20-40 blocks
 
@@ -270,3 +272,24 @@ def test_cli_stops_the_reader_when_scoring_never_starts(tmp_path, monkeypatch, c
     assert cli.main(["score", str(meta), str(path), "-o", str(tmp_path / "out.csv")]) == 2
     assert "needs feature 22" in capsys.readouterr().err
     assert not [t for t in threading.enumerate() if t.name == "feature-read-ahead"]
+
+
+def test_the_cli_loads_numba_without_scipy_and_scores_exactly():
+    code = """
+import sys
+import numpy as np
+from ei_anomaly.cli import _numba_without_scipy
+with _numba_without_scipy():
+    from ei_anomaly import load_metadata, scoring
+    model = load_metadata("ei_anomaly/data/demo/metadata.json")
+    scoring.warm_up()
+assert "scipy.linalg" not in sys.modules, "numba imported scipy.linalg"
+import scipy.linalg  # importable again afterwards
+x = np.random.default_rng(0).normal(0, 1, (2000, len(model.axes))).astype(np.float32)
+ref = scoring.reference_scores(x, model.mean, model.scale, model.centers, model.max_errors)
+for method in ("direct", "pruned"):
+    assert np.array_equal(model.score_axes(x, method).score, ref), method
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120)
+    assert proc.stdout.decode().strip() == "ok", proc.stderr.decode()
