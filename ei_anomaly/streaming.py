@@ -278,7 +278,8 @@ def _fixed_types(first: FeatureTable) -> dict[str, pa.DataType]:
 class _ParquetStream(FeatureStream):
     def __init__(self, path: Path, name: str, batch_rows: int) -> None:
         try:
-            self._file = pq.ParquetFile(path)
+            # pre_buffer would keep every row group read so far in memory until the file is closed
+            self._file = pq.ParquetFile(path, pre_buffer=False)
             self._batches = self._file.iter_batches(batch_size=batch_rows)
             first = next(self._batches, None)
         except Exception as exc:  # pyarrow raises many types for corrupt files
