@@ -1,14 +1,16 @@
 """Score a feature file of any size in blocks: parse a block, score it, write it, in bounded memory.
 
 The first block is read by `features.read_feature_file` itself, so the dialect, the column names,
-which columns are numeric and the column mapping are decided exactly as for a whole file. Every
-later block is parsed with the same options and with its column types fixed from the first block:
-numbers as float64, everything else as text. A later cell that is not a number, in a column that
-was numeric in the first block, cannot change the schema: its row stays, unscorable, the cell is
-empty in the output, and the cells are counted and reported (`StreamSummary.bad_cells`).
+which columns are numeric and the column mapping are decided exactly as for a whole file (a file
+of one block gives exactly what `read_feature_file` gives). When there are more blocks, the column
+types are fixed from the first block for all of them: number columns as float64, every other
+column as text. A later cell that is not a number, in a column that was numeric in the first
+block, cannot change the schema: its row stays (unscorable if the column feeds an axis), the cell
+is empty in the output, and such cells are counted and reported (`StreamSummary.bad_cells`).
 
-Parsing (Arrow's CSV reader on its thread pool) and encoding (one writer thread) both release
-the GIL, so on two cores the next block is parsed while the previous one is written.
+Three stages overlap: a thread parses blocks ahead (Arrow's CSV reader, on its own thread pool),
+the caller scores them, and a writer thread encodes them; the heavy parts release the GIL. Parsing
+starts when the stream is opened, so it goes on while the model and the kernel load.
 
 A CSV file is cut into blocks at line ends, as Arrow's own reader does (`newlines_in_values` off):
 a quoted value must not span lines.
@@ -83,7 +85,7 @@ class StreamSummary:
 class FeatureStream:
     """A feature file as a sequence of Arrow tables with one schema. `first` decides the mapping.
 
-    The blocks after the first are parsed on a thread of their own, a few blocks ahead of the
+    The blocks after the first are parsed on a thread of their own, up to READ_AHEAD blocks ahead of the
     caller, from the moment the stream is opened: parsing goes on while the model loads."""
 
     first: FeatureTable
