@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .model import AnomalyModel
 
 BLOCK_BYTES = 4 << 20  # CSV bytes per block: ~16k rows of 33 features; a few dozen blocks are in flight
-PARQUET_BATCH_ROWS = 16_384
+PARQUET_BATCH_ROWS = 16_384  # at most; fewer for wide files
 ROW_GROUP_ROWS = 131_072  # rows per Parquet row group written
 _ARROW_BLOCK = 1 << 20  # Arrow's own unit of parallel parsing inside a block
 READ_AHEAD = 48  # parsed blocks waiting to be scored (they pile up while the model loads)
@@ -282,7 +282,10 @@ class _ParquetStream(FeatureStream):
         try:
             # pre_buffer would keep every row group read so far in memory until the file is closed
             self._file = pq.ParquetFile(path, pre_buffer=False)
-            self._batches = self._file.iter_batches(batch_size=batch_rows)
+            # about BLOCK_BYTES of values per batch however wide the file, as for CSV
+            columns = max(1, len(self._file.schema_arrow))
+            rows = min(batch_rows, max(1024, BLOCK_BYTES // (8 * columns)))
+            self._batches = self._file.iter_batches(batch_size=rows)
             first = next(self._batches, None)
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None

@@ -171,6 +171,17 @@ def test_parquet_input_streams_by_batches(tiny_model, tmp_path):
     assert summary.rows == 5000 and summary.unscorable == 1
 
 
+def test_wide_parquet_is_read_in_smaller_batches(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "BLOCK_BYTES", 8 * 100 * 2000)  # 2,000 rows of 100 float64 columns
+    frame = pd.DataFrame(np.random.default_rng(2).normal(0, 1, (10_000, 100)), columns=[f"f{i}" for i in range(100)])
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    stream = open_feature_stream(path)
+    sizes = [stream.first.n_rows, *(t.num_rows for t in stream.rest())]
+    stream.close()
+    assert sizes == [2000] * 5
+
+
 @pytest.mark.parametrize(
     ("tail", "message"),
     [(b"1,2,3,4,5,6,7\n", "cannot parse the CSV"), (b"t,1,2,3,4,\xff\xfe\n", "not UTF-8")],
