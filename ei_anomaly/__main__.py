@@ -1,6 +1,10 @@
 import os
 import sys
 
+# The commands do no linear algebra; OpenBLAS's idle threads (started when numpy is imported)
+# would otherwise spin on the two cores that parsing and writing need. Read at numpy's import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from .cli import main
 
 code = main()

@@ -612,12 +612,18 @@ def write_table(
         text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         pq.write_table(table, out, use_dictionary=text or False)
     else:
-        columns = [_csv_ready(c) for c in table.columns]
-        if spreadsheet:
-            columns = [spreadsheet_safe(c) for c in columns]
-        if any(c.type != f.type for c, f in zip(columns, table.schema, strict=True)) or spreadsheet:
-            table = pa.Table.from_arrays(columns, names=table.column_names)
-        pacsv.write_csv(table, out)
+        pacsv.write_csv(csv_ready(table, spreadsheet), out)
+
+
+def csv_ready(table: pa.Table, spreadsheet: bool = False) -> pa.Table:
+    """The table as CSV writes it: nested values as JSON text; `spreadsheet=True` also defuses
+    formula-like text cells."""
+    columns = [_csv_ready(c) for c in table.columns]
+    if spreadsheet:
+        columns = [spreadsheet_safe(c) for c in columns]
+    if any(c.type != f.type for c, f in zip(columns, table.schema, strict=True)) or spreadsheet:
+        table = pa.Table.from_arrays(columns, names=table.column_names)
+    return table
 
 
 def time_column(table: FeatureTable) -> str | None:
