@@ -185,6 +185,12 @@ def _read_csv(
         numeric = _numeric_in_sample(sample, read_options, parse_options, convert({}))
         types = {n: pa.float64() for n in numeric}
         table = _parse_csv(source, read_options, parse_options, convert, types, first_block)
+        if decimal == ",":  # a number column read as text (a bad cell further down) keeps its numbers
+            for name in numeric:
+                column = table.column(name) if name in table.column_names else None
+                if column is not None and pa.types.is_string(column.type):
+                    index = table.column_names.index(name)
+                    table = table.set_column(index, name, pc.replace_substring(column, ",", "."))
     except pa.ArrowInvalid as exc:
         detail = str(exc).split("\n")[0][:200]
         if "utf8" in detail.lower() or "utf-8" in detail.lower():

@@ -175,3 +175,23 @@ def test_demo_sample_files(demo_model, demo_dir):
 def test_axis_matrix_is_float32(tiny_model):
     table = read_feature_file(b"a,b,c\n1,2,3\n")
     assert axis_matrix(table, map_columns(table, tiny_model)).dtype == np.float32
+
+
+def test_a_decimal_comma_column_with_one_bad_cell_keeps_its_numbers_and_the_mapping(demo_model):
+    """`;` + decimal comma: a text cell far down turned the column into text, which no longer
+    counted as numeric, so the mapping silently changed and every score was wrong."""
+    rng = np.random.default_rng(4)
+    values = rng.normal(1.5, 0.5, (3000, 23)).round(4)
+    lines = [";".join(f"f{j}" for j in range(23))]
+    lines += [";".join(f"{v:.4f}".replace(".", ",") for v in row) for row in values]
+    clean = "\r\n".join(lines).encode()
+    lines[2500] = lines[2500].replace(lines[2500].split(";")[0], "oops", 1)
+    dirty = "\r\n".join(lines).encode()
+    good, bad = read_feature_file(clean, "clean.csv"), read_feature_file(dirty, "dirty.csv")
+    assert bad.numeric_columns == good.numeric_columns
+    mapping = map_columns(bad, demo_model)
+    assert mapping.columns == map_columns(good, demo_model).columns
+    scores, reference = score_table(bad, demo_model, mapping), score_table(good, demo_model, mapping)
+    assert scores.unscorable_count == 1 and not scores.scorable[2499]
+    keep = np.arange(3000) != 2499
+    assert np.array_equal(scores.score[keep], reference.score[keep])
