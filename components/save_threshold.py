@@ -19,6 +19,7 @@ from ei_anomaly.write_back import save_threshold
 
 from . import loaders, state
 from .source import PROJECT, Source
+from .text import md_escape
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def _save(source: Source, pending: PendingSave) -> None:
         return
     loaders.forget_block(source.base_url, source.project_id, pending.learn_id)
     st.session_state[state.SAVE_NOTICE] = (
-        f"Saved to Edge Impulse: {pending.block}, `{pending.key}` {pending.old} → {pending.new}. {saved.describe()}"
+        f"Saved to Edge Impulse: {md_escape(pending.block)}, {md_escape(pending.key)} "
+        f"{md_escape(pending.old)} → {pending.new}. {md_escape(saved.describe())}"
     )
     _cancel()
 
@@ -59,8 +61,9 @@ def _save(source: Source, pending: PendingSave) -> None:
 def _confirm(source: Source, pending: PendingSave) -> None:
     if st.session_state.get(state.SAVE_PENDING) != pending:  # saved or cancelled by a button's callback
         st.rerun()
-    st.markdown(
-        f"**Block:** {pending.block}  \n**Key:** `{pending.key}`  \n**Value:** {pending.old} → **{pending.new}**"
+    st.markdown(  # the block name, key and old value come from the API: shown as text
+        f"**Block:** {md_escape(pending.block)}  \n**Key:** {md_escape(pending.key)}  \n"
+        f"**Value:** {md_escape(pending.old)} → **{pending.new}**"
     )
     st.caption(
         "Changing a threshold invalidates Studio's model-testing results; Studio regenerates them when it can. "
@@ -71,7 +74,7 @@ def _confirm(source: Source, pending: PendingSave) -> None:
     )
     error = st.session_state.get(state.SAVE_ERROR)
     if error:
-        st.error(error, icon=":material/error:")
+        st.error(md_escape(error, 1000), icon=":material/error:")
     left, right = st.columns(2)
     left.button("Save", type="primary", on_click=_save, args=(source, pending), width="stretch", key=state.SAVE_CONFIRM)
     right.button("Cancel", on_click=_cancel, width="stretch", key=state.SAVE_CANCEL)

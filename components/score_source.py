@@ -66,11 +66,11 @@ def _model_testing(source: Source) -> ScoreSet | None:
             source.base_url, source.project_id, source.learn_id, source.api_key, refresh_token(), version
         )
     except ApiError as exc:
-        st.error(f"Could not get Studio's model-testing results: {exc}", icon=":material/error:")
+        st.error(f"Could not get Studio's model-testing results: {md_escape(exc, 1000)}", icon=":material/error:")
         st.info(HOW_TO_RUN_MODEL_TESTING, icon=":material/info:")
         return None
     if isinstance(found, NoTestResults):
-        st.info(f"{found.reason} {found.how_to}", icon=":material/info:")
+        st.info(f"{md_escape(found.reason)} {found.how_to}", icon=":material/info:")
         return None
     notes = []
     if found.unscored:

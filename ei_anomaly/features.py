@@ -294,8 +294,10 @@ def _read_parquet(
         raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
     _check_table_shape(meta.num_rows, len(schema), _decoded_estimate(meta, schema), limits)
     names = _unique(schema.names)
-    original = dict(zip(names, schema.names, strict=True))
-    wanted = [original[c] for c in columns] if columns else None
+    positions = [names.index(c) for c in columns] if columns else None
+    wanted = [schema.names[i] for i in positions] if positions else None
+    if wanted and any(schema.names.count(c) > 1 for c in wanted):
+        wanted = None  # a repeated column name cannot be asked for by name: read all, pick by position
     read_schema = pa.schema([schema.field(c) for c in wanted]) if wanted else schema
     batch_rows = _PARQUET_FIRST_ROWS if first_block else 256 * 1024
     batches, rows, size = [], 0, 0
@@ -307,11 +309,22 @@ def _read_parquet(
             if first_block:
                 break
         table = pa.Table.from_batches(batches, schema=read_schema)
+        if positions:  # in the order asked for
+            table = table.select(wanted) if wanted else table.select(positions)
     except FeatureFileError:
         raise
     except Exception as exc:
         raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
     return table.rename_columns(columns or names), names
+
+
+def numeric_columns(table: pa.Table) -> list[str]:
+    """The columns that can be features: numbers (or mostly numbers), never an earlier run's results."""
+    return [
+        n
+        for n, c in zip(table.column_names, table.columns, strict=True)
+        if _looks_numeric(c) and not _OLD_RESULT.match(n)
+    ]
 
 
 def _looks_numeric(column: pa.ChunkedArray) -> bool:
@@ -449,7 +462,7 @@ def read_feature_file(
     if table.num_rows == 0:
         raise FeatureFileError("features: the file has a header but no rows")
     old = [n for n in table.column_names if _OLD_RESULT.match(n)]
-    numeric = [n for n, c in zip(table.column_names, table.columns, strict=True) if _looks_numeric(c) and n not in old]
+    numeric = numeric_columns(table)
     if old:
         notes.append(f"the file's earlier results ({', '.join(old)}) are not features; scoring replaces them")
     return FeatureTable(

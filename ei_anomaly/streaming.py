@@ -42,10 +42,10 @@ from .features import (
     _SNIFF_BYTES,
     FeatureTable,
     _as_float,
-    _looks_numeric,
     _sniff,
     _unique,
     csv_ready,
+    numeric_columns,
     read_feature_file,
     score_table,
     scored_table,
@@ -294,8 +294,7 @@ class _ParquetStream(FeatureStream):
             raise FeatureFileError("features: the file has a header but no rows")
         self._names = _unique(first.schema.names)
         table = pa.Table.from_batches([first]).rename_columns(self._names)
-        numeric = [n for n, c in zip(table.column_names, table.columns, strict=True) if _looks_numeric(c)]
-        self.first = FeatureTable(table=table, numeric_columns=numeric, source_name=name)
+        self.first = FeatureTable(table=table, numeric_columns=numeric_columns(table), source_name=name)
 
         self._read_ahead(self._blocks())
 

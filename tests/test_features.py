@@ -195,3 +195,18 @@ def test_a_decimal_comma_column_with_one_bad_cell_keeps_its_numbers_and_the_mapp
     assert scores.unscorable_count == 1 and not scores.scorable[2499]
     keep = np.arange(3000) != 2499
     assert np.array_equal(scores.score[keep], reference.score[keep])
+
+
+def test_reading_some_columns_of_a_parquet_file_with_a_repeated_name():
+    """Names are made unique on reading (`a`, `a.1`); asking for `a.1` must give the second `a`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(
+        pa.table([pa.array([1.0, 2.0]), pa.array([3.0, 4.0]), pa.array(["x", "y"])], names=["a", "a", "t"]), buffer
+    )
+    table = read_feature_file(buffer.getvalue(), "f.parquet", columns=["t", "a.1"])
+    assert table.columns == ["t", "a.1"] and table.table.column("a.1").to_pylist() == [3.0, 4.0]
+    assert table.all_columns == ["a", "a.1", "t"]
+    assert read_feature_file(buffer.getvalue(), "f.parquet", columns=["t"]).columns == ["t"]

@@ -273,6 +273,19 @@ def test_rescoring_a_scored_file_replaces_the_results(tmp_path):
     assert "replaced the input's earlier results (anomaly_score, nearest_cluster, is_anomaly)" in run.stderr
 
 
+def test_rescoring_a_scored_parquet_file_replaces_the_results_too(tmp_path):
+    """Parquet input streams through its own reader: it too must not take old results as features."""
+    meta = ROOT / "ei_anomaly/data/demo/metadata.json"
+    once, twice = tmp_path / "once.parquet", tmp_path / "twice.parquet"
+    features = tmp_path / "axes.csv"
+    features.write_text("c0,c1,c2\n0.1,0.5,9.8\n5.0,7.0,1.0\n")  # exactly the 3 axes, in order
+    assert cli("score", str(meta), str(features), "-o", str(once)).returncode == 0
+    run = cli("score", str(meta), str(once), "-o", str(twice))
+    assert run.returncode == 0, run.stderr
+    assert pq.read_table(twice).column_names == pq.read_table(once).column_names
+    assert pq.read_table(twice).column("anomaly_score").equals(pq.read_table(once).column("anomaly_score"))
+
+
 def nested_parquet(path: Path) -> Path:
     table = pa.table(
         {
