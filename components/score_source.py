@@ -70,7 +70,7 @@ def _model_testing(source: Source) -> ScoreSet | None:
         st.info(HOW_TO_RUN_MODEL_TESTING, icon=":material/info:")
         return None
     if isinstance(found, NoTestResults):
-        st.info(f"{md_escape(found.reason)} {found.how_to}", icon=":material/info:")
+        st.info(f"{found.reason} {found.how_to}", icon=":material/info:")  # the app's own words
         return None
     notes = []
     if found.unscored:
