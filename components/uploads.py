@@ -8,6 +8,7 @@ other's uploads and a new upload frees the last one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -15,10 +16,10 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ei_anomaly import AnomalyModel
+from ei_anomaly import AnomalyModel, Scores
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.evaluation import downsample_keep_flagged
-from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file
+from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, scored_csv
 from ei_anomaly.scored_file import ScoredFile
 
 from . import state
@@ -34,6 +35,9 @@ def _uploads_are_not_copied_on_rerun(upload: UploadedFile, memo: dict) -> Upload
 
 
 UploadedFile.__deepcopy__ = _uploads_are_not_copied_on_rerun
+
+
+DOWNLOAD_MAX_ROWS = 2_000_000  # a scored CSV is built in memory: about the file's size again, per click
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,25 @@ def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyModel, mapping:
         scored = ScoredFile.score(table, model, mapping, ref.name, ref.identity)
     st.session_state[state.SCORED_FILE] = scored
     return scored
+
+
+def scored_mapping(ref: FileRef, model: AnomalyModel) -> ColumnMapping | None:
+    """The mapping this file was last scored with by this model (a user's choice survives a page switch)."""
+    scored: ScoredFile | None = st.session_state.get(state.SCORED_FILE)
+    return scored.mapping if scored is not None and scored.matches(ref.identity, model) else None
+
+
+def scored_csv_export(ref: FileRef, scores: Scores, threshold: float, spreadsheet: bool) -> Callable[[], bytes]:
+    """The scored file as CSV, built when the download is clicked (on Streamlit's worker thread).
+
+    It reads the upload's bytes (shared, not copied; `getvalue` of an upload nobody wrote to), never
+    the file object the page reads, so the two never move each other's position."""
+    data = ref.data.getvalue() if hasattr(ref.data, "getvalue") else ref.data
+
+    def build() -> bytes:
+        return scored_csv(read_feature_file(data, ref.name), scores, threshold, spreadsheet)
+
+    return build
 
 
 def forget() -> None:

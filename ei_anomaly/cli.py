@@ -154,14 +154,11 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """One offline HTML file of the model review (and of a scored feature file, if given)."""
-    import math
 
     from . import load_metadata
     from .demo import demo_files, load_demo_model
     from .scored_file import ScoredFile
 
-    if args.threshold is not None and not math.isfinite(args.threshold):
-        raise UsageError(f"--threshold must be a finite number, not {args.threshold}")
     if Path(args.output).is_dir():
         raise UsageError(f"{args.output} is a folder; give a file name, e.g. -o report.html")
     model = load_metadata(Path(args.metadata))
@@ -320,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
     p.add_argument("-o", "--output", required=True, help="where to write the .html file")
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
-    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
     p.set_defaults(func=cmd_report)
 
@@ -354,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
-    p.add_argument("--threshold", type=float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--partition-rows", type=int, default=1_000_000, help="rows per task, at Parquet row-group boundaries"
     )

@@ -653,11 +653,6 @@ def time_column(table: FeatureTable) -> str | None:
     return None
 
 
-def column_values(table: FeatureTable, name: str, indices: np.ndarray) -> np.ndarray:
-    """Some cells of one column as a numpy object array (e.g. timestamps for an x axis)."""
-    return np.asarray(table.table.column(name).take(pa.array(np.asarray(indices, np.int64))).to_pylist(), dtype=object)
-
-
 def preview(table: FeatureTable, rows: int = 5) -> pd.DataFrame:
     return table.table.slice(0, rows).to_pandas()
 

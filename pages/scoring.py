@@ -8,7 +8,7 @@ from components.source import DEMO, require_source, upload_limit_mb
 from components.text import md_escape, plotly_escape
 from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.features import map_columns, preview, read_feature_file, scored_csv
+from ei_anomaly.features import map_columns, preview
 from ei_anomaly.limits import Limits
 
 source = require_source()
@@ -63,8 +63,10 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
     )
     cols = st.columns(min(4, len(model.axes)))
     override = {}
+    chosen_before = uploads.scored_mapping(ref, model)  # widgets forget on a page switch; the session does not
     for j, label in enumerate(model.axis_labels):
-        default = auto.columns[j] if auto else None
+        automatic = auto.columns[j] if auto else None
+        default = chosen_before.columns[j] if chosen_before else automatic
         options = sample.columns
         chosen = cols[j % len(cols)].selectbox(
             md_escape(label),
@@ -73,7 +75,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
             key=state.column_choice(ref.identity, j),
             placeholder="choose a column",
         )
-        if chosen is not None and chosen != default:
+        if chosen is not None and chosen != automatic:
             override[j] = chosen
 try:
     mapping = map_columns(sample, model, override) if override else auto
@@ -159,14 +161,21 @@ def results() -> None:
         help="For Excel or Sheets: text cells starting with = + - @ get a leading ' so they cannot run as "
         "formulas (OWASP CSV injection). Numbers are unchanged. Leave off for exact data.",
     )
-    st.download_button(
-        "Download scored CSV",
-        lambda: scored_csv(read_feature_file(ref.data, ref.name), scores, threshold, spreadsheet),
-        file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    if scored.n_rows <= uploads.DOWNLOAD_MAX_ROWS:
+        st.download_button(
+            "Download scored CSV",
+            uploads.scored_csv_export(ref, scores, threshold, spreadsheet),
+            file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+    else:
+        st.caption(
+            f"Scored downloads stop at {uploads.DOWNLOAD_MAX_ROWS:,} rows here (a shared server builds them in "
+            "memory). For this file: `python -m ei_anomaly score METADATA.json FILE -o scored.parquet`, which "
+            "streams any size."
+        )
 
 
 results()

@@ -197,3 +197,16 @@ def test_rejected_key_shows_an_error_without_the_key(served_api):
     assert any("rejected" in e for e in errors), errors
     every_text = json.dumps([str(e.proto) for e in at.main] + [str(e.proto) for e in at.sidebar])
     assert secret not in every_text.replace(f'value: "{secret}"', "")  # only the password field holds it
+
+
+def test_a_column_chosen_by_hand_survives_a_page_switch():
+    """Streamlit forgets a page's widgets when the visitor leaves it; the scored file's mapping must
+    not silently fall back to the automatic one when they come back."""
+    at = upload_demo_csv(app())
+    axis = next(s for s in at.selectbox if s.label == "accX RMS")
+    axis.set_value("accX Peak 1 Freq").run()
+    before = metric(at, "Anomalies")
+    at = goto(goto(at, "clusters"), "scoring")
+    no_problems(at)
+    assert next(s for s in at.selectbox if s.label == "accX RMS").value == "accX Peak 1 Freq"
+    assert metric(at, "Anomalies") == before

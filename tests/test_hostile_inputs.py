@@ -320,8 +320,10 @@ def test_parquet_with_list_and_struct_columns_scores_to_csv(tmp_path, demo_model
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
-def test_threshold_must_be_finite(value):
-    run = cli("score", str(ROOT / "ei_anomaly/data/demo/metadata.json"), "x.csv", f"--threshold={value}")
+@pytest.mark.parametrize("command", ["score", "batch", "report"])
+def test_threshold_must_be_finite(value, command):
+    output = ["-o", "out"] if command != "score" else []
+    run = cli(command, str(ROOT / "ei_anomaly/data/demo/metadata.json"), "x.csv", *output, f"--threshold={value}")
     assert run.returncode == 2
     assert "must be a finite number" in run.stderr
 
