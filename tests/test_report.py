@@ -239,7 +239,7 @@ def test_cli_report_of_a_plain_metadata_file(tmp_path):
     [
         (["--features", "nope.csv"], "error: features: cannot read nope.csv"),
         (["--features", META], "error: features: cannot parse the CSV"),
-        (["--threshold", "nan"], "--threshold: must be a finite number"),
+        (["--threshold", "nan"], "error: argument --threshold: must be a finite number"),
     ],
 )
 def test_cli_errors_exit_2_and_leave_the_old_file_alone(tmp_path, args, message):
