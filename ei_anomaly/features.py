@@ -299,7 +299,9 @@ def _read_parquet(
     if wanted and any(schema.names.count(c) > 1 for c in wanted):
         wanted = None  # a repeated column name cannot be asked for by name: read all, pick by position
     read_schema = pa.schema([schema.field(c) for c in wanted]) if wanted else schema
-    batch_rows = _PARQUET_FIRST_ROWS if first_block else 256 * 1024
+    # a preview of a few MB however wide the file (20,000 rows of 20,000 columns would be 3 GB)
+    preview_rows = max(100, min(_PARQUET_FIRST_ROWS, _BLOCK_BYTES // (8 * max(1, len(schema)))))
+    batch_rows = preview_rows if first_block else 256 * 1024
     batches, rows, size = [], 0, 0
     try:
         for batch in parquet.iter_batches(batch_size=batch_rows, columns=wanted):
