@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ei_anomaly.score_views import ScoreHistogram
+from ei_anomaly.score_views import FlaggedPoints, ScoreHistogram
+from ei_anomaly.scored_file import ScoredFile
 
 from .style import ANOMALY, CLUSTER, ENGINE_COLORS, FONT, MUTED, NORMAL, THRESHOLD, label_color
 from .text import plotly_escape
@@ -290,6 +291,29 @@ def fig_score_timeline(
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="anomaly score")
     return fig
+
+
+def fig_scored_file_timeline(scored: ScoredFile, flagged: FlaggedPoints, threshold: float) -> go.Figure:
+    """A scored file's score along the file (the Scoring page and the report): its min/max envelope
+    and its flagged windows, against the time column when it has one, else the row."""
+    envelope = scored.envelope
+    return fig_score_timeline(
+        (scored.x_values(envelope.rows), envelope.scores),
+        (scored.x_values(flagged.rows), flagged.scores),
+        flagged.total,
+        threshold,
+        plotly_escape(scored.time_column or "row"),
+    )
+
+
+def timeline_note(scored: ScoredFile, flagged: FlaggedPoints) -> str:
+    """What that chart leaves out, in words ("" when it draws every row and every anomaly)."""
+    notes = []
+    if scored.envelope.reduced:
+        notes.append(f"all {scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column")
+    if flagged.capped:
+        notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")
+    return "; ".join(notes)
 
 
 def _device_ticks(frame: pd.DataFrame) -> tuple[list[str], list[str]]:

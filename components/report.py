@@ -43,7 +43,8 @@ from .figures import (
     fig_on_device,
     fig_pr_curve,
     fig_score_histogram,
-    fig_score_timeline,
+    fig_scored_file_timeline,
+    timeline_note,
 )
 from .style import ANOMALY, NORMAL
 
@@ -284,18 +285,6 @@ def _threshold_section(
     return section
 
 
-def timeline_figure(scored: ScoredFile, threshold: float) -> go.Figure:
-    """The Scoring page's chart: the min/max envelope of every row and the flagged windows (capped)."""
-    envelope, flagged = scored.envelope, scored.flagged(threshold)
-    return fig_score_timeline(
-        (scored.x_values(envelope.rows), envelope.scores),
-        (scored.x_values(flagged.rows), flagged.scores),
-        flagged.total,
-        threshold,
-        scored.time_column or "row",
-    )
-
-
 def _top_rows(scored: ScoredFile, threshold: float) -> tuple[list[str], list[list[str]], int]:
     """The highest-scoring anomalies: row number, score, nearest cluster, time column, the axis columns."""
     rows = scored.top_anomalies(threshold)
@@ -309,21 +298,11 @@ def _top_rows(scored: ScoredFile, threshold: float) -> tuple[list[str], list[lis
     return header, body, len(scored.table.all_columns) - len(shown)
 
 
-def _timeline_note(scored: ScoredFile, threshold: float) -> str:
-    """Says how the score-along-the-file chart reduces the file, if it does."""
-    flagged = scored.flagged(threshold)
-    notes = []
-    if scored.envelope.reduced:
-        notes.append(f"all {scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column")
-    if flagged.capped:
-        notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")
-    return ("The score along the file: " + "; ".join(notes) + ".") if notes else ""
-
-
 def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures, histogram: bool) -> dict[str, Any]:
     """Summary, score along the file, top anomalies; the histogram unless the threshold section drew it."""
     scores = scored.scores
-    n_flagged = scored.flagged(threshold).total
+    flagged = scored.flagged(threshold)
+    n_flagged = flagged.total
     n_rows = scored.n_rows
     header, body, hidden = _top_rows(scored, threshold)
     return {
@@ -340,9 +319,9 @@ def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures, hi
                 if histogram
                 else []
             ),
-            figures.add(timeline_figure(scored, threshold)),
+            figures.add(fig_scored_file_timeline(scored, flagged, threshold)),
         ],
-        "timeline_note": _timeline_note(scored, threshold),
+        "timeline_note": f"The score along the file: {note}." if (note := timeline_note(scored, flagged)) else "",
         "hidden_columns": hidden,
         "top_header": header,
         "top_rows": body,

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from components import state, uploads
-from components.figures import fig_score_histogram, fig_score_timeline
+from components.figures import fig_score_histogram, fig_scored_file_timeline, timeline_note
 from components.source import DEMO, require_source, upload_limit_mb
-from components.text import md_escape, plotly_escape
+from components.text import md_escape
 from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import map_columns, preview
@@ -118,25 +118,9 @@ def results() -> None:
     with left:
         st.plotly_chart(fig_score_histogram(scored.histogram, threshold), width="stretch", key="scoring_hist")
     with right:
-        envelope = scored.envelope
-        st.plotly_chart(
-            fig_score_timeline(
-                (scored.x_values(envelope.rows), envelope.scores),
-                (scored.x_values(flagged.rows), flagged.scores),
-                flagged.total,
-                threshold,
-                plotly_escape(scored.time_column or "row"),
-            ),
-            width="stretch",
-            key="scoring_timeline",
-        )
-        notes = []
-        if envelope.reduced:
-            notes.append(f"{scored.n_rows:,} rows drawn as the lowest and highest score of each pixel column")
-        if flagged.capped:
-            notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies marked, spread evenly")
-        if notes:
-            st.caption("; ".join(notes) + ".")
+        st.plotly_chart(fig_scored_file_timeline(scored, flagged, threshold), width="stretch", key="scoring_timeline")
+        if note := timeline_note(scored, flagged):
+            st.caption(note[0].upper() + note[1:] + ".")
 
     st.subheader("Top anomalies")
     top = scored.top_anomalies(threshold)
