@@ -143,8 +143,10 @@ def main() -> None:
     base = measure(ANOMALY_SESSION_CSV)  # the same steps on the demo's 595-row file, same machine, same run
     m = measure(path)
     ratio = m["memory"] / size
-    print(f"file: {args.rows:,} rows, {path.suffix[1:]}, {size / 1e6:.0f} MB; anomalies at the block's threshold: "
-          f"{m['anomalies']}; page errors: {m['errors']}; baseline: the demo's 595-row CSV")
+    print(
+        f"file: {args.rows:,} rows, {path.suffix[1:]}, {size / 1e6:.0f} MB; anomalies at the block's threshold: "
+        f"{m['anomalies']}; page errors: {m['errors']}; baseline: the demo's 595-row CSV"
+    )
     print(f"{'what a person feels':34}{'baseline':>10}{'this file':>18}{'ratio':>8}{'target':>10}")
 
     def row(label: str, b: float, v: float, target: float | None, unit: str = "s", shown: str = "") -> bool:
@@ -161,8 +163,10 @@ def main() -> None:
         row("switch to Clusters", base["switches"]["Clusters"], m["switches"]["Clusters"], None),
     ]
     mb = base["memory"] / 1e6
-    print(f"{'server peak memory':34}{mb:>7.0f} MB{m['memory'] / 1e6:>12.0f} MB ({ratio:.1f}x the file)"
-          f"{'<= 3x':>10}  {'ok' if ratio <= TARGETS['memory'] else 'MISSED'}")
+    print(
+        f"{'server peak memory':34}{mb:>7.0f} MB{m['memory'] / 1e6:>12.0f} MB ({ratio:.1f}x the file)"
+        f"{'<= 3x':>10}  {'ok' if ratio <= TARGETS['memory'] else 'MISSED'}"
+    )
     oks.append(ratio <= TARGETS["memory"])
     print("slider steps: " + ", ".join(f"{t:.2f}" for t in m["steps"]) + " s")
     raise SystemExit(0 if all(oks) and not m["errors"] else 1)

@@ -95,7 +95,7 @@ class BatchScorer:
         missing = [c for c in self.columns if c not in table.column_names]
         if missing:
             raise FeatureFileError(
-                f"features: this batch has no column {missing[0]!r}, which the first file mapped to an axis "
+                f"this batch has no column {missing[0]!r}, which the first file mapped to an axis "
                 "(every file must have the same columns)"
             )
         return score_table(FeatureTable(table, list(self.columns)), self.model, ColumnMapping(list(self.columns), ""))

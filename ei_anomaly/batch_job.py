@@ -60,6 +60,8 @@ class BatchError(AnomalyLensError):
 class ClusterError(ApiError):
     """The Dask cluster cannot be reached or keeps losing workers (exit code 3, like the network)."""
 
+    subject = "cluster"
+
 
 @dataclass(frozen=True)
 class Partition:
@@ -145,7 +147,7 @@ def plan_partitions(files: Sequence[Path], partition_rows: int = DEFAULT_PARTITI
         try:
             meta = pq.ParquetFile(path).metadata
         except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise FeatureFileError(f"features: {path.name}: cannot read the Parquet file ({str(exc)[:200]})") from None
+            raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})", file=path.name) from None
         groups: list[int] = []
         rows = 0
         for g in range(meta.num_row_groups):
@@ -190,7 +192,7 @@ def _parquet_batches(path: Path, row_groups: tuple[int, ...] | None, batch_rows:
         if not yielded:
             yield pf.schema_arrow.empty_table().rename_columns(names)
     except (OSError, pa.ArrowException) as exc:
-        raise FeatureFileError(f"features: {path.name}: cannot read the Parquet file ({str(exc)[:200]})") from None
+        raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})", file=path.name) from None
 
 
 def _partition_tables(part: Partition, batch_rows: int) -> Iterator[pa.Table]:
@@ -201,13 +203,7 @@ def _partition_tables(part: Partition, batch_rows: int) -> Iterator[pa.Table]:
     try:
         yield read_feature_file(path).table
     except FeatureFileError as exc:
-        raise _naming(exc, path.name) from None
-
-
-def _naming(exc: FeatureFileError, name: str) -> FeatureFileError:
-    """The same message with the file it is about: `features: NAME: ...`."""
-    text = str(exc).removeprefix("features: ")
-    return FeatureFileError(f"features: {name}: {text}")
+        raise exc.in_file(path.name) from None
 
 
 def score_partition(
@@ -223,7 +219,7 @@ def score_partition(
             try:
                 out, scores = scorer.score_arrow(table)
             except FeatureFileError as exc:
-                raise _naming(exc, Path(part.path).name) from None
+                raise exc.in_file(Path(part.path).name) from None
             if writer is None:
                 text = [f.name for f in out.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
                 writer = pq.ParquetWriter(tmp, out.schema, use_dictionary=text or False)

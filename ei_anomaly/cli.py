@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .client import EdgeImpulseClient
 
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
-from .errors import AnomalyLensError, ApiError
+from .errors import EXIT_INPUT, EXIT_OK, AnomalyLensError, UsageError
 from .features import map_columns, read_feature_file, replaced_result_columns
 from .redact import redact
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
@@ -34,12 +34,7 @@ if TYPE_CHECKING:
 
 # The HTTP pieces are imported by the commands that use them: `score` starts faster without.
 
-EXIT_OK, EXIT_INPUT, EXIT_API = 0, 2, 3
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-class UsageError(AnomalyLensError):
-    """Bad command-line usage that argparse cannot see (unknown output format, no key)."""
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -378,12 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ApiError as exc:
+    except AnomalyLensError as exc:  # the error's type says which exit code
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_API
-    except AnomalyLensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -68,6 +68,8 @@ def _cut(conns: list[Any]) -> None:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
 log = logging.getLogger(__name__)
 
 
@@ -165,7 +167,7 @@ class EdgeImpulseClient:
         url = f"{self.base_url}{path}"
         host = urlsplit(url).netloc
         give_up_at = time.monotonic() + self.deadline
-        timed_out = ApiError(f"API: {host} did not answer within {self.deadline:g} s; check the network and base URL")
+        timed_out = ApiError(f"{host} did not answer within {self.deadline:g} s; check the network and base URL")
         attempt = 0
         while True:
             attempt += 1
@@ -189,7 +191,7 @@ class EdgeImpulseClient:
                 with resp:
                     if resp.is_redirect or 300 <= resp.status_code < 400:
                         raise ApiError(
-                            f"API: {host} answered with a redirect (HTTP {resp.status_code}); the key is never "
+                            f"{host} answered with a redirect (HTTP {resp.status_code}); the key is never "
                             "sent on to another address. Check the base URL (it should end in /v1)",
                             resp.status_code,
                         )
@@ -202,7 +204,7 @@ class EdgeImpulseClient:
                     timeout = isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError))
                     kind = "timed out" if timeout else "could not connect"
                     raise ApiError(
-                        f"API: {kind} to {host} after {attempt} attempts; check the network and base URL"
+                        f"{kind} to {host} after {attempt} attempts; check the network and base URL"
                     ) from None
                 self._wait(attempt, None, f"{type(exc).__name__}", give_up_at, timed_out)
                 continue
@@ -221,7 +223,7 @@ class EdgeImpulseClient:
         `read1` returns whatever has arrived, so a server trickling a byte at a time is checked
         against the deadline after every byte, not after a full chunk."""
         too_big = ApiError(
-            f"API: the answer is larger than {self.max_bytes / 2**20:g} MiB; refusing to read it", resp.status_code
+            f"the answer is larger than {self.max_bytes / 2**20:g} MiB; refusing to read it", resp.status_code
         )
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -257,25 +259,23 @@ class EdgeImpulseClient:
         error = self._scrub(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else None
         if status in (401, 403):
             raise AuthError(
-                f"API: the API key was rejected (HTTP {status}{': ' + error if error else ''}); "
+                f"the API key was rejected (HTTP {status}{': ' + error if error else ''}); "
                 "check it in Studio under Dashboard > Keys",
                 status,
             )
         if status == 404:
             raise NotFoundError(
-                f"API: not found (HTTP 404{': ' + error if error else ''}); check the project and block IDs", status
+                f"not found (HTTP 404{': ' + error if error else ''}); check the project and block IDs", status
             )
         if status == 429:
-            raise ApiError("API: rate limited (HTTP 429) even after retries; wait a minute and refresh", status)
+            raise ApiError("rate limited (HTTP 429) even after retries; wait a minute and refresh", status)
         if status >= 400:
-            raise ApiError(
-                f"API: the server answered HTTP {status}{': ' + error if error else ''}; try again later", status
-            )
+            raise ApiError(f"the server answered HTTP {status}{': ' + error if error else ''}; try again later", status)
         if not isinstance(body, dict):
             ctype = self._scrub(resp.headers.get("Content-Type", "unknown type"))[:100]
-            raise ApiError(f"API: the answer to {path} was not JSON ({ctype}); is the base URL right?", status)
+            raise ApiError(f"the answer to {path} was not JSON ({ctype}); is the base URL right?", status)
         if body.get("success") is False:
-            raise ApiError(f"API: {error or 'the request failed without a reason'}", status)
+            raise ApiError(f"{error or 'the request failed without a reason'}", status)
         return body
 
     def list_projects(self) -> list[dict[str, Any]]:
@@ -325,7 +325,7 @@ class EdgeImpulseClient:
                 impulse_id = impulse.get("id")
                 if isinstance(impulse_id, int) and not isinstance(impulse_id, bool):
                     return impulse_id
-        raise NotFoundError(f"API: no impulse of project {int(project_id)} holds learn block {int(learn_id)}")
+        raise NotFoundError(f"no impulse of project {int(project_id)} holds learn block {int(learn_id)}")
 
     def set_thresholds(
         self,
@@ -344,7 +344,7 @@ class EdgeImpulseClient:
             answer = self._request("POST", path, json=body)
         except AuthError as exc:
             raise AuthError(
-                f"API: this key may not change thresholds (HTTP {exc.status}): writing needs an admin key "
+                f"this key may not change thresholds (HTTP {exc.status}): writing needs an admin key "
                 "(Studio: Dashboard > Keys); nothing was changed",
                 exc.status,
             ) from None

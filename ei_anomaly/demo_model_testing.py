@@ -15,6 +15,7 @@ import numpy as np
 
 from .demo import DemoTestSample
 from .model import AnomalyModel
+from .rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD, is_anomaly
 
 WINDOW_MS, INCREASE_MS, HZ = 2000, 80, 62.5
 CREATED = "2026-11-21T09:00:00.000Z"
@@ -94,15 +95,15 @@ def classify_all_result(
     blocks = {b["id"]: b for b in impulse["learnBlocks"]}
     anomaly_block = blocks[learn_id]
     classifier = next((b for b in impulse["learnBlocks"] if b["type"] == "keras"), None)
-    value = next((t["value"] for t in thresholds if t["key"] == "min_anomaly_score"), 0.3)
-    threshold = np.float32(float(value))
+    value = next((t["value"] for t in thresholds if t["key"] == ANOMALY_THRESHOLD_KEY), STUDIO_DEFAULT_THRESHOLD)
+    threshold = float(value)
     classes = sorted({s.sample.label for s in scored if not s.sample.expected_anomaly})
     result, predictions = [], []
     confusion = {a: dict.fromkeys(_LABELS, 0) for a in _LABELS}
     for s in scored:
         n = len(s.scores)
         expected = "anomaly" if s.sample.expected_anomaly else "no anomaly"
-        flagged = s.scores > threshold
+        flagged = is_anomaly(s.scores, threshold)
         common = {
             "expectedLabels": _per_window(s.sample.label, n),
             "expectedAnomalyOutcome": _per_window(expected, n),

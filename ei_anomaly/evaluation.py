@@ -10,6 +10,7 @@ import pandas as pd
 
 from .errors import AnomalyLensError
 from .metadata import AnomalyMetadata, ValidationMetrics
+from .rules import count_anomalies, is_anomaly
 
 ENGINES = {"tflite": "TFLite", "eon": "EON", "eon_ram_optimized": "EON RAM-optimized"}
 _REPORT_SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg", "samples avg"}
@@ -96,11 +97,11 @@ class BinaryCounts:
 
 def count_flagged(scores: np.ndarray, threshold: float) -> int:
     """How many scores are anomalies at this threshold (score > threshold, in float32 as the SDK)."""
-    return int(np.count_nonzero(np.asarray(scores, np.float32) > np.float32(threshold)))
+    return count_anomalies(scores, threshold)
 
 
 def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> BinaryCounts:
-    flagged = np.asarray(scores, np.float32) > np.float32(threshold)
+    flagged = is_anomaly(scores, threshold)
     truth = np.asarray(truth, bool)
     return BinaryCounts(
         tp=int(np.sum(flagged & truth)),
@@ -304,7 +305,7 @@ def errors_per_sample(frame: pd.DataFrame, threshold: float, top: int = 20) -> p
     `frame` has one row per window: `sample id`, `sample`, `label`, `anomaly score`,
     `expected anomaly`. Samples without an error are left out; worst first.
     """
-    flagged = frame["anomaly score"].to_numpy(np.float32) > np.float32(threshold)
+    flagged = is_anomaly(frame["anomaly score"].to_numpy(np.float32), threshold)
     truth = frame["expected anomaly"].to_numpy(bool)
     work = pd.DataFrame(
         {

@@ -96,14 +96,14 @@ def _csv_rows(lines: list[str], delimiter: str) -> list[list[str]]:
     try:
         return list(csv.reader(lines, delimiter=delimiter))
     except csv.Error as exc:  # e.g. a cell over 128 KiB: not a feature file
-        raise FeatureFileError(f"features: cannot parse the CSV ({exc}); is this a file of features?") from None
+        raise FeatureFileError(f"cannot parse the CSV ({exc}); is this a file of features?") from None
 
 
 def _sniff(sample: str) -> tuple[str, bool, str]:
     """Guess (delimiter, has_header, decimal point) from the start of a CSV file."""
     lines = sample.splitlines()[:20]
     if not lines:
-        raise FeatureFileError("features: the file is empty")
+        raise FeatureFileError("the file is empty")
     try:
         delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t").delimiter
     except csv.Error:
@@ -194,12 +194,12 @@ def _read_csv(
     except pa.ArrowInvalid as exc:
         detail = str(exc).split("\n")[0][:200]
         if "utf8" in detail.lower() or "utf-8" in detail.lower():
-            raise FeatureFileError("features: the file is not UTF-8 text; save it as UTF-8 CSV") from None
-        raise FeatureFileError(f"features: cannot parse the CSV ({detail})") from None
+            raise FeatureFileError("the file is not UTF-8 text; save it as UTF-8 CSV") from None
+        raise FeatureFileError(f"cannot parse the CSV ({detail})") from None
     # Arrow reads cells that are not UTF-8 as binary; numbers were parsed, so that is the text.
     bad = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if bad:
-        raise FeatureFileError(f"features: column {bad[0]!r} is not UTF-8 text; save the file as UTF-8 CSV")
+        raise FeatureFileError(f"column {bad[0]!r} is not UTF-8 text; save the file as UTF-8 CSV")
     return table, names
 
 
@@ -268,15 +268,12 @@ def _decoded_estimate(meta: pq.FileMetaData, schema: pa.Schema) -> int:
 
 def _check_table_shape(rows: int, columns: int, decoded: int, limits: Limits, about: str = "") -> None:
     if columns > limits.columns:
-        raise FeatureFileError(
-            "features: " + too_big("the file", f"{columns:,} columns wide", f"{limits.columns:,}", "columns")
-        )
+        raise FeatureFileError(too_big("the file", f"{columns:,} columns wide", f"{limits.columns:,}", "columns"))
     if rows > limits.rows:
-        raise FeatureFileError("features: " + too_big("the file", f"{about}{rows:,} rows", f"{limits.rows:,}", "rows"))
+        raise FeatureFileError(too_big("the file", f"{about}{rows:,} rows", f"{limits.rows:,}", "rows"))
     if decoded > limits.decoded_bytes:
         raise FeatureFileError(
-            "features: "
-            + too_big("read, it", about + human_bytes(decoded), human_bytes(limits.decoded_bytes), "decoded_bytes")
+            too_big("read, it", about + human_bytes(decoded), human_bytes(limits.decoded_bytes), "decoded_bytes")
         )
 
 
@@ -291,7 +288,7 @@ def _read_parquet(
         parquet = pq.ParquetFile(source)
         meta, schema = parquet.metadata, parquet.schema_arrow
     except Exception as exc:  # pyarrow raises many types for corrupt files
-        raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
+        raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})") from None
     _check_table_shape(meta.num_rows, len(schema), _decoded_estimate(meta, schema), limits)
     names = _unique(schema.names)
     positions = [names.index(c) for c in columns] if columns else None
@@ -316,7 +313,7 @@ def _read_parquet(
     except FeatureFileError:
         raise
     except Exception as exc:
-        raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
+        raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})") from None
     return table.rename_columns(columns or names), names
 
 
@@ -434,18 +431,17 @@ def read_feature_file(
         try:
             handle = pa.memory_map(str(path))
         except OSError as exc:
-            raise FeatureFileError(f"features: cannot read {path.name}: {exc.strerror or exc}") from None
+            raise FeatureFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     else:
         handle = pa.BufferReader(pa.py_buffer(bytes(source)) if not isinstance(source, pa.Buffer) else source)
     size = handle.size()
     if size > limits.feature_file_bytes:
         raise FeatureFileError(
-            "features: "
-            + too_big("the file", human_bytes(size), human_bytes(limits.feature_file_bytes), "feature_file_bytes")
+            too_big("the file", human_bytes(size), human_bytes(limits.feature_file_bytes), "feature_file_bytes")
         )
     head = _sample(handle)
     if not head.strip():
-        raise FeatureFileError("features: the file is empty")
+        raise FeatureFileError("the file is empty")
     notes: list[str] = []
     wanted = list(dict.fromkeys(columns)) if columns else None
     if head[:4] == b"PAR1":
@@ -456,13 +452,13 @@ def read_feature_file(
         decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf8" else encoding)(errors="replace")
         sample = decoder.decode(head, final=False)
         if not sample.strip("\ufeff\x00 \r\n\t"):
-            raise FeatureFileError("features: the file is empty")
+            raise FeatureFileError("the file is empty")
         if not first_block:  # the first block is a preview: the whole read checks the whole file
             _check_csv_shape(handle, size, sample, encoding, limits)
         table, names = _read_csv(handle, sample, encoding, wanted, first_block)
     pa.default_memory_pool().release_unused()  # hand the parser's working memory back to the system
     if table.num_rows == 0:
-        raise FeatureFileError("features: the file has a header but no rows")
+        raise FeatureFileError("the file has a header but no rows")
     old = [n for n in table.column_names if _OLD_RESULT.match(n)]
     numeric = numeric_columns(table)
     if old:
@@ -481,12 +477,12 @@ def map_columns(table: FeatureTable, model: AnomalyModel, override: dict[int, st
     if override:
         missing = [c for c in override.values() if c not in table.columns]
         if missing:
-            raise FeatureFileError(f"features: the file has no column named {missing[0]!r}")
+            raise FeatureFileError(f"the file has no column named {missing[0]!r}")
         auto = _auto_mapping(table, model, strict=False)
         columns = [override.get(j, auto[j] if auto else None) for j in range(len(model.axes))]
         if any(c is None for c in columns):
             j = columns.index(None)
-            raise FeatureFileError(f"features: choose a column for {model.axis_labels[j]}")
+            raise FeatureFileError(f"choose a column for {model.axis_labels[j]}")
         return ColumnMapping(columns=[str(c) for c in columns], how="chosen by hand")
     return ColumnMapping(columns=_auto_mapping(table, model, strict=True) or [], how=_how(table, model))
 
@@ -519,7 +515,7 @@ def _auto_mapping(table: FeatureTable, model: AnomalyModel, strict: bool) -> lis
         return None
     highest = max(model.axes)
     raise FeatureFileError(
-        f"features: the model needs feature {highest} ({model.feature_label(highest)}) but the file "
+        f"the model needs feature {highest} ({model.feature_label(highest)}) but the file "
         f"has {len(numeric)} numeric columns; provide all {model.n_features_required} features in "
         f"order, exactly the {len(model.axes)} axis columns, or columns named after the axes"
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from .errors import AnomalyLensError
+from .errors import ConfigError
 
 MB = 1024 * 1024
 _ENV = {
@@ -56,7 +56,7 @@ class Limits:
             if not raw:
                 continue
             if not raw.isdigit() or int(raw) == 0:
-                raise AnomalyLensError(f"configuration: {name} must be a positive whole number, not {raw[:40]!r}")
+                raise ConfigError(f"{name} must be a positive whole number, not {raw[:40]!r}")
             values[f.name] = int(raw) * unit
         return cls(**values)
 

@@ -21,7 +21,7 @@ from .errors import MetadataError
 from .limits import Limits, human_bytes, too_big
 
 _INT64_MAX = 2**63 - 1
-_TOO_DEEP = "metadata: the JSON is nested too deeply (over ~1,000 levels) to be anomaly metadata"
+_TOO_DEEP = "the JSON is nested too deeply (over ~1,000 levels) to be anomaly metadata"
 AxisIndex = Annotated[int, Field(ge=0, le=_INT64_MAX)]
 
 _CONFIG = ConfigDict(
@@ -183,29 +183,29 @@ def _describe(err: ValidationError) -> str:
         problems.append(f"`{where}`: {msg}")
     more = err.error_count() - len(problems)
     tail = f" (and {more} more problems)" if more > 0 else ""
-    return "metadata: " + "; ".join(problems) + tail
+    return "; ".join(problems) + tail
 
 
 def validate_consistency(meta: AnomalyMetadata) -> None:
     """Raise MetadataError when the fields cannot describe a scorable K-means block."""
     n = len(meta.axes)
     if n == 0:
-        raise MetadataError("metadata: `axes` is empty; the block was trained on no features")
+        raise MetadataError("`axes` is empty; the block was trained on no features")
     for name in ("mean", "scale"):
         size = len(getattr(meta, name))
         if size != n:
-            raise MetadataError(f"metadata: `{name}` has {size} values but `axes` has {n}")
+            raise MetadataError(f"`{name}` has {size} values but `axes` has {n}")
     if not meta.clusters:
-        raise MetadataError("metadata: `clusters` is empty; retrain the anomaly block")
+        raise MetadataError("`clusters` is empty; retrain the anomaly block")
     for i, cluster in enumerate(meta.clusters):
         if len(cluster.center) != n:
-            raise MetadataError(f"metadata: `clusters[{i}].center` has {len(cluster.center)} values but `axes` has {n}")
+            raise MetadataError(f"`clusters[{i}].center` has {len(cluster.center)} values but `axes` has {n}")
     zero = [i for i, s in enumerate(meta.scale) if s == 0]
     if zero:
-        raise MetadataError(f"metadata: `scale[{zero[0]}]` is 0; scaling would divide by zero")
+        raise MetadataError(f"`scale[{zero[0]}]` is 0; scaling would divide by zero")
     _check_float32(meta)
     if len(set(meta.axes)) != n:
-        raise MetadataError("metadata: `axes` lists the same feature index twice")
+        raise MetadataError("`axes` lists the same feature index twice")
 
 
 def _float32_problem(values: list[float]) -> tuple[int, str] | None:
@@ -233,13 +233,13 @@ def _check_float32(meta: AnomalyMetadata) -> None:
         i, what = problem
         where = f"clusters[{i}].maxError" if name == "clusters[].maxError" else f"{name}[{i}]"
         raise MetadataError(
-            f"metadata: `{where}` is {values[i]:g}, which {what} in the float32 arithmetic "
+            f"`{where}` is {values[i]:g}, which {what} in the float32 arithmetic "
             "devices score with; the model cannot be scored"
         )
     for i, t in enumerate(meta.thresholds):
         if t.numeric_value is not None and _float32_problem([t.numeric_value]) == (0, "overflows to infinity"):
             raise MetadataError(
-                f"metadata: `thresholds[{i}].value` is {t.numeric_value:g}, which overflows to infinity in float32"
+                f"`thresholds[{i}].value` is {t.numeric_value:g}, which overflows to infinity in float32"
             )
 
 
@@ -255,39 +255,36 @@ def _as_dict(source: Any, limits: Limits) -> dict[str, Any]:
                 raise MetadataError(_too_big(size, limits))
             source = path.read_bytes()
         except OSError as exc:
-            raise MetadataError(f"metadata: cannot read {path.name}: {exc.strerror}") from None
+            raise MetadataError(f"cannot read {path.name}: {exc.strerror}") from None
     if len(source) > limits.metadata_bytes:  # characters for text: at least as many bytes
         raise MetadataError(_too_big(len(source), limits))
     if isinstance(source, (bytes, bytearray)):
         try:
             source = bytes(source).decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise MetadataError("metadata: the file is not UTF-8 text (is it a JSON file?)") from None
+            raise MetadataError("the file is not UTF-8 text (is it a JSON file?)") from None
     try:
         data = json.loads(source)
     except json.JSONDecodeError as exc:
-        raise MetadataError(f"metadata: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise MetadataError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise MetadataError(_TOO_DEEP) from None
     except ValueError as exc:  # Python refuses integers of more than 4,300 digits
-        raise MetadataError(f"metadata: a number in the JSON is too long to read ({str(exc).split(':')[0]})") from None
+        raise MetadataError(f"a number in the JSON is too long to read ({str(exc).split(':')[0]})") from None
     if not isinstance(data, dict):
-        raise MetadataError("metadata: expected a JSON object with `clusters`, `mean`, `scale`, `axes`")
+        raise MetadataError("expected a JSON object with `clusters`, `mean`, `scale`, `axes`")
     return data
 
 
 def _too_big(size: int, limits: Limits) -> str:
-    return "metadata: " + too_big(
-        "the JSON", human_bytes(size), human_bytes(limits.metadata_bytes), "metadata_bytes"
-    )
+    return too_big("the JSON", human_bytes(size), human_bytes(limits.metadata_bytes), "metadata_bytes")
 
 
 def _check_model_size(data: dict[str, Any], limits: Limits) -> None:
     clusters, axes = data.get("clusters"), data.get("axes")
     if isinstance(clusters, list) and isinstance(axes, list) and len(clusters) * len(axes) > limits.model_values:
         raise MetadataError(
-            "metadata: "
-            + too_big(
+            too_big(
                 f"the model ({len(clusters):,} clusters x {len(axes):,} axes)",
                 f"{len(clusters) * len(axes):,} values",
                 f"{limits.model_values:,}",
@@ -307,7 +304,7 @@ def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits |
         reason = str(data.get("error") or "no reason given")
         if len(reason) > 500:
             reason = reason[:500] + "…"
-        raise MetadataError(f"metadata: the API reported failure: {reason}")
+        raise MetadataError(f"the API reported failure: {reason}")
     _check_model_size(data, limits)
     try:
         meta = AnomalyMetadata.model_validate(data, context={"max_text": limits.text_chars})

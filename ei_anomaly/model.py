@@ -8,11 +8,10 @@ from functools import cached_property
 
 import numpy as np
 
+from . import rules
 from .metadata import AnomalyMetadata, Threshold
+from .rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD
 from .scoring import Method, score_features
-
-ANOMALY_THRESHOLD_KEY = "min_anomaly_score"
-STUDIO_DEFAULT_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
@@ -25,10 +24,10 @@ class Scores:
 
     def is_anomaly(self, threshold: float) -> np.ndarray:
         """SDK semantics: strictly greater than the threshold. False for unscorable rows."""
-        return self.score > np.float32(threshold)
+        return rules.is_anomaly(self.score, threshold)
 
     def count_anomalies(self, threshold: float) -> int:
-        return int(np.count_nonzero(self.is_anomaly(threshold)))
+        return rules.count_anomalies(self.score, threshold)
 
     def top_indices(self, n: int) -> np.ndarray:
         """Row indices of the n highest scores, highest first, the earlier row first on ties

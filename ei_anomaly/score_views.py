@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rules import SCORE_CAP
+
 HISTOGRAM_BINS = 160  # a few KB to the browser, and fine bins around the threshold
 ENVELOPE_COLUMNS = 1500  # about one per pixel column of a wide chart: 3,000 points at most
 FLAGGED_CAP = 5000
@@ -58,7 +60,7 @@ class FlaggedPoints:
 def score_bounds(scores: np.ndarray) -> tuple[float, float] | None:
     """(lowest, 99.5th percentile) of the finite scores below the cap: the range people look at."""
     s = np.asarray(scores)
-    finite = s[np.isfinite(s) & (s < 1000)]
+    finite = s[np.isfinite(s) & (s < SCORE_CAP)]
     if not len(finite):
         return None
     return float(finite.min()), float(np.percentile(finite, 99.5))

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from .features import ColumnMapping, FeatureTable, axis_matrix, rows_frame, time_column
 from .model import AnomalyModel, Scores
+from .rules import is_anomaly
 from .score_views import (
     FLAGGED_CAP,
     FlaggedPoints,
@@ -104,4 +105,4 @@ class ScoredFile:
     def top_anomalies(self, threshold: float) -> pd.DataFrame:
         """The top rows that are anomalies at this threshold (a filter, no new sort)."""
         top = self.top_rows
-        return top[top["anomaly score"].to_numpy() > np.float32(threshold)]
+        return top[is_anomaly(top["anomaly score"].to_numpy(), threshold)]

@@ -27,7 +27,8 @@ from typing import Literal
 import numba
 import numpy as np
 
-SCORE_CAP = np.float32(1000.0)
+from .rules import SCORE_CAP
+
 _BLOCK = 512  # rows per work item of the direct kernel: keeps z and acc in L1/L2
 _U = 2.0**-24  # float32 unit roundoff
 Method = Literal["auto", "direct", "pruned"]

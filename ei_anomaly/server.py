@@ -349,6 +349,7 @@ def _handler(
 
 class _QuietServer(ThreadingHTTPServer):
     request_queue_size = 128  # listen backlog (socketserver's default is 5): bursts wait, not fail
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A dropped connection is the client's business: no traceback on the terminal."""
 

@@ -233,8 +233,8 @@ class _CsvStream(FeatureStream):
         except pa.ArrowInvalid as exc:
             detail = str(exc).split("\n")[0][:200]
             if "utf8" in detail.lower():
-                raise FeatureFileError("features: the file is not UTF-8 text; save it as UTF-8 CSV") from None
-            raise FeatureFileError(f"features: cannot parse the CSV ({detail})") from None
+                raise FeatureFileError("the file is not UTF-8 text; save it as UTF-8 CSV") from None
+            raise FeatureFileError(f"cannot parse the CSV ({detail})") from None
         for name in floats:
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, self._to_float(table.column(i), name, first_row))
@@ -289,9 +289,9 @@ class _ParquetStream(FeatureStream):
             self._batches = self._file.iter_batches(batch_size=rows)
             first = next(self._batches, None)
         except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
+            raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})") from None
         if first is None:
-            raise FeatureFileError("features: the file has a header but no rows")
+            raise FeatureFileError("the file has a header but no rows")
         self._names = _unique(first.schema.names)
         table = pa.Table.from_batches([first]).rename_columns(self._names)
         self.first = FeatureTable(table=table, numeric_columns=numeric_columns(table), source_name=name)
@@ -303,7 +303,7 @@ class _ParquetStream(FeatureStream):
             for batch in self._batches:
                 yield pa.Table.from_batches([batch]).rename_columns(self._names)
         except (OSError, pa.ArrowException) as exc:
-            raise FeatureFileError(f"features: cannot read the Parquet file ({str(exc)[:200]})") from None
+            raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})") from None
 
     def close(self) -> None:
         super().close()
@@ -317,7 +317,7 @@ def open_feature_stream(path: Path, block_bytes: int | None = None, batch_rows: 
     try:
         fh = open(path, "rb")  # noqa: SIM115 (kept open by the stream) read, not memory-mapped: mapped pages would count as resident
     except OSError as exc:
-        raise FeatureFileError(f"features: cannot read {path.name}: {exc.strerror or exc}") from None
+        raise FeatureFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     try:
         head = fh.read(_SNIFF_BYTES)
         if head[:4] == b"PAR1":

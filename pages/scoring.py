@@ -58,8 +58,7 @@ for note in sample.notes:
 with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"):
     st.dataframe(preview(sample), width="stretch", hide_index=True)
     st.caption(
-        f"{len(sample.columns)} columns · "
-        + (f"mapping: {auto.how}" if auto else "choose a column for every axis")
+        f"{len(sample.columns)} columns · " + (f"mapping: {auto.how}" if auto else "choose a column for every axis")
     )
     cols = st.columns(min(4, len(model.axes)))
     override = {}

@@ -100,8 +100,11 @@ def test_axes_beyond_int64_are_a_metadata_error(tmp_path):
         ({"scale": [1e-50, 2.0, 4.0]}, "scale[0]", "becomes 0"),
         ({"mean": [0.0, 1e39, 2.0]}, "mean[1]", "overflows"),
         ({"clusters": [{"center": [0.0, 0.0, 1e39], "maxError": 0.5}]}, "clusters[0].center[2]", "overflows"),
-        ({"clusters": [{"center": [0.0, 0.0, 0.0], "maxError": 0.5}, {"center": [0, 0, 0], "maxError": 1e39}]},
-         "clusters[1].maxError", "overflows"),
+        (
+            {"clusters": [{"center": [0.0, 0.0, 0.0], "maxError": 0.5}, {"center": [0, 0, 0], "maxError": 1e39}]},
+            "clusters[1].maxError",
+            "overflows",
+        ),
     ],
 )
 def test_values_finite_in_float64_but_not_in_float32_are_refused_by_name(overrides, field, what):
@@ -328,7 +331,7 @@ def test_threshold_must_be_finite(value, command):
     assert "must be a finite number" in run.stderr
 
 
-FORMULAS = "note,accX rms,accY rms,accZ rms\n=HYPERLINK(\"http://x\"),1,2,3\n+1+2,-1.5,2,3\n@SUM(A1),1,2,3\n-1.5,1,2,3\nok,1,2,3\n"
+FORMULAS = 'note,accX rms,accY rms,accZ rms\n=HYPERLINK("http://x"),1,2,3\n+1+2,-1.5,2,3\n@SUM(A1),1,2,3\n-1.5,1,2,3\nok,1,2,3\n'
 
 
 def test_formula_like_text_is_kept_exact_by_default_and_defused_on_request(tmp_path):
@@ -341,7 +344,7 @@ def test_formula_like_text_is_kept_exact_by_default_and_defused_on_request(tmp_p
     assert notes == ['=HYPERLINK("http://x")', "+1+2", "@SUM(A1)", "-1.5", "ok"]
     safe = cli("score", meta, str(path), "--spreadsheet-safe")
     out = pacsv.read_csv(io.BytesIO(safe.stdout.encode()))
-    assert out.column("note").to_pylist() == ["'=HYPERLINK(\"http://x\")", "'+1+2", "'@SUM(A1)", "-1.5", "ok"]
+    assert out.column("note").to_pylist() == ['\'=HYPERLINK("http://x")', "'+1+2", "'@SUM(A1)", "-1.5", "ok"]
     assert out.column("accX rms").to_pylist() == [1, -1.5, 1, 1, 1]  # numbers stay numbers
 
 

@@ -91,6 +91,7 @@ def test_set_thresholds_request_and_answer_validate_against_the_official_models(
         "thresholds": [{"blockId": BLOCK_ID, "key": "min_anomaly_score", "value": 0.42}],
         "allowCreatingRegenerateModelTestingJobs": False,
     }
+
     # The official client cannot parse any threshold value here either ("Multiple matches"), so
     # check the field names against its model and the value's type by hand.
     def aliases(model):

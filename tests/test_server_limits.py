@@ -69,9 +69,7 @@ def test_200_partial_requests_do_not_starve_a_normal_client():
         ok = None
         while ok is None and time.monotonic() - started < 15:
             with contextlib.suppress(requests.RequestException):
-                ok = requests.get(
-                    f"http://127.0.0.1:{port}/v1/api/projects", headers={"x-api-key": API_KEY}, timeout=2
-                )
+                ok = requests.get(f"http://127.0.0.1:{port}/v1/api/projects", headers={"x-api-key": API_KEY}, timeout=2)
         took = time.monotonic() - started
         for s in held:
             s.close()
