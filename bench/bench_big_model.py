@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from ei_anomaly.demo import DEMO_DIR
 from ei_anomaly.limits import Limits
+from ei_anomaly.review import SourceKind
 from tests.conftest import ROOT
 
 PAGES = ("thresholds", "validation", "on_device", "scoring", "clusters")
@@ -47,7 +48,7 @@ def main() -> None:
     data = big_metadata(args.clusters, args.axes, args.windows)
     print(f"model JSON {len(data) / 2**20:.1f} MB (limit {Limits.from_env().metadata_bytes / 2**20:.0f} MB)")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
-    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    at.sidebar.radio[0].set_value(SourceKind.FILE).run()
     at.sidebar.file_uploader[0].set_value(("big.json", data, "application/json"))
     print(f"overview: first view {timed(at):.2f} s; errors {[e.value[:120] for e in at.error]}")
     print(f"overview: reruns {', '.join(f'{timed(at):.2f}' for _ in range(3))} s")

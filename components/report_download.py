@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .report import build_report, report_filename
-from .source import DEMO, Source
+from ei_anomaly.report import build_report, report_filename
+
+from .source import Source
 from .threshold import shared_threshold
 from .uploads import last_scored
 
@@ -23,7 +24,6 @@ def show_report_download(source: Source) -> None:
             title=f"Anomaly model review: {source.title}",
             source_label=source.title,
             scored=upload,
-            illustrative=source.kind == DEMO,
         )
 
     st.download_button(

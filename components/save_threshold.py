@@ -15,10 +15,11 @@ from ei_anomaly import AnomalyLensError
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.evaluation import shortest_float32
 from ei_anomaly.metadata import Threshold
+from ei_anomaly.review import SourceKind
 from ei_anomaly.write_back import save_threshold
 
 from . import loaders, state
-from .source import PROJECT, Source
+from .source import Source
 from .text import md_escape
 
 
@@ -82,7 +83,7 @@ def _confirm(source: Source, pending: PendingSave) -> None:
 
 def show_save_button(source: Source, threshold: Threshold | None, value: float) -> None:
     """For a project source: the button, and the confirmation while a save is pending."""
-    if source.kind != PROJECT or source.learn_id is None or threshold is None:
+    if source.kind != SourceKind.PROJECT or source.learn_id is None or threshold is None:
         return
     pending = PendingSave(source.title, source.learn_id, threshold.key, threshold.value, shortest_float32(value))
     unchanged = threshold.numeric_value is not None and shortest_float32(threshold.numeric_value) == pending.new

@@ -1,62 +1,32 @@
 """Which scores the Thresholds page tunes against: validation predictions, Studio's model-testing
-results (project source), or the last scored upload (no labels)."""
+results (project source), or the last scored upload (no labels). The sets themselves are
+`ei_anomaly.review` score sets; this module only offers the choice and fetches what it needs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from ei_anomaly import ApiError
-from ei_anomaly.evaluation import predictions_frame
 from ei_anomaly.model_testing import HOW_TO_RUN_MODEL_TESTING, NoTestResults
-from ei_anomaly.score_views import ScoreHistogram, score_bounds, score_histogram
+from ei_anomaly.review import (
+    ScoreSet,
+    ScoreSource,
+    SourceKind,
+    model_testing_scores,
+    upload_scores,
+    validation_scores,
+)
 
 from . import loaders, state
-from .source import PROJECT, Source, refresh_token
+from .source import Source, refresh_token
 from .text import md_escape
 from .uploads import last_scored
 
-VALIDATION, MODEL_TESTING, UPLOAD = "Validation predictions", "Studio model testing", "Last upload"
-
-
-@dataclass(frozen=True)
-class ScoreSet:
-    """Scores to tune on; `truth` (labelled anomaly per score) is None for unlabelled scores."""
-
-    scores: np.ndarray
-    truth: np.ndarray | None
-    origin: str
-    windows: pd.DataFrame | None = None  # per test window, for the per-sample table
-    # Threshold-independent views, computed once (an upload's come with it, already computed).
-    histogram: ScoreHistogram = field(default=None)  # type: ignore[assignment]
-    bounds: tuple[float, float] | None = None
-
-    def __post_init__(self) -> None:
-        if self.histogram is None:
-            object.__setattr__(self, "histogram", score_histogram(self.scores))
-            object.__setattr__(self, "bounds", score_bounds(self.scores))
-
-    @property
-    def labelled(self) -> bool:
-        return self.truth is not None and bool(self.truth.any()) and bool((~self.truth).any())
-
-
-def _validation(source: Source) -> ScoreSet | None:
-    meta = source.model.metadata
-    types = [m.type for m in meta.model_validation_metrics if m.predictions]
-    if not types:
-        return None
-    chosen = meta.recommended_model_type if meta.recommended_model_type in types else types[0]
-    frame = predictions_frame(next(m for m in meta.model_validation_metrics if m.type == chosen))
-    frame = frame.dropna(subset=["anomaly score"])
-    return ScoreSet(
-        frame["anomaly score"].to_numpy(),
-        frame["labelled anomaly"].to_numpy(),
-        f"{len(frame)} validation windows ({md_escape(chosen)})",
-    )
+SCORE_SOURCE_LABELS = {
+    ScoreSource.VALIDATION: "Validation predictions",
+    ScoreSource.MODEL_TESTING: "Studio model testing",
+    ScoreSource.UPLOAD: "Last upload",
+}
 
 
 def _model_testing(source: Source) -> ScoreSet | None:
@@ -79,21 +49,12 @@ def _model_testing(source: Source) -> ScoreSet | None:
         notes.append(f"{found.unlabelled} without an expected outcome")
     if notes:
         st.caption("Left out: " + ", ".join(notes) + ".")
-    return ScoreSet(
-        found.scores,
-        found.truth,
-        f"{len(found.frame)} windows of {found.n_samples} test samples (Studio model testing)",
-        found.frame,
-    )
+    return model_testing_scores(found)
 
 
 def _upload(source: Source) -> ScoreSet | None:
     upload = last_scored(source.model)
-    if upload is None:
-        return None
-    scores = upload.finite_scores
-    origin = f"{len(scores):,} scored rows of your last upload (no labels)"
-    return ScoreSet(scores, None, origin, histogram=upload.histogram, bounds=upload.bounds)
+    return None if upload is None else upload_scores(upload, name="your last upload")
 
 
 def select_score_source(source: Source) -> ScoreSet | None:
@@ -101,11 +62,11 @@ def select_score_source(source: Source) -> ScoreSet | None:
     has_validation = any(m.predictions for m in source.model.metadata.model_validation_metrics)
     has_upload = last_scored(source.model) is not None
     options = [
-        name
-        for name, available in (
-            (VALIDATION, has_validation),
-            (MODEL_TESTING, source.kind == PROJECT),
-            (UPLOAD, has_upload),
+        kind
+        for kind, available in (
+            (ScoreSource.VALIDATION, has_validation),
+            (ScoreSource.MODEL_TESTING, source.kind == SourceKind.PROJECT),
+            (ScoreSource.UPLOAD, has_upload),
         )
         if available
     ]
@@ -118,11 +79,15 @@ def select_score_source(source: Source) -> ScoreSet | None:
             "Scores to tune on",
             options,
             key=state.SCORE_SOURCE,
+            format_func=SCORE_SOURCE_LABELS.__getitem__,
             horizontal=True,
             help="Validation predictions come with the block; model testing is Studio's test set "
             "(Model testing > Classify all); an upload has no labels.",
         )
     else:
         chosen = options[0]
-    loader = {VALIDATION: _validation, MODEL_TESTING: _model_testing, UPLOAD: _upload}[chosen]
-    return loader(source)
+    if chosen is ScoreSource.VALIDATION:
+        return validation_scores(source.model.metadata)
+    if chosen is ScoreSource.MODEL_TESTING:
+        return _model_testing(source)
+    return _upload(source)

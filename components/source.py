@@ -17,13 +17,18 @@ import streamlit as st
 from ei_anomaly import AnomalyLensError, AnomalyModel
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 from ei_anomaly.limits import MB, Limits
+from ei_anomaly.review import SourceKind
 
 from . import loaders, state
 from .text import md_escape
 
-DEMO, PROJECT, FILE = "Demo project", "Edge Impulse project", "Metadata JSON file"
-SOURCES = (DEMO, PROJECT, FILE)
+SOURCE_LABELS = {
+    SourceKind.DEMO: "Demo project",
+    SourceKind.PROJECT: "Edge Impulse project",
+    SourceKind.FILE: "Metadata JSON file",
+}
 DEMO_BLOCK_ID = 4
+DEMO_TITLE = "Continuous motion (demo)"
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Source:
 
     model: AnomalyModel
     title: str
-    kind: str
+    kind: SourceKind
     learn_id: int | None = None
     project_id: int | None = None
     base_url: str | None = None
@@ -89,16 +94,16 @@ def _project_id() -> int:
 
 def current_source() -> Source:
     """The model the sidebar selects; raises AnomalyLensError with a user-facing message."""
-    kind = st.session_state.get(state.SOURCE, DEMO)
-    if kind == FILE:
+    kind = st.session_state.get(state.SOURCE, SourceKind.DEMO)
+    if kind == SourceKind.FILE:
         upload = st.session_state.get(state.METADATA_FILE)
         if upload is None:
             raise AnomalyLensError(
                 "Upload a metadata JSON file in the sidebar (the answer of the anomaly "
                 "metadata endpoint, or `python -m ei_anomaly fetch` output)."
             )
-        return Source(loaders.model_from_json(upload.getvalue()), upload.name, FILE)
-    if kind == PROJECT:
+        return Source(loaders.model_from_json(upload.getvalue()), upload.name, SourceKind.FILE)
+    if kind == SourceKind.PROJECT:
         api = endpoint()
         project = _project_id()
         block = st.session_state.get(state.BLOCK)
@@ -112,8 +117,10 @@ def current_source() -> Source:
         name = dict(blocks)[learn_id]
         version = loaders.block_version(api.base_url, project, learn_id)
         model = loaders.fetch_model(api.base_url, project, learn_id, api.api_key, refresh_token(), version)
-        return Source(model, f"{name} · project {project}", PROJECT, learn_id, project, api.base_url, api.api_key)
-    return Source(loaders.demo_model(), "Continuous motion (demo)", DEMO, DEMO_BLOCK_ID)
+        return Source(
+            model, f"{name} · project {project}", SourceKind.PROJECT, learn_id, project, api.base_url, api.api_key
+        )
+    return Source(loaders.demo_model(), DEMO_TITLE, SourceKind.DEMO, DEMO_BLOCK_ID)
 
 
 def _leave_pages_directory_mode() -> None:
@@ -134,11 +141,11 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
 
     Empty for a metadata file (it has none); a seeded sample when there are more than max_points.
     """
-    if source.kind == PROJECT:
+    if source.kind == SourceKind.PROJECT:
         points = loaders.fetch_trained_points(
             source.base_url, source.project_id, source.learn_id, feature_x, feature_y, source.api_key, refresh_token()
         )
-    elif source.kind == DEMO:
+    elif source.kind == SourceKind.DEMO:
         points = loaders.demo_trained_points(feature_x, feature_y)
     else:
         return pd.DataFrame(columns=["x", "y"], dtype=float)
@@ -168,9 +175,15 @@ def trained_ago(when: datetime) -> str:
 def show_source_sidebar() -> None:
     """The sidebar: source choice, its inputs, and a one-line summary of what is loaded."""
     with st.sidebar:
-        st.radio("Data source", SOURCES, key=state.SOURCE, help="The demo needs no key and no network.")
-        kind = st.session_state.get(state.SOURCE, DEMO)
-        if kind == PROJECT:
+        st.radio(
+            "Data source",
+            list(SourceKind),
+            key=state.SOURCE,
+            format_func=SOURCE_LABELS.__getitem__,
+            help="The demo needs no key and no network.",
+        )
+        kind = st.session_state.get(state.SOURCE, SourceKind.DEMO)
+        if kind == SourceKind.PROJECT:
             st.text_input("Project ID", key=state.PROJECT_ID, placeholder="e.g. 123456")
             st.text_input(
                 "API key",
@@ -181,7 +194,7 @@ def show_source_sidebar() -> None:
             )
             _show_base_url_field()
             _show_block_choice()
-        elif kind == FILE:
+        elif kind == SourceKind.FILE:
             limit = upload_limit_mb(Limits.from_env().metadata_bytes)
             st.file_uploader("Metadata JSON", type=["json"], key=state.METADATA_FILE, max_upload_size=limit)
         _show_summary()

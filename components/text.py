@@ -2,18 +2,15 @@
 
 Streamlit renders markdown in st.markdown, st.caption, st.error/warning/info, st.title, widget
 labels and help: `![x](http://host/x.png)` would become an image the browser fetches, `[a](url)`
-a live link, `:red[x]` a colour, `$x$` maths. Plotly renders a few HTML tags (`<a href>`, `<b>`,
-`<br>`, `<img>` is not one, but links are) in titles, names, tick labels and hover text.
+a live link, `:red[x]` a colour, `$x$` maths. (Charts escape their own text: `ei_anomaly.figures.text`.)
 Long texts are cut for display (a 1 MB description must not freeze the page).
 """
 
 from __future__ import annotations
 
-import html
 import re
 
 TEXT_DISPLAY_LIMIT = 300  # characters of one untrusted text shown in a label, caption or banner
-CHART_LABEL_LIMIT = 80  # characters of one untrusted text in a chart (axis title, tick, legend)
 WORD_JOINER = "\u2060"
 _AUTOLINK = re.compile(r"[a-z][a-z0-9+.-]*:(?=//)|\b(?:mailto|xmpp):|\bwww(?=\.)|@", re.IGNORECASE)
 _CODE_SPAN = re.compile(r"(`[^`]+`)")
@@ -45,13 +42,3 @@ def _no_autolink(text: str) -> str:
     escapes are resolved, so escaping cannot stop it: an invisible word joiner (U+2060) after
     `scheme:`, inside `www.` and after `@` does. The text reads the same."""
     return _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, text)
-
-
-def plotly_escape(text: object, limit: int | None = CHART_LABEL_LIMIT) -> str:
-    """Text for Plotly titles, names, labels and hover text: `<`, `>`, `&` become
-    entities, so no tag or link is rendered. Cut at `limit` characters with "…" (a chart
-    label has no room to say more)."""
-    s = str(text)
-    if limit is not None and len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return html.escape(s, quote=False)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyModel
 from ei_anomaly.metadata import Threshold
+from ei_anomaly.review import threshold_meaning
 
 from . import state
 from .text import md_escape
@@ -23,7 +24,7 @@ def _shared_key(model: AnomalyModel, key: str) -> str:
 
 def use_threshold(model: AnomalyModel, threshold: Threshold | None, page: str, value: float) -> None:
     """Set the shared value to `value` and let the page's slider start there (for a button's on_click)."""
-    key = threshold.key if threshold else "min_anomaly_score"
+    key = threshold_meaning(model, threshold=threshold).key
     st.session_state[_shared_key(model, key)] = float(value)
     prefix = state.threshold_slider(page, model.fingerprint, key)
     for name in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
@@ -32,9 +33,8 @@ def use_threshold(model: AnomalyModel, threshold: Threshold | None, page: str, v
 
 def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) -> float:
     """The current value: what a slider last set, else the block's own value."""
-    key = threshold.key if threshold else "min_anomaly_score"
-    default = threshold.numeric_value if threshold and threshold.numeric_value is not None else model.default_threshold
-    return float(st.session_state.get(_shared_key(model, key), default))
+    meaning = threshold_meaning(model, threshold=threshold)
+    return float(st.session_state.get(_shared_key(model, meaning.key), meaning.block_value))
 
 
 def slider_range(bounds: tuple[float, float] | None, *values: float) -> tuple[float, float]:
@@ -56,19 +56,15 @@ def select_threshold(
     label: str | None = None,
 ) -> float:
     """A slider for one threshold (with a reset to the suggested value); returns its value."""
-    key = threshold.key if threshold else "min_anomaly_score"
-    shared = _shared_key(model, key)
-    current = shared_threshold(model, threshold)
-    suggested = threshold.suggested_value if threshold and isinstance(threshold.suggested_value, float) else None
+    meaning = threshold_meaning(model, shared_threshold(model, threshold), threshold)
+    shared = _shared_key(model, meaning.key)
+    current = meaning.value
     # The range must not follow the slider's own value: a widget whose bounds change is reset.
-    block_value = (
-        threshold.numeric_value if threshold and threshold.numeric_value is not None else model.default_threshold
-    )
-    lo, hi = slider_range(bounds, block_value, *([suggested] if suggested is not None else []))
+    lo, hi = slider_range(bounds, meaning.block_value, *([meaning.suggested] if meaning.suggested is not None else []))
     lo, hi = min(lo, current), max(hi, current)
     # Streamlit resets a slider whose bounds change (other scores, a value set elsewhere): the
     # bounds are part of the key, so a new slider starts from the shared value instead.
-    widget = state.threshold_slider(page, model.fingerprint, key, (lo, hi))
+    widget = state.threshold_slider(page, model.fingerprint, meaning.key, (lo, hi))
     if widget not in st.session_state:
         st.session_state[widget] = current
 
@@ -76,19 +72,17 @@ def select_threshold(
         st.session_state[shared] = st.session_state[widget]
 
     def reset() -> None:
-        st.session_state[widget] = st.session_state[shared] = (
-            suggested if suggested is not None else model.default_threshold
-        )
+        st.session_state[widget] = st.session_state[shared] = meaning.reset_value
 
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     with left:
         help_text = (
-            md_escape(threshold.help_text, 1000)
-            if threshold and threshold.help_text
+            md_escape(meaning.help_text, 1000)
+            if meaning.help_text
             else "A window is an anomaly when its score is strictly greater than this."
         )
         value = st.slider(
-            label or md_escape(threshold.description if threshold and threshold.description else key, 200),
+            label or md_escape(meaning.description or meaning.key, 200),
             min_value=lo,
             max_value=hi,
             step=0.01,
@@ -100,17 +94,16 @@ def select_threshold(
     with right:
         st.button(
             "Reset",
-            key=state.threshold_reset(page, model.fingerprint, key),
+            key=state.threshold_reset(page, model.fingerprint, meaning.key),
             on_click=reset,
             width="stretch",
-            help=f"Back to the suggested value ({suggested:g})"
-            if suggested is not None
+            help=f"Back to the suggested value ({meaning.suggested:g})"
+            if meaning.suggested is not None
             else "Back to the block's value",
         )
-    block = f"block value {md_escape(threshold.value)}" if threshold else f"default {model.default_threshold:g}"
-    notes = [md_escape(f"`{key}`"), block]
-    if suggested is not None:
-        text = threshold.suggested_value_text if threshold and threshold.suggested_value_text else f"{suggested:g}"
-        notes.append(f"suggested {md_escape(text)}")
+    block = f"block value {md_escape(meaning.block_text)}" if meaning.configured else f"default {meaning.block_value:g}"
+    notes = [md_escape(f"`{meaning.key}`"), block]
+    if meaning.suggested_text is not None:
+        notes.append(f"suggested {md_escape(meaning.suggested_text)}")
     st.caption(" · ".join(notes))
     return float(value)

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import numpy as np
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from ei_anomaly import AnomalyModel, Scores
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
-from ei_anomaly.evaluation import downsample_keep_flagged
 from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, scored_csv
+from ei_anomaly.review import ScoredPoints, scored_points
 from ei_anomaly.scored_file import ScoredFile
 
 from . import state
@@ -137,13 +136,9 @@ def last_scored(model: AnomalyModel) -> ScoredFile | None:
     return scored if scored is not None and scored.model_fingerprint == model.fingerprint else None
 
 
-def last_upload_points(model: AnomalyModel, max_points: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Scaled axis values of the last upload scored with this model: (normal rows, anomalies) at
-    the shared threshold, at most max_points in all, every anomaly kept first."""
+def last_upload_points(model: AnomalyModel, max_points: int) -> ScoredPoints | None:
+    """The last upload scored with this model, on the clusters map at the shared threshold."""
     scored = last_scored(model)
     if scored is None:
         return None
-    flags = scored.scores.is_anomaly(shared_threshold(model, model.anomaly_threshold))
-    keep = downsample_keep_flagged(flags, max_points)
-    z = model.to_scaled(scored.axis_values[keep])
-    return z[~flags[keep]], z[flags[keep]]
+    return scored_points(model, scored, shared_threshold(model, model.anomaly_threshold), max_points)

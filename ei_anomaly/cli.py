@@ -27,6 +27,7 @@ from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import EXIT_INPUT, EXIT_OK, AnomalyLensError, UsageError
 from .features import map_columns, read_feature_file, replaced_result_columns
 from .redact import redact
+from .review.wording import counts_line
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 
 if TYPE_CHECKING:
@@ -140,34 +141,27 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     replaced = replaced_result_columns(stream.first)
     if replaced:
         print(f"note: replaced the input's earlier results ({', '.join(replaced)}) with new scores", file=sys.stderr)
-    print(
-        f"{summary.rows} rows, {summary.anomalies} anomalies (score > {threshold:g}), "
-        f"{summary.unscorable} unscorable; mapping: {mapping.how}",
-        file=sys.stderr,
-    )
+    print(counts_line(summary.rows, summary.anomalies, summary.unscorable, threshold, mapping.how), file=sys.stderr)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """One offline HTML file of the model review (and of a scored feature file, if given)."""
 
     from . import load_metadata
-    from .demo import demo_files, load_demo_model
+    from .demo import demo_files
+    from .review import match_demo, summarize_scored, with_demo_names
     from .scored_file import ScoredFile
 
     if Path(args.output).is_dir():
         raise UsageError(f"{args.output} is a folder; give a file name, e.g. -o report.html")
-    model = load_metadata(Path(args.metadata))
-    demo = load_demo_model()
-    is_demo = model.fingerprint == demo.fingerprint
-    if is_demo:
-        model = demo  # the same block, with its axis names
-    try:  # plotly and jinja2 live in the app's layer, which the core must not import at start-up
-        from components.report import build_report
+    try:  # Plotly and Jinja2 are the `report` extra
+        from .report import build_report
     except ImportError as exc:
         raise UsageError(
-            f"the report needs the Anomaly Lens checkout and its requirements ({exc}); "
-            "run `python -m ei_anomaly report` from the repository root"
+            f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
         ) from None
+    model = with_demo_names(load_metadata(Path(args.metadata)))  # the demo block's axes have names
+    is_demo = match_demo(model).identical
     scored = None
     if args.features:
         path = Path(args.features)
@@ -183,15 +177,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         title=args.title or f"Anomaly model review: {subject}",
         source_label=name,
         scored=scored,
-        illustrative=is_demo,
     ).encode("utf-8")
     _atomic_write(Path(args.output), lambda fh: fh.write(html))
-    detail = ""
-    if scored is not None:
-        detail = (
-            f"; {scored.table.n_rows} rows, {scored.scores.count_anomalies(threshold)} anomalies "
-            f"(score > {threshold:g}), {scored.scores.unscorable_count} unscorable; mapping: {scored.mapping}"
-        )
+    detail = f"; {summarize_scored(scored, threshold).line}" if scored is not None else ""
     print(f"wrote {args.output} ({len(html) / 1e6:.1f} MB){detail}", file=sys.stderr)
     return EXIT_OK
 
@@ -269,10 +257,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         client = connect(args.scheduler, args.workers, stack)
         ready = time.perf_counter() - started
         summary = run_job(client, scorer, parts, Path(args.output), _progress_bar(time.perf_counter()))
+        counts = counts_line(summary.rows, summary.anomalies, summary.unscorable, scorer.threshold, scorer.how)
         print(
-            f"{summary.files} files, {summary.rows} rows, {summary.anomalies} anomalies "
-            f"(score > {scorer.threshold:g}), {summary.unscorable} unscorable; mapping: {scorer.how}; "
-            f"{summary.partitions} partitions on "
+            f"{summary.files} files, {counts}; {summary.partitions} partitions on "
             f"{summary.workers} workers in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s; "
             f"cluster ready in {ready:.1f} s); wrote {args.output}",
             file=sys.stderr,

@@ -5,12 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from components import state
-from components.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from components.source import require_source, trained_points
-from components.style import ANOMALY, MUTED, NORMAL
 from components.text import md_escape
 from components.uploads import last_upload_points
 from ei_anomaly import AnomalyLensError
+from ei_anomaly.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
+from ei_anomaly.figures.style import ANOMALY, MUTED, NORMAL
+from ei_anomaly.review import default_map_axes
 
 source = require_source()
 model = source.model
@@ -27,11 +28,10 @@ n_axes = len(labels)
 if n_axes == 1:
     st.info("This block uses a single axis: a cluster is an interval on it.")
 options = list(range(n_axes))
+first_x, first_y = default_map_axes(model)
 c1, c2, c3 = st.columns([2, 2, 1.3], vertical_alignment="bottom")
-ax1 = c1.selectbox("Horizontal axis", options, index=0, format_func=lambda j: labels[j], key=state.CLUSTERS_X)
-ax2 = c2.selectbox(
-    "Vertical axis", options, index=min(1, n_axes - 1), format_func=lambda j: labels[j], key=state.CLUSTERS_Y
-)
+ax1 = c1.selectbox("Horizontal axis", options, index=first_x, format_func=lambda j: labels[j], key=state.CLUSTERS_X)
+ax2 = c2.selectbox("Vertical axis", options, index=first_y, format_func=lambda j: labels[j], key=state.CLUSTERS_Y)
 original = c3.toggle(
     "Original units",
     key=state.CLUSTERS_ORIGINAL_UNITS,
@@ -59,7 +59,10 @@ if len(points):
 
 upload = last_upload_points(model, MAX_POINTS // 2)
 if upload is not None:
-    for name, z, color in (("your upload", upload[0], NORMAL), ("your upload: anomalies", upload[1], ANOMALY)):
+    for name, z, color in (
+        ("your upload", upload.normal, NORMAL),
+        ("your upload: anomalies", upload.anomalies, ANOMALY),
+    ):
         overlays.append((name, on_screen(z[:, ax1], ax1), on_screen(z[:, ax2], ax2), color))
 
 unit = "" if original else " (scaled)"

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from components import state
-from components.figures import fig_latency, fig_on_device
-from components.source import DEMO, require_source
+from components.source import require_source
 from components.text import md_escape
 from ei_anomaly.evaluation import fits_budget, on_device_frame
+from ei_anomaly.figures import FLASH, RAM, fig_latency, fig_on_device
+from ei_anomaly.review import device_model_type, match_demo
 
 source = require_source()
 frame = on_device_frame(source.model.metadata)
@@ -18,29 +19,23 @@ if frame.empty:
         icon=":material/info:",
     )
     st.stop()
-if source.kind == DEMO:
+if match_demo(source.model).illustrative:
     st.warning(
         "Demo project: these latency, RAM and flash figures are **illustrative**, not measured.",
         icon=":material/science:",
     )
 
 types = list(dict.fromkeys(frame["model type"]))
-recommended = source.model.metadata.recommended_model_type
-model_type = st.segmented_control(
-    "Model type",
-    types,
-    key=state.DEVICE_TYPE,
-    default=recommended if recommended in types else types[0],
-    format_func=md_escape,
-)
-view = frame[frame["model type"] == (model_type or types[0])]
+shown = device_model_type(frame, source.model.metadata)
+model_type = st.segmented_control("Model type", types, key=state.DEVICE_TYPE, default=shown, format_func=md_escape)
+view = frame[frame["model type"] == (model_type or shown)]
 
 st.plotly_chart(fig_latency(view), width="stretch", key="device_latency")
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(fig_on_device(view, "RAM (KB)", "KB"), width="stretch", key="device_ram")
+    st.plotly_chart(fig_on_device(view, RAM), width="stretch", key="device_ram")
 with right:
-    st.plotly_chart(fig_on_device(view, "ROM (KB)", "KB"), width="stretch", key="device_rom")
+    st.plotly_chart(fig_on_device(view, FLASH), width="stretch", key="device_rom")
 errors = view.drop_duplicates("device").query("`profiling error` != ''")
 for _, row in errors.iterrows():
     st.caption(f"⚠ {md_escape(row['device'])}: {md_escape(row['profiling error'])}")

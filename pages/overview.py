@@ -8,11 +8,12 @@ import streamlit as st
 from components.report_download import show_report_download
 from components.source import require_source, trained_ago
 from components.text import md_escape, shorten
-from ei_anomaly.evaluation import on_device_frame
+from ei_anomaly.review import model_card
 
 source = require_source()
 model = source.model
 meta = model.metadata
+card = model_card(model)
 
 st.title("Overview")
 st.caption(
@@ -20,19 +21,18 @@ st.caption(
     + (f" #{source.learn_id}" if source.learn_id is not None else "")
 )
 
-recommended = meta.recommended_model_type
 cols = st.columns(4)
-cols[0].metric("Clusters", model.n_clusters)
-cols[1].metric("Axes", len(model.axes))
+cols[0].metric("Clusters", card.clusters)
+cols[1].metric("Axes", len(card.axis_labels))
 cols[2].metric(
     "Anomaly threshold",
-    f"{model.default_threshold:g}",
+    f"{card.threshold.block_value:g}",
     help="A window is an anomaly when its score is strictly greater than this.",
 )
 cols[3].metric(
     "Trained",
-    trained_ago(meta.created) if meta.created else "unknown",
-    help=f"{meta.created:%Y-%m-%d %H:%M} UTC" if meta.created else None,
+    trained_ago(card.trained) if card.trained else "unknown",
+    help=f"{card.trained:%Y-%m-%d %H:%M} UTC" if card.trained else None,
 )
 
 left, right = st.columns([3, 2], gap="large")
@@ -40,7 +40,7 @@ with left:
     st.subheader("Axes")
     st.dataframe(
         pd.DataFrame(
-            {"feature index": model.axes, "label": model.axis_labels, "mean": model.mean, "scale": model.scale}
+            {"feature index": model.axes, "label": card.axis_labels, "mean": model.mean, "scale": model.scale}
         ),
         hide_index=True,
         width="stretch",
@@ -50,12 +50,12 @@ with left:
     st.subheader("Accuracy per model type")
     rows = [
         {
-            "model type": m.type + (" ★ recommended" if m.type == recommended else ""),
-            "accuracy": m.accuracy,
-            "loss": m.loss,
-            "validation windows": len(m.predictions),
+            "model type": row.type + (" ★ recommended" if row.recommended else ""),
+            "accuracy": row.accuracy,
+            "loss": row.loss,
+            "validation windows": row.windows,
         }
-        for m in meta.model_validation_metrics
+        for row in card.validated
     ]
     if rows:
         st.dataframe(
@@ -69,7 +69,8 @@ with left:
 
 with right:
     st.subheader("Model types")
-    types = meta.available_model_types or [m.type for m in meta.model_validation_metrics]
+    recommended = card.recommended_type
+    types = card.model_types
     st.markdown(" · ".join(md_escape(t) + (" ★" if t == recommended else "") for t in types) or "none listed")
     if recommended:
         st.caption(f"★ recommended: {md_escape(recommended)}")
@@ -88,26 +89,19 @@ with right:
             width="stretch",
         )
     else:
-        st.caption(f"None configured: Anomaly Lens uses Studio's default {model.default_threshold:g}.")
+        st.caption(f"None configured: Anomaly Lens uses Studio's default {card.threshold.block_value:g}.")
 
     st.subheader("On the default MCU")
-    perf = on_device_frame(meta)
-    default = (
-        perf[perf["default"] & (perf["model type"] == (recommended or perf["model type"].iloc[0]))]
-        if not perf.empty
-        else perf
-    )
-    if default.empty:
+    mcu = card.default_mcu
+    if mcu is None:
         st.caption("No on-device estimates in this metadata.")
     else:
-        eon = default[default["engine"] == "EON"].iloc[0]
-        st.markdown(f"**{md_escape(eon['device'])}** · {md_escape(eon['model type'])}")
+        st.markdown(f"**{md_escape(mcu.device)}** · {md_escape(mcu.model_type)}")
         c1, c2, c3 = st.columns(3)
-        latency = eon["latency (ms)"]
-        c1.metric("Latency", f"{latency:.0f} ms" if pd.notna(latency) else "not profiled")
-        c2.metric("RAM (EON)", f"{eon['RAM (KB)']:.1f} KB")
-        c3.metric("Flash (EON)", f"{eon['ROM (KB)']:.1f} KB")
-        if source.kind == "Demo project":
+        c1.metric("Latency", f"{mcu.latency_ms:.0f} ms" if mcu.latency_ms is not None else "not profiled")
+        c2.metric(f"RAM ({mcu.engine})", f"{mcu.ram_kb:.1f} KB" if mcu.ram_kb is not None else "n/a")
+        c3.metric(f"Flash ({mcu.engine})", f"{mcu.flash_kb:.1f} KB" if mcu.flash_kb is not None else "n/a")
+        if card.illustrative:
             st.caption("Demo figures are illustrative, not measured.")
 
 st.download_button(

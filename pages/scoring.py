@@ -3,13 +3,14 @@
 import streamlit as st
 
 from components import state, uploads
-from components.figures import fig_score_histogram, fig_scored_file_timeline, timeline_note
-from components.source import DEMO, require_source, upload_limit_mb
+from components.source import require_source, upload_limit_mb
 from components.text import md_escape
 from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import map_columns, preview
+from ei_anomaly.figures import fig_score_histogram, fig_scored_file_timeline, timeline_note
 from ei_anomaly.limits import Limits
+from ei_anomaly.review import SourceKind, summarize_scored
 
 source = require_source()
 model = source.model
@@ -28,12 +29,12 @@ upload = st.file_uploader(
     key=state.FEATURES_FILE,
     max_upload_size=upload_limit_mb(Limits.from_env().feature_file_bytes),
 )
-if source.kind == DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:"):
+if source.kind == SourceKind.DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:"):
     st.session_state[state.USE_DEMO_FEATURES] = True
 if upload is not None:
     st.session_state[state.USE_DEMO_FEATURES] = False
     ref = uploads.uploaded_file(upload)
-elif source.kind == DEMO and st.session_state.get(state.USE_DEMO_FEATURES):
+elif source.kind == SourceKind.DEMO and st.session_state.get(state.USE_DEMO_FEATURES):
     ref = uploads.demo_file()
 elif (kept := uploads.kept_file()) is not None:
     ref = kept
@@ -104,14 +105,14 @@ def results() -> None:
     Everything that does not depend on the threshold (histogram bins, the score envelope, the top
     rows) was computed once with the scores; a step redraws only colours, markers and counts.
     """
-    scores = scored.scores
     threshold = select_threshold(model, model.anomaly_threshold, "scoring", scored.bounds)
+    summary = summarize_scored(scored, threshold)
     flagged = scored.flagged(threshold)
     c = st.columns(4)
-    c[0].metric("Rows", f"{scored.n_rows:,}")
-    c[1].metric("Anomalies", f"{flagged.total:,}", help=f"score > {threshold:g}")
-    c[2].metric("Anomaly rate", f"{flagged.total / max(1, scored.n_rows - scores.unscorable_count):.1%}")
-    c[3].metric("Unscorable rows", f"{scores.unscorable_count:,}")
+    c[0].metric("Rows", f"{summary.rows:,}")
+    c[1].metric("Anomalies", f"{summary.anomalies:,}", help=f"score > {threshold:g}")
+    c[2].metric("Anomaly rate", f"{summary.rate:.1%}")
+    c[3].metric("Unscorable rows", f"{summary.unscorable:,}")
 
     left, right = st.columns([2, 3], gap="large")
     with left:
@@ -147,7 +148,7 @@ def results() -> None:
     if scored.n_rows <= uploads.DOWNLOAD_MAX_ROWS:
         st.download_button(
             "Download scored CSV",
-            uploads.scored_csv_export(ref, scores, threshold, spreadsheet),
+            uploads.scored_csv_export(ref, scored.scores, threshold, spreadsheet),
             file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
             mime="text/csv",
             icon=":material/download:",

@@ -3,13 +3,15 @@
 import numpy as np
 import streamlit as st
 
-from components.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
 from components.save_threshold import show_save_button, show_save_notice
 from components.score_source import select_score_source
 from components.source import require_source
+from components.text import md_escape
 from components.threshold import select_threshold
 from components.threshold_helpers import show_threshold_helpers
 from ei_anomaly.evaluation import binary_counts, count_flagged, errors_per_sample, pr_curve, threshold_exports
+from ei_anomaly.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
+from ei_anomaly.review import threshold_meaning
 
 source = require_source()
 model = source.model
@@ -53,7 +55,7 @@ def tuner() -> None:
         st.caption("Only the anomaly threshold changes the charts below.")
     if not len(scores):
         return
-    st.caption(f"Scores from {origin}.")
+    st.caption(f"Scores from {md_escape(origin)}.")
     flagged = count_flagged(scores, value)
     cols = st.columns(4)
     cols[0].metric("Flagged as anomaly", f"{flagged:,} / {len(scores):,}")
@@ -68,9 +70,8 @@ def tuner() -> None:
         cols[3].metric("False alarms", counts.fp, help="Normal windows flagged as anomaly.")
     left, right = st.columns(2, gap="large")
     with left:
-        suggested = anomaly_threshold.suggested_value if anomaly_threshold else None
         st.plotly_chart(
-            fig_score_histogram(histogram, value, suggested=suggested if isinstance(suggested, float) else None),
+            fig_score_histogram(histogram, value, suggested=threshold_meaning(model).suggested),
             width="stretch",
             key="thresholds_hist",
         )
@@ -108,8 +109,7 @@ def tuner() -> None:
 
 def show_exports(value: float) -> None:
     st.subheader("Export")
-    key = anomaly_threshold.key if anomaly_threshold else "min_anomaly_score"
-    exports = threshold_exports(source.learn_id, key, value)
+    exports = threshold_exports(source.learn_id, threshold_meaning(model).key, value)
     st.markdown("Linux runner override:")
     st.code(f"edge-impulse-linux-runner {exports['runner']}", language="bash", wrap_lines=True)
     st.markdown("Body for `POST /v1/api/{projectId}/impulse/{impulseId}/set-thresholds`:")

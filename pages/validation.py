@@ -4,11 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from components import state
-from components.figures import fig_confusion_matrix, fig_scores_by_label
 from components.source import require_source
 from components.text import md_escape, shorten
 from components.threshold import shared_threshold
 from ei_anomaly.evaluation import confusion_labels, predictions_frame
+from ei_anomaly.figures import fig_confusion_matrix, fig_scores_by_label
+from ei_anomaly.review import shown_metrics
 
 source = require_source()
 meta = source.model.metadata
@@ -23,16 +24,17 @@ if not meta.model_validation_metrics:
     st.stop()
 
 types = [m.type for m in meta.model_validation_metrics]
-default = types.index(meta.recommended_model_type) if meta.recommended_model_type in types else 0
+shown = shown_metrics(meta)
+default = shown.type if shown is not None else types[0]
 model_type = st.segmented_control(
     "Model type",
     types,
-    default=types[default],
+    default=default,
     key=state.VALIDATION_TYPE,
     format_func=md_escape,
     help="int8 and float32 builds can disagree near the threshold.",
 )
-metrics = next(m for m in meta.model_validation_metrics if m.type == (model_type or types[default]))
+metrics = next(m for m in meta.model_validation_metrics if m.type == (model_type or default))
 
 cols = st.columns(4)
 cols[0].metric("Accuracy", f"{metrics.accuracy:.1%}" if metrics.accuracy is not None else "n/a")

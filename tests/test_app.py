@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
+from ei_anomaly.review import SourceKind
 from tests.conftest import API_KEY, PROJECT_ID, ROOT
 
 PAGES = {
@@ -66,7 +67,7 @@ def test_every_page_renders_on_the_demo(page, n_charts):
     at = goto(app(), page)
     no_problems(at)
     assert len(charts(at)) == n_charts
-    assert at.sidebar.radio[0].value == "Demo project"
+    assert at.sidebar.radio[0].value == SourceKind.DEMO
 
 
 def test_overview_is_a_model_card():
@@ -145,7 +146,7 @@ def test_bad_feature_files_get_an_error(content, message):
 
 
 def use_json_source(at: AppTest, content: bytes) -> AppTest:
-    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    at.sidebar.radio[0].set_value(SourceKind.FILE).run()
     at.sidebar.file_uploader[0].set_value(("meta.json", content, "application/json"))
     return at.run()
 
@@ -154,7 +155,7 @@ def test_bad_json_upload_shows_an_error_and_the_app_stays_usable():
     at = use_json_source(app(), b'{"scale": [1], "mean": [0, 1], "axes": [0], "clusters": []}')
     assert not at.exception
     assert any("`mean` has 2 values but `axes` has 1" in e.value for e in at.error)
-    at.sidebar.radio[0].set_value("Demo project").run()
+    at.sidebar.radio[0].set_value(SourceKind.DEMO).run()
     no_problems(at)
     assert metric(at, "Clusters") == "32"
 
@@ -168,7 +169,7 @@ def test_json_upload_is_a_source_for_every_page():
 
 
 def use_api(at: AppTest, base_url: str, key: str) -> AppTest:
-    at.sidebar.radio[0].set_value("Edge Impulse project").run()
+    at.sidebar.radio[0].set_value(SourceKind.PROJECT).run()
     at.text_input(key="ei_project_id").set_value(str(PROJECT_ID))
     at.text_input(key="ei_api_key").set_value(key)
     at.text_input(key="ei_base_url").set_value(base_url)

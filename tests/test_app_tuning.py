@@ -9,10 +9,11 @@ import streamlit as st
 
 from ei_anomaly.demo import demo_test_samples, load_demo_model
 from ei_anomaly.evaluation import binary_counts, shortest_float32, threshold_for_false_alarm_rate, threshold_for_recall
+from ei_anomaly.review import ScoreSource
 from tests.conftest import API_KEY, BLOCK_ID, READONLY_KEY
 from tests.test_app import LOCAL_API_SETTINGS, app, charts, goto, metric, no_problems, use_api
 
-MODEL_TESTING = "Studio model testing"
+MODEL_TESTING = ScoreSource.MODEL_TESTING
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +46,7 @@ def test_model_testing_results_drive_the_metrics_charts_and_sample_table(writabl
     assert metric(at, "Recall") == f"{counts.recall:.0%}"
     assert metric(at, "False alarms") == str(counts.fp)
     assert len(charts(at)) == 3  # histogram, PR curve, confusion matrix
-    assert any("test samples (Studio model testing)" in c.value for c in at.caption)
+    assert any("test samples (Studio model testing)" in c.value.replace("\\", "") for c in at.caption)  # as shown
     worst = next(d.value for d in at.dataframe if "missed anomalies" in d.value.columns)
     assert worst["missed anomalies"].sum() == counts.fn and worst["false alarms"].sum() == counts.fp
     at.slider[0].set_value(1.0).run()
@@ -155,7 +156,7 @@ def test_the_last_upload_is_a_score_source_without_labels():
     from tests.test_app import expected_anomalies, upload_demo_csv
 
     at = goto(upload_demo_csv(app()), "thresholds")
-    at.radio(key="thresholds_score_source").set_value("Last upload").run()
+    at.radio(key="thresholds_score_source").set_value(ScoreSource.UPLOAD).run()
     no_problems(at)
     assert any("592 scored rows of your last upload" in c.value for c in at.caption)  # 3 of 595 unscorable
     assert metric(at, "Flagged as anomaly") == f"{expected_anomalies(0.3)} / 592"

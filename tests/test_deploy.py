@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from ei_anomaly.constants import DEFAULT_BASE_URL
 from ei_anomaly.deploy import DeploySettings, KeyPolicyError, resolve_endpoint
+from ei_anomaly.review import SourceKind
 from tests.conftest import API_KEY, PROJECT_ID, ROOT
 from tests.hostile_http import answer, hostile
 
@@ -79,7 +80,7 @@ def visit(secrets: dict, base_url: str | None, key: str = "") -> AppTest:
     for name, value in secrets.items():
         at.secrets[name] = value
     at.run()
-    at.sidebar.radio[0].set_value("Edge Impulse project").run()
+    at.sidebar.radio[0].set_value(SourceKind.PROJECT).run()
     at.text_input(key="ei_project_id").set_value(str(PROJECT_ID))
     if key:
         at.text_input(key="ei_api_key").set_value(key)

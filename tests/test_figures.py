@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import figures
-from components.style import ANOMALY, NORMAL
+from ei_anomaly import figures
 from ei_anomaly.evaluation import on_device_frame, pr_curve, predictions_frame
+from ei_anomaly.figures.style import ANOMALY, NORMAL
 from ei_anomaly.score_views import HISTOGRAM_BINS, score_histogram
 
 
@@ -98,7 +98,7 @@ def test_pr_curve_marks_the_current_point(demo_model):
 def test_on_device_bars_star_the_default_mcu(demo_model):
     frame = on_device_frame(demo_model.metadata)
     view = frame[frame["model type"] == "float32"]
-    fig = figures.fig_on_device(view, "RAM (KB)", "KB")
+    fig = figures.fig_on_device(view, figures.RAM)
     assert {t.name for t in fig.data} == {"TFLite", "EON", "EON RAM-optimized"}
     starred = [y for y in fig.data[0].y if "★" in y]
     assert starred == ["<b>★ Cortex-M4F 80MHz</b>"]

@@ -21,6 +21,7 @@ from ei_anomaly import AnomalyLensError, FeatureFileError, MetadataError, load_m
 from ei_anomaly.features import read_feature_file, scored_csv
 from ei_anomaly.limits import MB, Limits
 from ei_anomaly.metadata import parse_metadata
+from ei_anomaly.review import SourceKind
 from tests.conftest import ROOT, tiny_metadata
 
 
@@ -366,7 +367,8 @@ LIVE_MARKDOWN = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(")
 
 
 def test_md_escape_and_plotly_escape():
-    from components.text import md_escape, plotly_escape, shorten
+    from components.text import md_escape, shorten
+    from ei_anomaly.figures.text import plotly_escape
 
     assert md_escape(IMG) == "\\!\\[x\\]\\(http\\:\u2060//127\\.0\\.0\\.1\\:9/x\\.png\\)"
     # bare URLs, www. names and e-mail addresses: GFM would link them whatever the escapes
@@ -447,7 +449,7 @@ def json_source(content: bytes, name: str = "meta.json"):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    at.sidebar.radio[0].set_value(SourceKind.FILE).run()
     at.sidebar.file_uploader[0].set_value((name, content, "application/json"))
     return at.run()
 
@@ -522,7 +524,7 @@ def test_uploads_over_the_limits_get_a_clear_error(monkeypatch, fresh_caches):
     assert not at.exception
     assert any("ANOMALY_LENS_MAX_METADATA_MB" in e.value for e in at.error)
     monkeypatch.setenv("ANOMALY_LENS_MAX_ROWS", "100")
-    at.sidebar.radio[0].set_value("Demo project").run()
+    at.sidebar.radio[0].set_value(SourceKind.DEMO).run()
     at = at.switch_page("pages/scoring.py").run()
     at.file_uploader[0].set_value(("big.csv", b"a,b,c\n" + b"1,2,3\n" * 1000, "text/csv")).run()
     assert not at.exception
@@ -543,9 +545,9 @@ def test_the_scoring_page_says_how_a_file_was_read_and_offers_a_spreadsheet_safe
 
 
 def test_figures_escape_labels():
-    from components.figures import fig_cluster_map, fig_confusion_matrix, fig_on_device, fig_parallel_centers
     from ei_anomaly.demo import load_demo_model
     from ei_anomaly.evaluation import on_device_frame
+    from ei_anomaly.figures import RAM, fig_cluster_map, fig_confusion_matrix, fig_on_device, fig_parallel_centers
 
     spec = json.dumps(fig_cluster_map(np.zeros((1, 2)), np.ones(1), (HTML, "y")).to_dict())
     assert "<a href" not in spec and "&lt;a href" in spec
@@ -555,7 +557,7 @@ def test_figures_escape_labels():
     assert "<a href" not in spec
     frame = on_device_frame(load_demo_model().metadata).query("`model type` == 'int8'")
     frame = frame.replace({"device": {frame["device"].iloc[0]: HTML}})
-    spec = json.dumps(fig_on_device(frame, "RAM (KB)", "KB").to_dict())
+    spec = json.dumps(fig_on_device(frame, RAM).to_dict())
     assert "<a href" not in spec and "&lt;a href" in spec
 
 
@@ -564,9 +566,9 @@ def test_uploaders_refuse_files_over_the_limits_before_sending(monkeypatch, fres
 
     monkeypatch.setenv("ANOMALY_LENS_MAX_FEATURE_FILE_MB", "5")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    at.sidebar.radio[0].set_value("Metadata JSON file").run()
+    at.sidebar.radio[0].set_value(SourceKind.FILE).run()
     assert at.sidebar.file_uploader[0].proto.max_upload_size_mb == 32
-    at.sidebar.radio[0].set_value("Demo project").run()
+    at.sidebar.radio[0].set_value(SourceKind.DEMO).run()
     at = at.switch_page("pages/scoring.py").run()
     assert at.file_uploader[0].proto.max_upload_size_mb == 5
     monkeypatch.setenv("ANOMALY_LENS_MAX_FEATURE_FILE_MB", "999999")

@@ -15,10 +15,10 @@ import streamlit as st
 from plotly.offline import get_plotlyjs
 from streamlit.testing.v1 import AppTest
 
-from components.report import build_report, report_filename
 from ei_anomaly import load_metadata
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, demo_files, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file
+from ei_anomaly.report import build_report, report_filename
 from ei_anomaly.scored_file import ScoredFile
 from tests.conftest import ROOT, tiny_metadata
 
@@ -78,7 +78,7 @@ def scored_demo_file(model) -> ScoredFile:
 
 @pytest.fixture(scope="module")
 def plain_report(demo_model) -> str:
-    return build_report(demo_model, threshold=0.3, title="Demo review", source_label="demo", illustrative=True)
+    return build_report(demo_model, threshold=0.3, title="Demo review", source_label="demo")
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,6 @@ def scored_report(demo_model) -> str:
         title="Demo review",
         source_label="demo",
         scored=scored_demo_file(demo_model),
-        illustrative=True,
     )
 
 

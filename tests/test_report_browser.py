@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.report import build_report
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
+from ei_anomaly.report import build_report
 from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
 from tests.test_report import DEMO_FIGURES, SCORING_FIGURES, scored_demo_file
 

@@ -9,6 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from ei_anomaly.review import SourceKind
 from ei_anomaly.server import EdgeImpulseStub, LocalServer
 from tests.conftest import PROJECT_ID, ROOT
 
@@ -42,7 +43,7 @@ def visitor(base_url: str, key: str) -> AppTest:
     for name, value in LOCAL_API_SETTINGS.items():
         at.secrets[name] = value
     at.run()
-    at.sidebar.radio[0].set_value("Edge Impulse project").run()
+    at.sidebar.radio[0].set_value(SourceKind.PROJECT).run()
     at.text_input(key="ei_project_id").set_value(str(PROJECT_ID))
     at.text_input(key="ei_api_key").set_value(key)
     at.text_input(key="ei_base_url").set_value(base_url)

@@ -1,9 +1,10 @@
 """The stakeholder report: one self-contained, offline HTML file of a model review.
 
-Figures come from `components.figures` (the same builders the pages use), tables from
-`ei_anomaly.evaluation`; the page is `templates/report.html.j2`, rendered by Jinja2 with
-autoescaping on, because every text from metadata or a feature file is untrusted. Plotly's
-JavaScript is inlined once; each figure is JSON drawn by `Plotly.newPlot`. No Streamlit here.
+It renders what `ei_anomaly.review` decided (the model card, the score set, the scored file's
+summary) with the figure builders the pages use (`ei_anomaly.figures`). The page is
+`templates/report.html.j2`, rendered by Jinja2 with autoescaping on, because every text from
+metadata or a feature file is untrusted. Plotly's JavaScript is inlined once; each figure is JSON
+drawn by `Plotly.newPlot`. Needs the `report` extra (Plotly, Jinja2); no Streamlit.
 """
 
 from __future__ import annotations
@@ -18,25 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from ei_anomaly import AnomalyModel
-from ei_anomaly.evaluation import (
-    binary_counts,
-    confusion_labels,
-    downsample_keep_flagged,
-    on_device_frame,
-    pr_curve,
-    predictions_frame,
-)
-from ei_anomaly.score_views import score_histogram
-from ei_anomaly.scored_file import ScoredFile
-
-from .figures import (
+from ..evaluation import binary_counts, confusion_labels, on_device_frame, pr_curve
+from ..figures import (
+    FLASH,
+    RAM,
     fig_cluster_map,
     fig_confusion_matrix,
     fig_latency,
@@ -46,7 +37,20 @@ from .figures import (
     fig_scored_file_timeline,
     timeline_note,
 )
-from .style import ANOMALY, NORMAL
+from ..figures.style import ANOMALY, NORMAL
+from ..model import AnomalyModel
+from ..review import (
+    ModelCard,
+    ScoreSet,
+    ScoreSource,
+    default_map_axes,
+    device_model_type,
+    model_card,
+    scored_points,
+    summarize_scored,
+    tuning_scores,
+)
+from ..scored_file import ScoredFile
 
 __all__ = ["build_report", "report_filename"]
 
@@ -134,7 +138,7 @@ def tool_version() -> str:
     except metadata.PackageNotFoundError:
         pass
     try:  # tomllib is Python 3.11+; the one line needed is easy to find without it
-        text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+        text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     except OSError:
         return "unknown"
     found = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
@@ -148,60 +152,16 @@ def report_filename(source_label: str) -> str:
     return f"anomaly-report-{stem or 'model'}.html"
 
 
-# --- sections ---------------------------------------------------------------------------------
-
-
-def _recommended_metrics(model: AnomalyModel) -> Any:
-    metrics = model.metadata.model_validation_metrics
-    recommended = model.metadata.recommended_model_type
-    return next((m for m in metrics if m.type == recommended), metrics[0] if metrics else None)
-
-
-def _summary(model: AnomalyModel, threshold: float, devices: pd.DataFrame) -> dict[str, Any]:
-    meta = model.metadata
-    best = _recommended_metrics(model)
-    default_mcu = None
-    if not devices.empty and best is not None:
-        chosen = devices[(devices["model type"] == best.type) & devices["default"] & (devices["engine"] == "EON")]
-        if len(chosen):
-            row = chosen.iloc[0]
-            default_mcu = {
-                "device": row["device"],
-                "latency": row["latency (ms)"],
-                "ram": row["RAM (KB)"],
-                "flash": row["ROM (KB)"],
-                "error": row["profiling error"],
-            }
-    block = model.anomaly_threshold
-    return {
-        "clusters": model.n_clusters,
-        "axes": model.axis_labels,
-        "trained": f"{meta.created:%Y-%m-%d %H:%M} UTC" if meta.created else "unknown",
-        "threshold": threshold,
-        "threshold_key": block.key if block else "min_anomaly_score",
-        "block_value": block.value if block else None,
-        "accuracy": best.accuracy if best is not None else None,
-        "accuracy_type": best.type if best is not None else None,
-        "accuracies": [(m.type, m.accuracy) for m in meta.model_validation_metrics],
-        "default_mcu": default_mcu,
-    }
-
-
-def _map_axes(model: AnomalyModel) -> tuple[int, int]:
-    """The two axes the Clusters page opens on: the first two (the same one twice for one axis)."""
-    return 0, min(1, len(model.axes) - 1)
+# --- sections: each renders a decision of `ei_anomaly.review` into figures and template values ---
 
 
 def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: float) -> go.Figure:
-    ax1, ax2 = _map_axes(model)
+    ax1, ax2 = default_map_axes(model)
     overlays = []
     if scored is not None:
-        flags = scored.scores.is_anomaly(threshold)
-        keep = downsample_keep_flagged(flags, REPORT_MAP_POINTS)
-        keep = keep[scored.scores.scorable[keep]]
-        z = model.to_scaled(scored.axis_values[keep])
-        for name, mask, color in (("file: normal", ~flags[keep], NORMAL), ("file: anomaly", flags[keep], ANOMALY)):
-            overlays.append((name, z[mask, ax1], z[mask, ax2], color))
+        points = scored_points(model, scored, threshold, REPORT_MAP_POINTS)
+        for name, z, color in (("file: normal", points.normal, NORMAL), ("file: anomaly", points.anomalies, ANOMALY)):
+            overlays.append((name, z[:, ax1], z[:, ax2], color))
     labels = model.axis_labels
     return fig_cluster_map(
         model.centers[:, [ax1, ax2]], model.max_errors, (labels[ax1] + " (scaled)", labels[ax2] + " (scaled)"), overlays
@@ -219,12 +179,11 @@ def _confusions(model: AnomalyModel, figures: _Figures) -> list[dict[str, Any]]:
     return out
 
 
-def _on_device(devices: pd.DataFrame, model: AnomalyModel, figures: _Figures) -> dict[str, Any] | None:
+def _on_device(model: AnomalyModel, figures: _Figures) -> dict[str, Any] | None:
+    devices = on_device_frame(model.metadata)
     if devices.empty:
         return None
-    best = _recommended_metrics(model)
-    types = list(dict.fromkeys(devices["model type"]))
-    chosen = best.type if best is not None and best.type in types else types[0]
+    chosen = device_model_type(devices, model.metadata)
     view = devices[devices["model type"] == chosen]
     errors = [
         (row["device"], row["profiling error"])
@@ -235,53 +194,37 @@ def _on_device(devices: pd.DataFrame, model: AnomalyModel, figures: _Figures) ->
         "type": chosen,
         "figures": [
             figures.add(fig_latency(view)),
-            figures.add(fig_on_device(view, "RAM (KB)", "KB")),
-            figures.add(fig_on_device(view, "ROM (KB)", "KB")),
+            figures.add(fig_on_device(view, RAM)),
+            figures.add(fig_on_device(view, FLASH)),
         ],
         "errors": errors,
     }
 
 
-def _threshold_section(
-    model: AnomalyModel, threshold: float, scored: ScoredFile | None, figures: _Figures
-) -> dict[str, Any]:
-    block = model.anomaly_threshold
-    suggested = block.suggested_value if block and isinstance(block.suggested_value, float) else None
-    suggested_text = block.suggested_value_text if block and block.suggested_value_text else None
+def _threshold_section(card: ModelCard, tuned: ScoreSet | None, figures: _Figures) -> dict[str, Any]:
+    threshold = card.threshold.value
     section: dict[str, Any] = {
-        "description": block.description if block else "",
-        "help": block.help_text if block else "",
-        "suggested": suggested_text or (f"{suggested:g}" if suggested is not None else None),
-        "origin": None,
-        "from_file": False,  # no labelled validation windows: the histogram is the scored file's
+        "origin": tuned.origin if tuned is not None else None,
+        "from_file": tuned is not None and tuned.source is ScoreSource.UPLOAD,
         "figures": [],
         "counts": None,
     }
-    best = _recommended_metrics(model)
-    frame = predictions_frame(best).dropna(subset=["anomaly score"]) if best is not None else None
-    if frame is not None and len(frame):
-        scores, truth = frame["anomaly score"].to_numpy(), frame["labelled anomaly"].to_numpy()
-        section["origin"] = f"{len(scores):,} validation windows ({best.type})"
-    elif scored is not None and scored.scores.scorable.any():
-        scores, truth = scored.scores.score[scored.scores.scorable], None
-        section["origin"] = f"{len(scores):,} scored rows of {scored.name} (no labels)"
-        section["from_file"] = True
-    else:
+    if tuned is None:
         return section
     section["figures"].append(
         figures.add(
-            fig_score_histogram(score_histogram(scores), threshold, title="Score distribution", suggested=suggested)
-        )
-    )
-    if truth is not None and truth.any() and (~truth).any():
-        counts = binary_counts(scores, truth, threshold)
-        section["counts"] = counts
-        section["figures"].append(
-            figures.add(
-                fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], f"Normal vs anomaly at {threshold:g}")
+            fig_score_histogram(
+                tuned.histogram, threshold, title="Score distribution", suggested=card.threshold.suggested
             )
         )
-        section["figures"].append(figures.add(fig_pr_curve(pr_curve(scores, truth), (counts.precision, counts.recall))))
+    )
+    if tuned.labelled and tuned.truth is not None:
+        counts = binary_counts(tuned.scores, tuned.truth, threshold)
+        section["counts"] = counts
+        matrix = fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], f"Normal vs anomaly at {threshold:g}")
+        section["figures"].append(figures.add(matrix))
+        curve = fig_pr_curve(pr_curve(tuned.scores, tuned.truth), (counts.precision, counts.recall))
+        section["figures"].append(figures.add(curve))
     return section
 
 
@@ -300,27 +243,19 @@ def _top_rows(scored: ScoredFile, threshold: float) -> tuple[list[str], list[lis
 
 def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures, histogram: bool) -> dict[str, Any]:
     """Summary, score along the file, top anomalies; the histogram unless the threshold section drew it."""
-    scores = scored.scores
+    summary = summarize_scored(scored, threshold)
     flagged = scored.flagged(threshold)
-    n_flagged = flagged.total
-    n_rows = scored.n_rows
     header, body, hidden = _top_rows(scored, threshold)
+    drawn = []
+    if histogram:
+        drawn.append(
+            figures.add(fig_score_histogram(scored.histogram, threshold, title="Score distribution of the file"))
+        )
+    drawn.append(figures.add(fig_scored_file_timeline(scored, flagged, threshold)))
     return {
-        "name": scored.name,
-        "map_sampled": n_rows > REPORT_MAP_POINTS,
-        "mapping": scored.mapping.how,
-        "rows": n_rows,
-        "anomalies": n_flagged,
-        "rate": n_flagged / max(1, n_rows - scores.unscorable_count),
-        "unscorable": scores.unscorable_count,
-        "figures": [
-            *(
-                [figures.add(fig_score_histogram(scored.histogram, threshold, title="Score distribution of the file"))]
-                if histogram
-                else []
-            ),
-            figures.add(fig_scored_file_timeline(scored, flagged, threshold)),
-        ],
+        "summary": summary,
+        "map_sampled": summary.rows > REPORT_MAP_POINTS,
+        "figures": drawn,
         "timeline_note": f"The score along the file: {note}." if (note := timeline_note(scored, flagged)) else "",
         "hidden_columns": hidden,
         "top_header": header,
@@ -335,20 +270,19 @@ def build_report(
     title: str,
     source_label: str,
     scored: ScoredFile | None = None,
-    illustrative: bool = False,
     generated: datetime | None = None,
 ) -> str:
-    """The whole review as one HTML document (str). `illustrative` marks demo on-device figures."""
+    """The whole review as one HTML document (str)."""
     threshold = float(threshold)
     if not math.isfinite(threshold):
         raise ValueError("the threshold must be a finite number")
     figures = _Figures()
-    devices = on_device_frame(model.metadata)
-    summary = _summary(model, threshold, devices)
+    card = model_card(model, threshold)
+    tuned = tuning_scores(model.metadata, scored)
     cluster_map = figures.add(_cluster_map(model, scored, threshold))
     confusions = _confusions(model, figures)
-    on_device = _on_device(devices, model, figures)
-    threshold_section = _threshold_section(model, threshold, scored, figures)
+    on_device = _on_device(model, figures)
+    threshold_section = _threshold_section(card, tuned, figures)
     scoring = (
         _scoring_section(scored, threshold, figures, histogram=not threshold_section["from_file"])
         if scored is not None
@@ -357,11 +291,10 @@ def build_report(
     context = {
         "title": title,
         "source": source_label,
-        "summary": summary,
+        "card": card,
         "cluster_map": cluster_map,
         "confusions": confusions,
         "on_device": on_device,
-        "illustrative": illustrative,
         "threshold": threshold_section,
         "scoring": scoring,
         "score_definition": SCORE_DEFINITION,

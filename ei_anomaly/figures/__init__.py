@@ -1,0 +1,35 @@
+"""Pure Plotly figure builders: data in, `go.Figure` out. No Streamlit, no I/O.
+
+The pages and the HTML report draw with the same builders, one module per subject:
+`clusters` (map, 3-D, parallel coordinates), `evaluation` (confusion matrix, scores per label,
+histogram, precision-recall), `scores` (a scored file along the file), `on_device` (cost per MCU).
+Every text from outside goes through `text.plotly_escape`; colours come from `style`.
+A new figure goes into the module of its subject, as a `fig_*` function, and is exported here.
+"""
+
+from __future__ import annotations
+
+from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
+from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
+from .layout import MAX_POINTS
+from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
+from .scores import fig_score_timeline, fig_scored_file_timeline, timeline_note
+
+__all__ = [
+    "FLASH",
+    "MAX_POINTS",
+    "RAM",
+    "DeviceMetric",
+    "fig_cluster_3d",
+    "fig_cluster_map",
+    "fig_confusion_matrix",
+    "fig_latency",
+    "fig_on_device",
+    "fig_parallel_centers",
+    "fig_pr_curve",
+    "fig_score_histogram",
+    "fig_score_timeline",
+    "fig_scored_file_timeline",
+    "fig_scores_by_label",
+    "timeline_note",
+]

@@ -1,0 +1,123 @@
+"""Where the clusters sit: a map on two axes, a 3-D view, every axis as parallel coordinates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .layout import apply_layout
+from .style import CLUSTER
+from .text import plotly_escape
+
+
+def _outline(cx: float, cy: float, rx: float, ry: float, n: int = 48) -> tuple[list[float], list[float]]:
+    t = np.linspace(0, 2 * np.pi, n)
+    return [*(cx + rx * np.cos(t)), None], [*(cy + ry * np.sin(t)), None]
+
+
+def fig_cluster_map(
+    centers: np.ndarray,
+    radii: np.ndarray,
+    axis_titles: tuple[str, str],
+    overlays: Sequence[tuple[str, np.ndarray, np.ndarray, str]] = (),
+    stretch: tuple[float, float] = (1.0, 1.0),
+) -> go.Figure:
+    """Clusters on two axes: each a circle of radius maxError around its center.
+
+    `centers` is (K, 2) in the plotted units; `stretch` turns the circles into ellipses when the
+    axes are in original units (radius * scale per axis). Overlays are (name, x, y, colour).
+    """
+    if centers.ndim != 2 or centers.shape[1] != 2 or len(centers) != len(radii):
+        raise ValueError("centers must be (K, 2) and match radii")
+    fig = go.Figure()
+    for name, x, y, color in overlays:
+        fig.add_trace(
+            go.Scattergl(x=x, y=y, mode="markers", name=name, marker={"size": 5, "color": color, "opacity": 0.55})
+        )
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for (cx, cy), r in zip(centers, radii, strict=True):
+        ox, oy = _outline(cx, cy, r * stretch[0], r * stretch[1])
+        xs += ox
+        ys += oy
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name="cluster edge (score 0)",
+            line={"color": CLUSTER, "width": 1.5},
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=centers[:, 0],
+            y=centers[:, 1],
+            mode="markers",
+            name="cluster center",
+            marker={"symbol": "x", "size": 8, "color": CLUSTER},
+            text=[f"cluster {k}<br>maxError {r:.3f}" for k, r in enumerate(radii)],
+            hoverinfo="text",
+        )
+    )
+    apply_layout(fig, "Clusters: score 0 on the circle, negative inside", height=560)
+    fig.update_xaxes(title=plotly_escape(axis_titles[0]), zeroline=False)
+    fig.update_yaxes(title=plotly_escape(axis_titles[1]), zeroline=False, scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def _sphere(cx: float, cy: float, cz: float, r: float, n: int = 14) -> tuple[np.ndarray, ...]:
+    u, v = np.meshgrid(np.linspace(0, 2 * np.pi, n), np.linspace(0, np.pi, n))
+    return cx + r * np.cos(u) * np.sin(v), cy + r * np.sin(u) * np.sin(v), cz + r * np.cos(v)
+
+
+def fig_cluster_3d(
+    centers: np.ndarray,
+    radii: np.ndarray,
+    axis_titles: tuple[str, str, str],
+    overlays: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, str]] = (),
+) -> go.Figure:
+    """Clusters on three axes as spheres of radius maxError (scaled space)."""
+    fig = go.Figure()
+    for k, ((cx, cy, cz), r) in enumerate(zip(centers, radii, strict=True)):
+        x, y, z = _sphere(cx, cy, cz, r)
+        fig.add_trace(
+            go.Surface(
+                x=x,
+                y=y,
+                z=z,
+                opacity=0.28,
+                showscale=False,
+                colorscale=[[0, CLUSTER], [1, CLUSTER]],
+                name=f"cluster {k}",
+                hovertemplate=f"cluster {k}<br>maxError {r:.3f}<extra></extra>",
+                showlegend=False,
+            )
+        )
+    for name, x, y, z, color in overlays:
+        fig.add_trace(
+            go.Scatter3d(x=x, y=y, z=z, mode="markers", name=name, marker={"size": 2.5, "color": color, "opacity": 0.6})
+        )
+    apply_layout(fig, "Clusters in 3-D (scaled space)", height=600)
+    fig.update_layout(
+        scene={
+            "xaxis_title": plotly_escape(axis_titles[0]),
+            "yaxis_title": plotly_escape(axis_titles[1]),
+            "zaxis_title": plotly_escape(axis_titles[2]),
+            "aspectmode": "data",
+        }
+    )
+    return fig
+
+
+def fig_parallel_centers(centers: np.ndarray, radii: np.ndarray, labels: Sequence[str]) -> go.Figure:
+    """Every axis at once: one line per cluster center, coloured by maxError."""
+    dims = [{"label": plotly_escape(lab), "values": centers[:, j]} for j, lab in enumerate(labels)]
+    dims.append({"label": "maxError", "values": radii})
+    fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": radii, "colorscale": "Teal", "showscale": True}))
+    apply_layout(fig, "Cluster centers on every axis (scaled space)", height=480)
+    fig.update_layout(margin={"t": 100, "l": 70, "r": 40})  # room for the axis names above the lines
+    return fig

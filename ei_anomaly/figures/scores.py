@@ -1,0 +1,60 @@
+"""A scored file's score along the file: a min/max envelope and the flagged windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..score_views import FlaggedPoints
+from ..scored_file import ScoredFile
+from .layout import MAX_POINTS, apply_layout
+from .style import ANOMALY, MUTED, THRESHOLD
+from .text import plotly_escape
+
+
+def fig_score_timeline(
+    envelope: tuple[np.ndarray, np.ndarray],
+    flagged: tuple[np.ndarray, np.ndarray],
+    flagged_total: int,
+    threshold: float,
+    x_title: str,
+) -> go.Figure:
+    """Score along the file: the min/max envelope per pixel column as a line, and the flagged
+    windows as markers (at most a few thousand; the legend says how many of how many)."""
+    (ex, ey), (fx, fy) = envelope, flagged
+    if len(ex) > MAX_POINTS or len(fx) > MAX_POINTS:
+        raise ValueError(f"{max(len(ex), len(fx))} points: reduce to at most {MAX_POINTS} first")
+    shown = f"anomaly ({len(fx):,} of {flagged_total:,} shown)" if len(fx) < flagged_total else "anomaly"
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=ex, y=ey, mode="lines", name="score", line={"color": MUTED, "width": 1}))
+    size = 6 if len(fx) <= 1000 else 4
+    fig.add_trace(go.Scattergl(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": size}))
+    fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
+    apply_layout(fig, "Score along the file", height=360)
+    fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the x title
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title="anomaly score")
+    return fig
+
+
+def fig_scored_file_timeline(scored: ScoredFile, flagged: FlaggedPoints, threshold: float) -> go.Figure:
+    """A scored file's score along the file (the Scoring page and the report): its min/max envelope
+    and its flagged windows, against the time column when it has one, else the row."""
+    envelope = scored.envelope
+    return fig_score_timeline(
+        (scored.x_values(envelope.rows), envelope.scores),
+        (scored.x_values(flagged.rows), flagged.scores),
+        flagged.total,
+        threshold,
+        plotly_escape(scored.time_column or "row"),
+    )
+
+
+def timeline_note(scored: ScoredFile, flagged: FlaggedPoints) -> str:
+    """What that chart leaves out, in words ("" when it draws every row and every anomaly)."""
+    notes = []
+    if scored.envelope.reduced:
+        notes.append(f"all {scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column")
+    if flagged.capped:
+        notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")
+    return "; ".join(notes)

@@ -1,0 +1,94 @@
+"""The review of an anomaly block, decided once: typed objects that the pages, the HTML report
+and the command line only render.
+
+- `model_card`: clusters, axes, training date, model types, the shown model type's metrics, the
+  default-MCU cost, the threshold and what it means, whether the on-device figures are the demo's.
+- `shown_metrics`, `device_model_type`, `default_mcu_cost`: which model type a view opens on.
+- `threshold_meaning`: a threshold's key, the block's value, Studio's suggestion, the current value.
+- `validation_scores`, `model_testing_scores`, `upload_scores`, `tuning_scores`: the scores a
+  threshold is tuned on (`ScoreSet`).
+- `summarize_scored`, `counts_line`: what scoring a file found, in the words every command uses.
+- `default_map_axes`, `scored_points`: the clusters map's first axes and a scored file's rows on it.
+- `match_demo`, `with_demo_names`: whether a model is the bundled demo block.
+A new decision that more than one view makes goes here, as a function returning a typed object.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cluster_map import ScoredPoints, default_map_axes, scored_points
+    from .demo_match import DemoMatch, match_demo, with_demo_names
+    from .kinds import ScoreSource, SourceKind
+    from .metrics import McuCost, default_mcu_cost, device_model_type, shown_metrics
+    from .card import ModelCard, ModelTypeRow, model_card
+    from .score_sets import ScoreSet, model_testing_scores, tuning_scores, upload_scores, validation_scores
+    from .scored_summary import ScoredSummary, summarize_scored
+    from .threshold import ThresholdMeaning, threshold_meaning
+    from .wording import counts_line
+
+# Names are imported on first use (PEP 562): the command line's start-up needs only `wording`.
+_WHERE = {
+    "DemoMatch": "demo_match",
+    "McuCost": "metrics",
+    "ModelCard": "card",
+    "ModelTypeRow": "card",
+    "ScoreSet": "score_sets",
+    "ScoreSource": "kinds",
+    "ScoredPoints": "cluster_map",
+    "ScoredSummary": "scored_summary",
+    "SourceKind": "kinds",
+    "ThresholdMeaning": "threshold",
+    "counts_line": "wording",
+    "default_map_axes": "cluster_map",
+    "default_mcu_cost": "metrics",
+    "device_model_type": "metrics",
+    "match_demo": "demo_match",
+    "model_card": "card",
+    "model_testing_scores": "score_sets",
+    "scored_points": "cluster_map",
+    "shown_metrics": "metrics",
+    "summarize_scored": "scored_summary",
+    "threshold_meaning": "threshold",
+    "tuning_scores": "score_sets",
+    "upload_scores": "score_sets",
+    "validation_scores": "score_sets",
+    "with_demo_names": "demo_match",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "DemoMatch",
+    "McuCost",
+    "ModelCard",
+    "ModelTypeRow",
+    "ScoreSet",
+    "ScoreSource",
+    "ScoredPoints",
+    "ScoredSummary",
+    "SourceKind",
+    "ThresholdMeaning",
+    "counts_line",
+    "default_map_axes",
+    "default_mcu_cost",
+    "device_model_type",
+    "match_demo",
+    "card",
+    "model_testing_scores",
+    "scored_points",
+    "shown_metrics",
+    "summarize_scored",
+    "threshold_meaning",
+    "tuning_scores",
+    "upload_scores",
+    "validation_scores",
+    "with_demo_names",
+]
