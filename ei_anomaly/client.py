@@ -174,7 +174,8 @@ class EdgeImpulseClient:
             left = give_up_at - time.monotonic()
             if left <= 0:
                 raise timed_out
-            _in_flight.conns = conns = []
+            conns: list[Any] = []
+            _in_flight.conns = conns
             watchdog = threading.Timer(left, _cut, (conns,))
             watchdog.daemon = True
             watchdog.start()
@@ -228,7 +229,8 @@ class EdgeImpulseClient:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise too_big
-        parts, size = [], 0
+        parts: list[bytes] = []
+        size = 0
         while True:
             if time.monotonic() > give_up_at:
                 raise timed_out

@@ -33,7 +33,8 @@ ANOMALY_KINDS = ("shake", "circle", "tap")  # motions never seen in training
 
 
 def _json(name: str) -> dict[str, Any]:
-    return json.loads((DEMO_DIR / name).read_text())
+    data: dict[str, Any] = json.loads((DEMO_DIR / name).read_text())
+    return data
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +76,8 @@ def trained_points_frame(graph: dict[str, Any], ax1: int, ax2: int) -> pd.DataFr
             x, y = values.get(str(ax1)), values.get(str(ax2))
             if isinstance(x, (int, float)) and isinstance(y, (int, float)):
                 rows.append((float(x), float(y)))
-    return pd.DataFrame(rows, columns=["x", "y"], dtype=float)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["x", "y"], dtype=float)
+    return frame
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def predictions_frame(metrics: ValidationMetrics) -> pd.DataFrame:
         "anomaly score",
         "labelled anomaly",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def pr_curve(scores: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
     total = max(int(t.sum()), 1)
     # flagging every score >= s[i] is the same as score > the next lower distinct score
     below = np.r_[s[distinct][1:], s[-1] - 1.0]
-    return pd.DataFrame({"threshold": below, "precision": tp / flagged, "recall": tp / total})
+    frame: pd.DataFrame = pd.DataFrame({"threshold": below, "precision": tp / flagged, "recall": tp / total})
+    return frame
 
 
 def on_device_frame(meta: AnomalyMetadata) -> pd.DataFrame:
@@ -157,7 +159,8 @@ def on_device_frame(meta: AnomalyMetadata) -> pd.DataFrame:
         "ROM (KB)",
         "profiling error",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    return frame
 
 
 def fits_budget(frame: pd.DataFrame, ram_kb: float, rom_kb: float) -> pd.Series:
@@ -290,8 +293,8 @@ def threshold_for_cost(
         raise AnomalyLensError("at least one cost must be above 0")
     candidates, tp, fp = _sweep(scores, truth)
     n_anomaly = int(np.count_nonzero(np.asarray(truth, bool) & np.isfinite(np.asarray(scores, np.float32))))
-    cost = (n_anomaly - tp) * float(miss_cost) + fp * float(false_alarm_cost)
-    best = np.flatnonzero(cost == cost.min())[-1]
+    costs = (n_anomaly - tp) * float(miss_cost) + fp * float(false_alarm_cost)
+    best = np.flatnonzero(costs == costs.min())[-1]
     return _choice(scores, truth, candidates[best])
 
 
@@ -307,7 +310,7 @@ def errors_per_sample(frame: pd.DataFrame, threshold: float, top: int = 20) -> p
     """
     flagged = is_anomaly(frame["anomaly score"].to_numpy(np.float32), threshold)
     truth = frame["expected anomaly"].to_numpy(bool)
-    work = pd.DataFrame(
+    work: pd.DataFrame = pd.DataFrame(
         {
             "sample id": frame["sample id"].to_numpy(),
             "sample": frame["sample"].to_numpy(),
@@ -318,10 +321,11 @@ def errors_per_sample(frame: pd.DataFrame, threshold: float, top: int = 20) -> p
             "highest score": frame["anomaly score"].to_numpy(np.float64),
         }
     )
-    per = work.groupby(["sample id", "sample", "label"], sort=False).agg(
+    per: pd.DataFrame = work.groupby(["sample id", "sample", "label"], sort=False).agg(
         {"windows": "sum", "missed anomalies": "sum", "false alarms": "sum", "highest score": "max"}
     )
     per = per.reset_index()
     per["errors"] = per["missed anomalies"] + per["false alarms"]
     per = per[per["errors"] > 0].sort_values(["errors", "sample id"], ascending=[False, True], kind="stable")
-    return per.drop(columns="errors").head(top).reset_index(drop=True)
+    worst: pd.DataFrame = per.drop(columns="errors").head(top).reset_index(drop=True)
+    return worst
