@@ -133,30 +133,30 @@ class AnomalyModel:
             return t.numeric_value
         return STUDIO_DEFAULT_THRESHOLD
 
-    def _score(self, x: np.ndarray, columns: np.ndarray, method: Method) -> Scores:
+    def _score(self, x: npt.ArrayLike, columns: npt.NDArray[np.int64], method: Method) -> Scores:
         score, nearest = score_features(
             np.asarray(x), columns, self.mean, self.scale, self.centers, self.max_errors, method
         )
         return Scores(score=score, nearest_cluster=nearest, scorable=~np.isnan(score))
 
-    def score_axes(self, x_axes: np.ndarray, method: Method = "auto") -> Scores:
+    def score_axes(self, x_axes: npt.ArrayLike, method: Method = "auto") -> Scores:
         """Score rows whose columns are the block's axes in order; NaN/inf rows are unscorable."""
         x = np.asarray(x_axes)
         if x.ndim != 2 or x.shape[1] != len(self.axes):
             raise ValueError(f"expected {len(self.axes)} columns (one per axis), got shape {x.shape}")
         return self._score(x, np.arange(len(self.axes)), method)
 
-    def score_full(self, features: np.ndarray, method: Method = "auto") -> Scores:
+    def score_full(self, features: npt.ArrayLike, method: Method = "auto") -> Scores:
         """Score FULL feature vectors (column i is feature index i)."""
         return self._score(features, np.asarray(self.axes), method)
 
-    def score(self, features: np.ndarray) -> np.ndarray:
+    def score(self, features: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Anomaly score per row of FULL feature vectors, as the device computes it."""
         return self.score_full(features).score
 
-    def nearest_cluster(self, features: np.ndarray) -> np.ndarray:
+    def nearest_cluster(self, features: npt.ArrayLike) -> npt.NDArray[np.int32]:
         return self.score_full(features).nearest_cluster
 
-    def is_anomaly(self, features: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    def is_anomaly(self, features: npt.ArrayLike, threshold: float | None = None) -> npt.NDArray[np.bool_]:
         t = self.default_threshold if threshold is None else threshold
         return self.score_full(features).is_anomaly(t)
