@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .metadata import feature_names_from_config, parse_metadata
@@ -88,7 +89,7 @@ class DemoTestSample:
     filename: str
     label: str
     expected_anomaly: bool
-    features: np.ndarray  # (windows, 33) full feature vectors
+    features: npt.NDArray[np.float64]  # (windows, 33) full feature vectors
 
 
 def demo_test_samples(windows_per_sample: int = 10) -> list[DemoTestSample]:

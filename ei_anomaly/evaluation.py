@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .errors import AnomalyLensError
@@ -96,12 +97,12 @@ class BinaryCounts:
         return [[self.tn, self.fp], [self.fn, self.tp]]
 
 
-def count_flagged(scores: np.ndarray, threshold: float) -> int:
+def count_flagged(scores: npt.ArrayLike, threshold: float) -> int:
     """How many scores are anomalies at this threshold (score > threshold, in float32 as the SDK)."""
     return count_anomalies(scores, threshold)
 
 
-def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> BinaryCounts:
+def binary_counts(scores: npt.ArrayLike, truth: npt.ArrayLike, threshold: float) -> BinaryCounts:
     flagged = is_anomaly(scores, threshold)
     truth = np.asarray(truth, bool)
     return BinaryCounts(
@@ -112,7 +113,7 @@ def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> Bi
     )
 
 
-def pr_curve(scores: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+def pr_curve(scores: npt.ArrayLike, truth: npt.ArrayLike) -> pd.DataFrame:
     """Precision and recall at every distinct threshold (anomaly when score > threshold)."""
     scores = np.asarray(scores, np.float64)
     truth = np.asarray(truth, bool)
@@ -168,7 +169,7 @@ def fits_budget(frame: pd.DataFrame, ram_kb: float, rom_kb: float) -> pd.Series:
     return (frame["RAM (KB)"] <= ram_kb) & (frame["ROM (KB)"] <= rom_kb) & (frame["profiling error"] == "")
 
 
-def downsample_keep_flagged(flags: np.ndarray, max_points: int, seed: int = 0) -> np.ndarray:
+def downsample_keep_flagged(flags: npt.ArrayLike, max_points: int, seed: int = 0) -> npt.NDArray[np.intp]:
     """Sorted row indices: every flagged row, plus a seeded sample of the rest, max_points in all.
 
     If there are more flagged rows than max_points, a seeded sample of them.
@@ -216,7 +217,9 @@ def shortest_float32(value: float) -> float:
     return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
 
 
-def _sweep(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sweep(
+    scores: npt.ArrayLike, truth: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Candidate thresholds (float32, ascending) and the true/false alarms each gives.
 
     Unscorable (NaN) windows are never flagged, as in `binary_counts`.
@@ -238,11 +241,11 @@ def _sweep(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return candidates, tp, fp
 
 
-def _choice(scores: np.ndarray, truth: np.ndarray, threshold: np.float32, met: bool = True) -> ThresholdChoice:
+def _choice(scores: npt.ArrayLike, truth: npt.ArrayLike, threshold: np.float32, met: bool = True) -> ThresholdChoice:
     return ThresholdChoice(float(threshold), binary_counts(scores, truth, float(threshold)), met)
 
 
-def threshold_for_false_alarm_rate(scores: np.ndarray, truth: np.ndarray, max_rate: float) -> ThresholdChoice:
+def threshold_for_false_alarm_rate(scores: npt.ArrayLike, truth: npt.ArrayLike, max_rate: float) -> ThresholdChoice:
     """The smallest threshold whose false alarms are at most `max_rate` of the normal windows.
 
     Smallest, so recall is as high as that false-alarm budget allows. Always reachable: the
@@ -259,7 +262,7 @@ def threshold_for_false_alarm_rate(scores: np.ndarray, truth: np.ndarray, max_ra
     return _choice(scores, truth, candidates[i])
 
 
-def threshold_for_recall(scores: np.ndarray, truth: np.ndarray, min_recall: float) -> ThresholdChoice:
+def threshold_for_recall(scores: npt.ArrayLike, truth: npt.ArrayLike, min_recall: float) -> ThresholdChoice:
     """The largest threshold (fewest false alarms) that still flags `min_recall` of the anomalies.
 
     When no threshold reaches it (unscorable anomalies are never flagged), the best recall there
@@ -280,7 +283,7 @@ def threshold_for_recall(scores: np.ndarray, truth: np.ndarray, min_recall: floa
 
 
 def threshold_for_cost(
-    scores: np.ndarray, truth: np.ndarray, miss_cost: float, false_alarm_cost: float
+    scores: npt.ArrayLike, truth: npt.ArrayLike, miss_cost: float, false_alarm_cost: float
 ) -> ThresholdChoice:
     """The threshold with the lowest total cost `misses * miss_cost + false alarms * false_alarm_cost`.
 

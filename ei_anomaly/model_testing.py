@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = ["HOW_TO_RUN_MODEL_TESTING", "NoTestResults", "TestWindows", "block_test_windows"]
@@ -51,11 +52,11 @@ class TestWindows:
     unscored: int = 0  # windows without an anomaly score
 
     @property
-    def scores(self) -> np.ndarray:
+    def scores(self) -> npt.NDArray[np.float64]:
         return self.frame["anomaly score"].to_numpy(np.float64)
 
     @property
-    def truth(self) -> np.ndarray:
+    def truth(self) -> npt.NDArray[np.bool_]:
         return self.frame["expected anomaly"].to_numpy(bool)
 
 
