@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -30,18 +30,23 @@ from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 from .redact import redact
 
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 64 * 1024
 _in_flight = threading.local()  # per calling thread: the connections the current attempt uses
 
 
-class _TrackedConnections:
+class _TrackedConnections(urllib3.HTTPConnectionPool):
     """Pool mixin: remembers each connection handed to the calling thread's current attempt, so a
     watchdog can cut it at the deadline (socket timeouts bound each read, not a whole answer:
-    a server trickling bytes, even inside the status line or headers, never trips them)."""
+    a server trickling bytes, even inside the status line or headers, never trips them).
+    A pool subclass itself so that its `super()._get_conn` is typed; it comes first in the MRO
+    of both pools, which then supply `_get_conn` as before."""
 
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)  # type: ignore[misc]
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        conn = super()._get_conn(timeout)
         held = getattr(_in_flight, "conns", None)
         if held is not None:
             held.append(conn)
@@ -62,7 +67,7 @@ class _DeadlineAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
 
-def _cut(conns: list[Any]) -> None:
+def _cut(conns: list[BaseHTTPConnection]) -> None:
     for conn in conns:
         sock = getattr(conn, "sock", None)
         if sock is not None:
@@ -174,7 +179,8 @@ class EdgeImpulseClient:
             left = give_up_at - time.monotonic()
             if left <= 0:
                 raise timed_out
-            _in_flight.conns = conns = []
+            conns: list[BaseHTTPConnection] = []
+            _in_flight.conns = conns
             watchdog = threading.Timer(left, _cut, (conns,))
             watchdog.daemon = True
             watchdog.start()
@@ -228,7 +234,8 @@ class EdgeImpulseClient:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise too_big
-        parts, size = [], 0
+        parts: list[bytes] = []
+        size = 0
         while True:
             if time.monotonic() > give_up_at:
                 raise timed_out

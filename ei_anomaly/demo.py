@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .metadata import feature_names_from_config, parse_metadata
@@ -33,7 +34,8 @@ ANOMALY_KINDS = ("shake", "circle", "tap")  # motions never seen in training
 
 
 def _json(name: str) -> dict[str, Any]:
-    return json.loads((DEMO_DIR / name).read_text())
+    data: dict[str, Any] = json.loads((DEMO_DIR / name).read_text())
+    return data
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +77,8 @@ def trained_points_frame(graph: dict[str, Any], ax1: int, ax2: int) -> pd.DataFr
             x, y = values.get(str(ax1)), values.get(str(ax2))
             if isinstance(x, (int, float)) and isinstance(y, (int, float)):
                 rows.append((float(x), float(y)))
-    return pd.DataFrame(rows, columns=["x", "y"], dtype=float)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["x", "y"], dtype=float)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class DemoTestSample:
     filename: str
     label: str
     expected_anomaly: bool
-    features: np.ndarray  # (windows, 33) full feature vectors
+    features: npt.NDArray[np.float64]  # (windows, 33) full feature vectors
 
 
 def demo_test_samples(windows_per_sample: int = 10) -> list[DemoTestSample]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .demo import DemoTestSample
 from .model import AnomalyModel
@@ -25,7 +26,7 @@ _LABELS = ("anomaly", "no anomaly")
 @dataclass(frozen=True)
 class ScoredTestSample:
     sample: DemoTestSample
-    scores: np.ndarray  # float32, one per window
+    scores: npt.NDArray[np.float32]  # one per window
 
 
 def score_test_samples(samples: list[DemoTestSample], model: AnomalyModel) -> list[ScoredTestSample]:

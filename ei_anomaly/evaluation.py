@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .errors import AnomalyLensError
@@ -64,7 +65,8 @@ def predictions_frame(metrics: ValidationMetrics) -> pd.DataFrame:
         "anomaly score",
         "labelled anomaly",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,12 @@ class BinaryCounts:
         return [[self.tn, self.fp], [self.fn, self.tp]]
 
 
-def count_flagged(scores: np.ndarray, threshold: float) -> int:
+def count_flagged(scores: npt.ArrayLike, threshold: float) -> int:
     """How many scores are anomalies at this threshold (score > threshold, in float32 as the SDK)."""
     return count_anomalies(scores, threshold)
 
 
-def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> BinaryCounts:
+def binary_counts(scores: npt.ArrayLike, truth: npt.ArrayLike, threshold: float) -> BinaryCounts:
     flagged = is_anomaly(scores, threshold)
     truth = np.asarray(truth, bool)
     return BinaryCounts(
@@ -111,7 +113,7 @@ def binary_counts(scores: np.ndarray, truth: np.ndarray, threshold: float) -> Bi
     )
 
 
-def pr_curve(scores: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
+def pr_curve(scores: npt.ArrayLike, truth: npt.ArrayLike) -> pd.DataFrame:
     """Precision and recall at every distinct threshold (anomaly when score > threshold)."""
     scores = np.asarray(scores, np.float64)
     truth = np.asarray(truth, bool)
@@ -123,7 +125,8 @@ def pr_curve(scores: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
     total = max(int(t.sum()), 1)
     # flagging every score >= s[i] is the same as score > the next lower distinct score
     below = np.r_[s[distinct][1:], s[-1] - 1.0]
-    return pd.DataFrame({"threshold": below, "precision": tp / flagged, "recall": tp / total})
+    frame: pd.DataFrame = pd.DataFrame({"threshold": below, "precision": tp / flagged, "recall": tp / total})
+    return frame
 
 
 def on_device_frame(meta: AnomalyMetadata) -> pd.DataFrame:
@@ -157,7 +160,8 @@ def on_device_frame(meta: AnomalyMetadata) -> pd.DataFrame:
         "ROM (KB)",
         "profiling error",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    return frame
 
 
 def fits_budget(frame: pd.DataFrame, ram_kb: float, rom_kb: float) -> pd.Series:
@@ -165,7 +169,7 @@ def fits_budget(frame: pd.DataFrame, ram_kb: float, rom_kb: float) -> pd.Series:
     return (frame["RAM (KB)"] <= ram_kb) & (frame["ROM (KB)"] <= rom_kb) & (frame["profiling error"] == "")
 
 
-def downsample_keep_flagged(flags: np.ndarray, max_points: int, seed: int = 0) -> np.ndarray:
+def downsample_keep_flagged(flags: npt.ArrayLike, max_points: int, seed: int = 0) -> npt.NDArray[np.intp]:
     """Sorted row indices: every flagged row, plus a seeded sample of the rest, max_points in all.
 
     If there are more flagged rows than max_points, a seeded sample of them.
@@ -213,7 +217,9 @@ def shortest_float32(value: float) -> float:
     return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
 
 
-def _sweep(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sweep(
+    scores: npt.ArrayLike, truth: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Candidate thresholds (float32, ascending) and the true/false alarms each gives.
 
     Unscorable (NaN) windows are never flagged, as in `binary_counts`.
@@ -235,11 +241,11 @@ def _sweep(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return candidates, tp, fp
 
 
-def _choice(scores: np.ndarray, truth: np.ndarray, threshold: np.float32, met: bool = True) -> ThresholdChoice:
+def _choice(scores: npt.ArrayLike, truth: npt.ArrayLike, threshold: np.float32, met: bool = True) -> ThresholdChoice:
     return ThresholdChoice(float(threshold), binary_counts(scores, truth, float(threshold)), met)
 
 
-def threshold_for_false_alarm_rate(scores: np.ndarray, truth: np.ndarray, max_rate: float) -> ThresholdChoice:
+def threshold_for_false_alarm_rate(scores: npt.ArrayLike, truth: npt.ArrayLike, max_rate: float) -> ThresholdChoice:
     """The smallest threshold whose false alarms are at most `max_rate` of the normal windows.
 
     Smallest, so recall is as high as that false-alarm budget allows. Always reachable: the
@@ -256,7 +262,7 @@ def threshold_for_false_alarm_rate(scores: np.ndarray, truth: np.ndarray, max_ra
     return _choice(scores, truth, candidates[i])
 
 
-def threshold_for_recall(scores: np.ndarray, truth: np.ndarray, min_recall: float) -> ThresholdChoice:
+def threshold_for_recall(scores: npt.ArrayLike, truth: npt.ArrayLike, min_recall: float) -> ThresholdChoice:
     """The largest threshold (fewest false alarms) that still flags `min_recall` of the anomalies.
 
     When no threshold reaches it (unscorable anomalies are never flagged), the best recall there
@@ -277,7 +283,7 @@ def threshold_for_recall(scores: np.ndarray, truth: np.ndarray, min_recall: floa
 
 
 def threshold_for_cost(
-    scores: np.ndarray, truth: np.ndarray, miss_cost: float, false_alarm_cost: float
+    scores: npt.ArrayLike, truth: npt.ArrayLike, miss_cost: float, false_alarm_cost: float
 ) -> ThresholdChoice:
     """The threshold with the lowest total cost `misses * miss_cost + false alarms * false_alarm_cost`.
 
@@ -290,8 +296,8 @@ def threshold_for_cost(
         raise AnomalyLensError("at least one cost must be above 0")
     candidates, tp, fp = _sweep(scores, truth)
     n_anomaly = int(np.count_nonzero(np.asarray(truth, bool) & np.isfinite(np.asarray(scores, np.float32))))
-    cost = (n_anomaly - tp) * float(miss_cost) + fp * float(false_alarm_cost)
-    best = np.flatnonzero(cost == cost.min())[-1]
+    costs = (n_anomaly - tp) * float(miss_cost) + fp * float(false_alarm_cost)
+    best = np.flatnonzero(costs == costs.min())[-1]
     return _choice(scores, truth, candidates[best])
 
 
@@ -307,7 +313,7 @@ def errors_per_sample(frame: pd.DataFrame, threshold: float, top: int = 20) -> p
     """
     flagged = is_anomaly(frame["anomaly score"].to_numpy(np.float32), threshold)
     truth = frame["expected anomaly"].to_numpy(bool)
-    work = pd.DataFrame(
+    work: pd.DataFrame = pd.DataFrame(
         {
             "sample id": frame["sample id"].to_numpy(),
             "sample": frame["sample"].to_numpy(),
@@ -318,10 +324,11 @@ def errors_per_sample(frame: pd.DataFrame, threshold: float, top: int = 20) -> p
             "highest score": frame["anomaly score"].to_numpy(np.float64),
         }
     )
-    per = work.groupby(["sample id", "sample", "label"], sort=False).agg(
+    per: pd.DataFrame = work.groupby(["sample id", "sample", "label"], sort=False).agg(
         {"windows": "sum", "missed anomalies": "sum", "false alarms": "sum", "highest score": "max"}
     )
     per = per.reset_index()
     per["errors"] = per["missed anomalies"] + per["false alarms"]
     per = per[per["errors"] > 0].sort_values(["errors", "sample id"], ascending=[False, True], kind="stable")
-    return per.drop(columns="errors").head(top).reset_index(drop=True)
+    worst: pd.DataFrame = per.drop(columns="errors").head(top).reset_index(drop=True)
+    return worst

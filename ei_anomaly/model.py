@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 
 from . import rules
 from .metadata import AnomalyMetadata, Threshold
@@ -18,18 +19,18 @@ from .scoring import Method, score_features
 class Scores:
     """Per-row results. `score` is NaN and `nearest_cluster` -1 for unscorable rows."""
 
-    score: np.ndarray
-    nearest_cluster: np.ndarray
-    scorable: np.ndarray
+    score: npt.NDArray[np.float32]
+    nearest_cluster: npt.NDArray[np.int32]
+    scorable: npt.NDArray[np.bool_]
 
-    def is_anomaly(self, threshold: float) -> np.ndarray:
+    def is_anomaly(self, threshold: float) -> npt.NDArray[np.bool_]:
         """SDK semantics: strictly greater than the threshold. False for unscorable rows."""
         return rules.is_anomaly(self.score, threshold)
 
     def count_anomalies(self, threshold: float) -> int:
         return rules.count_anomalies(self.score, threshold)
 
-    def top_indices(self, n: int) -> np.ndarray:
+    def top_indices(self, n: int) -> npt.NDArray[np.intp]:
         """Row indices of the n highest scores, highest first, the earlier row first on ties
         (unscorable rows never included). A partial sort: O(rows), not O(rows log rows)."""
         n = min(n, int(self.scorable.sum()))
@@ -58,20 +59,20 @@ class AnomalyModel:
         return list(self.metadata.axes)
 
     @cached_property
-    def mean(self) -> np.ndarray:
+    def mean(self) -> npt.NDArray[np.float32]:
         return np.asarray(self.metadata.mean, np.float32)
 
     @cached_property
-    def scale(self) -> np.ndarray:
+    def scale(self) -> npt.NDArray[np.float32]:
         return np.asarray(self.metadata.scale, np.float32)
 
     @cached_property
-    def centers(self) -> np.ndarray:
+    def centers(self) -> npt.NDArray[np.float32]:
         """Cluster centers in scaled space, shape (clusters, axes)."""
         return np.asarray([c.center for c in self.metadata.clusters], np.float32)
 
     @cached_property
-    def max_errors(self) -> np.ndarray:
+    def max_errors(self) -> npt.NDArray[np.float32]:
         return np.asarray([c.max_error for c in self.metadata.clusters], np.float32)
 
     @cached_property
@@ -98,20 +99,22 @@ class AnomalyModel:
     def axis_labels(self) -> list[str]:
         return [self.feature_label(ix) for ix in self.axes]
 
-    def centers_in_original_units(self) -> np.ndarray:
+    def centers_in_original_units(self) -> npt.NDArray[np.floating]:
         return self.to_original(self.centers)
 
-    def to_scaled(self, x_axes: np.ndarray) -> np.ndarray:
+    def to_scaled(self, x_axes: npt.ArrayLike) -> npt.NDArray[np.floating]:
         """Axis values (columns in axis order) -> the scaled space the clusters live in."""
         return (np.asarray(x_axes, np.float32) - self.mean) / self.scale
 
-    def to_original(self, z: np.ndarray) -> np.ndarray:
+    def to_original(self, z: npt.ArrayLike) -> npt.NDArray[np.floating]:
         """Scaled-space values (columns in axis order) -> original feature units."""
         return np.asarray(z, np.float32) * self.scale + self.mean
 
-    def axis_to_original(self, values: np.ndarray, j: int) -> np.ndarray:
+    def axis_to_original(self, values: npt.ArrayLike, j: int) -> npt.NDArray[np.floating]:
         """Scaled values of axis j alone -> original units of that feature."""
-        return np.asarray(values, np.float32) * self.scale[j] + self.mean[j]
+        # numpy's stubs lose the dtype of array * scalar (Any); the result is float32 here
+        original: npt.NDArray[np.floating] = np.asarray(values, np.float32) * self.scale[j] + self.mean[j]
+        return original
 
     @property
     def anomaly_threshold(self) -> Threshold | None:
@@ -130,30 +133,30 @@ class AnomalyModel:
             return t.numeric_value
         return STUDIO_DEFAULT_THRESHOLD
 
-    def _score(self, x: np.ndarray, columns: np.ndarray, method: Method) -> Scores:
+    def _score(self, x: npt.ArrayLike, columns: npt.NDArray[np.int64], method: Method) -> Scores:
         score, nearest = score_features(
             np.asarray(x), columns, self.mean, self.scale, self.centers, self.max_errors, method
         )
         return Scores(score=score, nearest_cluster=nearest, scorable=~np.isnan(score))
 
-    def score_axes(self, x_axes: np.ndarray, method: Method = "auto") -> Scores:
+    def score_axes(self, x_axes: npt.ArrayLike, method: Method = "auto") -> Scores:
         """Score rows whose columns are the block's axes in order; NaN/inf rows are unscorable."""
         x = np.asarray(x_axes)
         if x.ndim != 2 or x.shape[1] != len(self.axes):
             raise ValueError(f"expected {len(self.axes)} columns (one per axis), got shape {x.shape}")
         return self._score(x, np.arange(len(self.axes)), method)
 
-    def score_full(self, features: np.ndarray, method: Method = "auto") -> Scores:
+    def score_full(self, features: npt.ArrayLike, method: Method = "auto") -> Scores:
         """Score FULL feature vectors (column i is feature index i)."""
         return self._score(features, np.asarray(self.axes), method)
 
-    def score(self, features: np.ndarray) -> np.ndarray:
+    def score(self, features: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Anomaly score per row of FULL feature vectors, as the device computes it."""
         return self.score_full(features).score
 
-    def nearest_cluster(self, features: np.ndarray) -> np.ndarray:
+    def nearest_cluster(self, features: npt.ArrayLike) -> npt.NDArray[np.int32]:
         return self.score_full(features).nearest_cluster
 
-    def is_anomaly(self, features: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    def is_anomaly(self, features: npt.ArrayLike, threshold: float | None = None) -> npt.NDArray[np.bool_]:
         t = self.default_threshold if threshold is None else threshold
         return self.score_full(features).is_anomaly(t)

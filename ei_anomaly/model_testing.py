@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = ["HOW_TO_RUN_MODEL_TESTING", "NoTestResults", "TestWindows", "block_test_windows"]
@@ -51,11 +52,11 @@ class TestWindows:
     unscored: int = 0  # windows without an anomaly score
 
     @property
-    def scores(self) -> np.ndarray:
+    def scores(self) -> npt.NDArray[np.float64]:
         return self.frame["anomaly score"].to_numpy(np.float64)
 
     @property
-    def truth(self) -> np.ndarray:
+    def truth(self) -> npt.NDArray[np.bool_]:
         return self.frame["expected anomaly"].to_numpy(bool)
 
 
@@ -91,9 +92,10 @@ def _labels(classification: dict[str, Any], n: int, fallback: str) -> list[str]:
 
 def _for_block(item: dict[str, Any], learn_id: int) -> dict[str, Any] | None:
     for c in item.get("classifications") or []:
-        block = c.get("learnBlock") if isinstance(c, dict) else None
-        if isinstance(block, dict) and block.get("id") == learn_id:
-            return c
+        if isinstance(c, dict):
+            block = c.get("learnBlock")
+            if isinstance(block, dict) and block.get("id") == learn_id:
+                return c
     return None
 
 
@@ -115,8 +117,9 @@ def block_test_windows(response: dict[str, Any], learn_id: int) -> TestWindows |
         if classification is None:
             continue
         samples += 1
-        windows = classification.get("result") if isinstance(classification.get("result"), list) else []
-        sample = item.get("sample") if isinstance(item.get("sample"), dict) else {}
+        found_windows, found_sample = classification.get("result"), item.get("sample")
+        windows: list[Any] = found_windows if isinstance(found_windows, list) else []
+        sample: dict[str, Any] = found_sample if isinstance(found_sample, dict) else {}
         sample_id = item.get("sampleId", sample.get("id"))
         name = str(sample.get("filename") or sample.get("name") or f"sample {sample_id}")
         outcomes = _outcomes(classification, len(windows))

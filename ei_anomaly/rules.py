@@ -32,7 +32,8 @@ SCORE_CAP = np.float32(1000.0)
 def is_anomaly(scores: npt.ArrayLike, threshold: float) -> npt.NDArray[np.bool_]:
     """Per score: strictly above the threshold, compared in float32 as the device does.
     NaN (unscorable) is never an anomaly."""
-    return np.asarray(scores, np.float32) > np.float32(threshold)
+    flags: npt.NDArray[np.bool_] = np.asarray(scores, np.float32) > np.float32(threshold)
+    return flags
 
 
 def count_anomalies(scores: npt.ArrayLike, threshold: float) -> int:

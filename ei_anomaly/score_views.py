@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .rules import SCORE_CAP
 
@@ -26,8 +27,8 @@ FLAGGED_CAP = 5000
 class ScoreHistogram:
     """Bin edges (len n+1) and counts (len n) of the finite scores."""
 
-    edges: np.ndarray
-    counts: np.ndarray
+    edges: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.intp]
 
     @property
     def total(self) -> int:
@@ -39,8 +40,8 @@ class ScoreEnvelope:
     """Row positions and scores of each column's minimum and maximum, in file order; `reduced`
     is False when the series was short enough to keep every row."""
 
-    rows: np.ndarray
-    scores: np.ndarray
+    rows: npt.NDArray[np.intp]
+    scores: npt.NDArray[np.floating]
     reduced: bool = True
 
 
@@ -48,8 +49,8 @@ class ScoreEnvelope:
 class FlaggedPoints:
     """Some of the windows above the threshold (row positions, scores) and how many there are."""
 
-    rows: np.ndarray
-    scores: np.ndarray
+    rows: npt.NDArray[np.intp]
+    scores: npt.NDArray[np.floating]
     total: int
 
     @property
@@ -57,7 +58,7 @@ class FlaggedPoints:
         return len(self.rows) < self.total
 
 
-def score_bounds(scores: np.ndarray) -> tuple[float, float] | None:
+def score_bounds(scores: npt.ArrayLike) -> tuple[float, float] | None:
     """(lowest, 99.5th percentile) of the finite scores below the cap: the range people look at."""
     s = np.asarray(scores)
     finite = s[np.isfinite(s) & (s < SCORE_CAP)]
@@ -66,7 +67,7 @@ def score_bounds(scores: np.ndarray) -> tuple[float, float] | None:
     return float(finite.min()), float(np.percentile(finite, 99.5))
 
 
-def score_histogram(scores: np.ndarray, bins: int = HISTOGRAM_BINS) -> ScoreHistogram:
+def score_histogram(scores: npt.ArrayLike, bins: int = HISTOGRAM_BINS) -> ScoreHistogram:
     """Counts of the finite scores in `bins` equal bins (fewer for a few scores)."""
     s = np.asarray(scores)
     s = s[np.isfinite(s)]
@@ -78,7 +79,7 @@ def score_histogram(scores: np.ndarray, bins: int = HISTOGRAM_BINS) -> ScoreHist
     return ScoreHistogram(edges, counts)
 
 
-def score_envelope(scores: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> ScoreEnvelope:
+def score_envelope(scores: npt.ArrayLike, columns: int = ENVELOPE_COLUMNS) -> ScoreEnvelope:
     """Each column's lowest and highest score with its row, for `columns` equal runs of rows.
 
     Unscorable (NaN) rows are skipped; a column of only unscorable rows gives no point. With no
@@ -103,7 +104,7 @@ def score_envelope(scores: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> Score
     return ScoreEnvelope(rows, s[rows])
 
 
-def flagged_points(scores: np.ndarray, flags: np.ndarray, cap: int = FLAGGED_CAP) -> FlaggedPoints:
+def flagged_points(scores: npt.ArrayLike, flags: npt.ArrayLike, cap: int = FLAGGED_CAP) -> FlaggedPoints:
     """Rows where `flags` is set; above `cap`, an even spread of them across the file."""
     rows = np.flatnonzero(flags)
     total = len(rows)

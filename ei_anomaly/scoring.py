@@ -26,6 +26,7 @@ from typing import Literal
 
 import numba
 import numpy as np
+import numpy.typing as npt
 
 from .rules import SCORE_CAP
 
@@ -36,9 +37,14 @@ THREADSAFE_LAYERS = frozenset({"tbb", "omp"})  # numba's "threadsafe" layers; `w
 _kernel_lock = threading.RLock()
 _layer_is_threadsafe: bool | None = None  # unknown until the first parallel call has loaded a layer
 
+# Array types of the kernels' arguments (numba ignores the annotations; it compiles per dtype seen).
+_Rows = npt.NDArray[np.float32] | npt.NDArray[np.float64]  # feature rows, C-contiguous
+_F32 = npt.NDArray[np.float32]
+_Axes = npt.NDArray[np.int64]
+
 
 @numba.njit(inline="always")
-def _scale_row(x, i, axes, mean, scale, z):  # pragma: no cover - compiled
+def _scale_row(x: _Rows, i: int, axes: _Axes, mean: _F32, scale: _F32, z: _F32) -> bool:  # pragma: no cover
     """Fill z with the scaled axes of row i; False when a used value is missing or infinite."""
     for j in range(axes.shape[0]):
         v = np.float32(x[i, axes[j]])
@@ -49,16 +55,26 @@ def _scale_row(x, i, axes, mean, scale, z):  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always")
-def _exact_score(z, centers, k):  # pragma: no cover - compiled
+def _exact_score(z: _F32, centers: _F32, k: int) -> np.float32:  # pragma: no cover - compiled
     acc = np.float32(0.0)
     for j in range(z.shape[0]):
         d = z[j] - centers[k, j]
         acc = np.float32(np.float64(acc) + np.float64(d) * np.float64(d))
-    return np.sqrt(acc)
+    dist: np.float32 = np.sqrt(acc)  # numpy types a ufunc of a scalar as Any
+    return dist
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _direct_kernel(x, axes, mean, scale, centers, max_errors, scores, nearest):  # pragma: no cover
+def _direct_kernel(
+    x: _Rows,
+    axes: _Axes,
+    mean: _F32,
+    scale: _F32,
+    centers: _F32,
+    max_errors: _F32,
+    scores: _F32,
+    nearest: npt.NDArray[np.int32],
+) -> None:  # pragma: no cover
     n = x.shape[0]
     n_axes = axes.shape[0]
     n_clusters = centers.shape[0]
@@ -98,7 +114,16 @@ def _direct_kernel(x, axes, mean, scale, centers, max_errors, scores, nearest): 
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _pruned_kernel(x, axes, mean, scale, centers, max_errors, scores, nearest):  # pragma: no cover
+def _pruned_kernel(
+    x: _Rows,
+    axes: _Axes,
+    mean: _F32,
+    scale: _F32,
+    centers: _F32,
+    max_errors: _F32,
+    scores: _F32,
+    nearest: npt.NDArray[np.int32],
+) -> None:  # pragma: no cover
     """Exact minimum per row, running the exact loop only for clusters that could hold it.
 
     a_k = |z|^2 + |c_k|^2 - 2 z.c_k with z.c_k summed in float32; |a_k - acc_k| <= delta_k, where
@@ -177,7 +202,7 @@ def score_features(
     centers: np.ndarray,
     max_errors: np.ndarray,
     method: Method = "auto",
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
     """Score rows of `x` (column `axes[j]` feeds axis j) exactly as the SDK does.
 
     Returns float32 scores (NaN for unscorable rows) and the index of the cluster whose edge is

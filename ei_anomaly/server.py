@@ -252,8 +252,13 @@ class EdgeImpulseStub:
                 return f"thresholds[{i}].blockId must be an integer"
             if not isinstance(key, str):
                 return f"thresholds[{i}].key must be a string"
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not (isinstance(value, str) or (numeric and value == value and abs(value) != float("inf"))):
+            numeric = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and value == value
+                and abs(value) != float("inf")
+            )
+            if not (isinstance(value, str) or numeric):
                 return f"thresholds[{i}].value must be a number or a string"
             if block_id not in learn_ids:
                 return f"Learn block {block_id} is not part of this impulse"
