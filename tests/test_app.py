@@ -211,3 +211,22 @@ def test_a_column_chosen_by_hand_survives_a_page_switch():
     no_problems(at)
     assert next(s for s in at.selectbox if s.label == "accX RMS").value == "accX Peak 1 Freq"
     assert metric(at, "Anomalies") == before
+
+
+def test_the_demo_block_is_recognised_from_its_metadata_whatever_the_source():
+    """The demo's on-device figures are illustrative wherever they come from (they used to be
+    marked only when the sidebar said "Demo project"), and a block of another model never is."""
+    demo_json = (ROOT / "ei_anomaly" / "data" / "demo" / "metadata.json").read_bytes()
+    illustrative = "Demo figures are illustrative, not measured."
+    at = use_json_source(app(), demo_json)
+    no_problems(at)
+    assert illustrative in [c.value for c in at.caption]
+    on_device = goto(at, "on_device")
+    assert any("illustrative" in w.value for w in on_device.warning)
+
+    measured = json.loads(demo_json)
+    measured["modelValidationMetrics"][0]["onDevicePerformance"][0]["latency"] += 1  # figures of its own
+    at = use_json_source(app(), json.dumps(measured).encode())
+    no_problems(at)
+    assert illustrative not in [c.value for c in at.caption]
+    assert not goto(at, "on_device").warning

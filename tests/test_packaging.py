@@ -63,6 +63,10 @@ def test_wheel_holds_the_package_its_data_and_the_command(wheel):
         assert f"Requires-Dist: {requirement}\n" in metadata
     assert "Provides-Extra: dask" in metadata
     assert 'Requires-Dist: dask[distributed]>=2024.8; extra == "dask"' in metadata
+    assert "Provides-Extra: report" in metadata
+    for requirement in ("plotly>=6.0", "jinja2>=3.1"):
+        assert f'Requires-Dist: {requirement}; extra == "report"' in metadata
+    assert "ei_anomaly/report/templates/report.html.j2" in names
 
 
 def test_installed_command_runs_outside_the_checkout(wheel, tmp_path):
@@ -105,6 +109,12 @@ def test_installed_command_runs_outside_the_checkout(wheel, tmp_path):
     scored = run("score", demo / "metadata.json", demo / "session_with_anomalies.csv", "-o", "out.parquet")
     assert scored.returncode == 0, scored.stderr
     assert "595 rows" in scored.stderr and (work / "out.parquet").stat().st_size > 0
+
+    # The report needs only the package and its `report` extra (installed here), not the checkout.
+    reported = run("report", demo / "metadata.json", "--features", demo / "session_with_anomalies.csv", "-o", "r.html")
+    assert reported.returncode == 0, reported.stderr
+    html = (work / "r.html").read_text()
+    assert "Continuous motion" in html and "Plotly.newPlot" in html and "session_with_anomalies.csv" in html
 
     failed = run("score", "missing.json", demo / "session_with_anomalies.csv")
     assert failed.returncode == 2  # exit codes reach the shell through the console script

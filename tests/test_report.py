@@ -342,3 +342,32 @@ def test_without_validation_the_file_feeds_the_threshold_section_once(tmp_path):
     assert "Scores from 50 scored rows of f.csv (no labels)" in html
     titles = [json.loads(parsed.figure_json[p])["layout"]["title"]["text"] for p in parsed.plots]
     assert titles[1:] == ["Score distribution", "Score along the file"]
+
+
+# --- drift between the report and the other views (each failed before the review moved to the core) ---
+
+
+def test_cli_report_says_the_mapping_in_words_as_score_does(tmp_path, demo_model):
+    proc = run(META, "-o", tmp_path / "r.html", "--features", ANOMALY_SESSION_CSV)
+    assert proc.returncode == 0, proc.stderr
+    how = map_columns(read_feature_file(ANOMALY_SESSION_CSV), demo_model).how
+    stderr = proc.stderr.decode()
+    assert f"mapping: {how}" in stderr
+    assert "ColumnMapping(" not in stderr
+
+
+def test_cli_report_keeps_an_edited_demo_block_as_it_is(tmp_path):
+    """Metadata that scores as the demo does but whose threshold and description were edited is
+    reported as it is, with the demo's axis names: never swapped for the bundled file."""
+    edited = copy.deepcopy(demo_files()["metadata"])
+    anomaly = next(t for t in edited["thresholds"] if t["key"] == "min_anomaly_score")
+    anomaly.update(value=0.75, description="Edited by the review team")
+    meta = tmp_path / "edited.json"
+    meta.write_text(json.dumps(edited))
+    proc = run(meta, "-o", tmp_path / "r.html")
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "Edited by the review team" in html
+    assert "This report uses <strong>0.75</strong>" in html
+    assert "accX RMS" in html  # the same block: the demo's axis names apply
+    assert "Anomaly model review: edited" in html  # not the demo's title: it is not the bundled file
