@@ -10,7 +10,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ei_anomaly.errors import AnomalyLensError, ApiError
 from ei_anomaly.redact import redact
+
+from .text import md_escape
 
 LOGGER_NAME = "anomaly_lens"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -81,3 +84,10 @@ def show_unexpected(exc: Exception, secrets: tuple[str, ...] = ()) -> None:
         f"happening, please report it with the reference **{reference}** (the details are in the server log).",
         icon=":material/bug_report:",
     )
+
+
+def show_error(exc: AnomalyLensError, lead: str = "") -> None:
+    """An expected error on the page: its text (never rendered as markdown), with an icon for its
+    category: the network or the API, or something the visitor can fix in what they gave."""
+    icon = ":material/cloud_off:" if isinstance(exc, ApiError) else ":material/error:"
+    st.error(f"{lead}{md_escape(exc, 1000)}", icon=icon)

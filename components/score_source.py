@@ -18,8 +18,8 @@ from ei_anomaly.review import (
 )
 
 from . import loaders, state
+from .errors import show_error
 from .source import Source, refresh_token
-from .text import md_escape
 from .uploads import last_scored
 
 SCORE_SOURCE_LABELS = {
@@ -36,7 +36,7 @@ def _model_testing(source: Source) -> ScoreSet | None:
             source.base_url, source.project_id, source.learn_id, source.api_key, refresh_token(), version
         )
     except ApiError as exc:
-        st.error(f"Could not get Studio's model-testing results: {md_escape(exc, 1000)}", icon=":material/error:")
+        show_error(exc, lead="Could not get Studio's model-testing results: ")
         st.info(HOW_TO_RUN_MODEL_TESTING, icon=":material/info:")
         return None
     if isinstance(found, NoTestResults):

@@ -20,6 +20,7 @@ from ei_anomaly.limits import MB, Limits
 from ei_anomaly.review import SourceKind
 
 from . import loaders, state
+from .errors import show_error
 from .text import md_escape
 
 SOURCE_LABELS = {
@@ -158,7 +159,7 @@ def require_source() -> Source:
     try:
         return current_source()
     except AnomalyLensError as exc:
-        st.error(md_escape(exc, 1000), icon=":material/error:")
+        show_error(exc)
         st.stop()
         raise  # unreachable: st.stop() ends the run
 

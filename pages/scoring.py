@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import state, uploads
+from components.errors import show_error
 from components.source import require_source, upload_limit_mb
 from components.text import md_escape
 from components.threshold import select_threshold
@@ -46,12 +47,12 @@ else:
 try:
     sample = uploads.open_file(ref)
 except AnomalyLensError as exc:
-    st.error(md_escape(exc, 1000), icon=":material/error:")
+    show_error(exc)
     st.stop()
 try:
     auto = map_columns(sample, model)
 except AnomalyLensError as exc:
-    st.error(md_escape(exc, 1000), icon=":material/error:")
+    show_error(exc)
     auto = None
 
 for note in sample.notes:
@@ -80,7 +81,7 @@ with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"
 try:
     mapping = map_columns(sample, model, override) if override else auto
 except AnomalyLensError as exc:
-    st.error(md_escape(exc, 1000), icon=":material/error:")
+    show_error(exc)
     st.stop()
 if mapping is None:
     st.stop()
@@ -88,7 +89,7 @@ if mapping is None:
 try:
     scored = uploads.score_file(ref, sample, model, mapping)
 except AnomalyLensError as exc:
-    st.error(md_escape(exc, 1000), icon=":material/error:")
+    show_error(exc)
     st.stop()
 if scored.scores.unscorable_count:
     st.warning(
