@@ -19,11 +19,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .card import ModelCard, ModelTypeRow, model_card
     from .cluster_map import ScoredPoints, default_map_axes, scored_points
     from .demo_match import DemoMatch, match_demo, with_demo_names
     from .kinds import ScoreSource, SourceKind
     from .metrics import McuCost, default_mcu_cost, device_model_type, shown_metrics
-    from .card import ModelCard, ModelTypeRow, model_card
     from .score_sets import ScoreSet, model_testing_scores, tuning_scores, upload_scores, validation_scores
     from .scored_summary import ScoredSummary, summarize_scored
     from .threshold import ThresholdMeaning, threshold_meaning
@@ -81,7 +81,7 @@ __all__ = [
     "default_mcu_cost",
     "device_model_type",
     "match_demo",
-    "card",
+    "model_card",
     "model_testing_scores",
     "scored_points",
     "shown_metrics",
