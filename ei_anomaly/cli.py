@@ -17,8 +17,10 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NoReturn
+from types import ModuleType
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, cast
 
 if TYPE_CHECKING:
     from .client import EdgeImpulseClient
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write to a temporary file beside `path` and rename it: no partial file on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -62,15 +64,25 @@ def _numba_without_scipy() -> Iterator[None]:
     if "numba" in sys.modules or "scipy" in sys.modules:
         yield
         return
-    sys.modules["scipy"] = None  # type: ignore[assignment]  # `import scipy` raises ImportError
+    # typeshed types sys.modules as dict[str, ModuleType]; a None entry is allowed and makes the import fail
+    modules = cast("dict[str, ModuleType | None]", sys.modules)
+    modules["scipy"] = None  # `import scipy` raises ImportError
     try:
         yield
     finally:
-        if "scipy" in sys.modules and sys.modules["scipy"] is None:
-            del sys.modules["scipy"]
+        if "scipy" in modules and modules["scipy"] is None:
+            del modules["scipy"]
 
 
-def _load_model_and_kernel(path: Path, out: dict[str, object]) -> None:
+@dataclass
+class _Loaded:
+    """What `_load_model_and_kernel` hands to the main thread: the model, or why it failed."""
+
+    model: AnomalyModel | None = None
+    error: BaseException | None = None
+
+
+def _load_model_and_kernel(path: Path, out: _Loaded) -> None:
     """Background half of `score`: validate the metadata and load the compiled kernel
     (pydantic and numba imports included) while the main thread parses the feature file."""
     # The kernel runs once per block; OpenMP threads that spin-wait between blocks would take a
@@ -80,10 +92,10 @@ def _load_model_and_kernel(path: Path, out: dict[str, object]) -> None:
         with _numba_without_scipy():
             from . import load_metadata, scoring
 
-            out["model"] = load_metadata(path)
+            out.model = load_metadata(path)
             scoring.warm_up()
     except BaseException as exc:  # handed to the main thread, which reports it
-        out["error"] = exc
+        out.error = exc
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -92,25 +104,24 @@ def cmd_score(args: argparse.Namespace) -> int:
         fmt = OUTPUT_FORMATS.get(Path(args.output).suffix.lower(), "")
         if not fmt:
             raise UsageError(f"cannot tell the output format of {args.output}; use .csv or .parquet")
-    loaded: dict[str, object] = {}
+    loaded = _Loaded()
     worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
     worker.start()
-    feature_error: AnomalyLensError | None = None
-    stream: FeatureStream | None = None
+    stream: FeatureStream | AnomalyLensError  # the stream, or why the feature file could not be read
     try:
         stream = open_feature_stream(Path(args.features))  # reads the first block, then parses ahead
     except AnomalyLensError as exc:
-        feature_error = exc
+        stream = exc
     worker.join()
     try:
-        if "error" in loaded:  # metadata problems first, as the arguments come in that order
-            raise loaded["error"]  # type: ignore[misc]
-        if stream is None:  # the feature file could not be read
-            raise feature_error  # type: ignore[misc]
-        model: AnomalyModel = loaded["model"]  # type: ignore[assignment]
-        _score_to_output(args, fmt, stream, model)
+        if loaded.error is not None:  # metadata problems first, as the arguments come in that order
+            raise loaded.error
+        if isinstance(stream, AnomalyLensError):  # the feature file could not be read
+            raise stream
+        assert loaded.model is not None  # the worker sets the model or the error
+        _score_to_output(args, fmt, stream, loaded.model)
     finally:
-        if stream is not None:
+        if isinstance(stream, FeatureStream):
             stream.close()  # stops the parsing thread when scoring never started or failed
     return EXIT_OK
 
@@ -359,7 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func  # set by every subcommand's parser
+        return command(args)
     except AnomalyLensError as exc:  # the error's type says which exit code
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

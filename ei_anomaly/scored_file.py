@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -39,7 +40,7 @@ class ScoredFile:
     table: FeatureTable
     mapping: ColumnMapping
     model_fingerprint: str
-    axis_values: np.ndarray  # (rows, axes) float32, the mapped columns; the Clusters page plots them
+    axis_values: npt.NDArray[np.float32]  # (rows, axes), the mapped columns; the Clusters page plots them
     scores: Scores
 
     @classmethod
@@ -70,7 +71,7 @@ class ScoredFile:
         return score_bounds(self.scores.score)
 
     @cached_property
-    def finite_scores(self) -> np.ndarray:
+    def finite_scores(self) -> npt.NDArray[np.float32]:
         return self.scores.score[self.scores.scorable]
 
     @cached_property
@@ -82,7 +83,7 @@ class ScoredFile:
         """The time column as one array: `take` from hundreds of parsed blocks is slow."""
         return self.table.table.column(self.time_column).combine_chunks() if self.time_column else None
 
-    def x_values(self, rows: np.ndarray) -> np.ndarray:
+    def x_values(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp] | npt.NDArray[np.object_]:
         """What to put on a chart's x axis for these rows: the time column's cells, else the row."""
         if self._times is None:
             return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from .layout import apply_layout
@@ -12,16 +13,16 @@ from .style import CLUSTER
 from .text import plotly_escape
 
 
-def _outline(cx: float, cy: float, rx: float, ry: float, n: int = 48) -> tuple[list[float], list[float]]:
+def _outline(cx: float, cy: float, rx: float, ry: float, n: int = 48) -> tuple[list[float | None], list[float | None]]:
     t = np.linspace(0, 2 * np.pi, n)
     return [*(cx + rx * np.cos(t)), None], [*(cy + ry * np.sin(t)), None]
 
 
 def fig_cluster_map(
-    centers: np.ndarray,
-    radii: np.ndarray,
+    centers: npt.NDArray[np.floating],
+    radii: npt.NDArray[np.floating],
     axis_titles: tuple[str, str],
-    overlays: Sequence[tuple[str, np.ndarray, np.ndarray, str]] = (),
+    overlays: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike, str]] = (),
     stretch: tuple[float, float] = (1.0, 1.0),
 ) -> go.Figure:
     """Clusters on two axes: each a circle of radius maxError around its center.
@@ -69,16 +70,18 @@ def fig_cluster_map(
     return fig
 
 
-def _sphere(cx: float, cy: float, cz: float, r: float, n: int = 14) -> tuple[np.ndarray, ...]:
+def _sphere(
+    cx: float, cy: float, cz: float, r: float, n: int = 14
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     u, v = np.meshgrid(np.linspace(0, 2 * np.pi, n), np.linspace(0, np.pi, n))
     return cx + r * np.cos(u) * np.sin(v), cy + r * np.sin(u) * np.sin(v), cz + r * np.cos(v)
 
 
 def fig_cluster_3d(
-    centers: np.ndarray,
-    radii: np.ndarray,
+    centers: npt.NDArray[np.floating],
+    radii: npt.NDArray[np.floating],
     axis_titles: tuple[str, str, str],
-    overlays: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, str]] = (),
+    overlays: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike, str]] = (),
 ) -> go.Figure:
     """Clusters on three axes as spheres of radius maxError (scaled space)."""
     fig = go.Figure()
@@ -97,9 +100,11 @@ def fig_cluster_3d(
                 showlegend=False,
             )
         )
-    for name, x, y, z, color in overlays:
+    for name, px, py, pz, color in overlays:
         fig.add_trace(
-            go.Scatter3d(x=x, y=y, z=z, mode="markers", name=name, marker={"size": 2.5, "color": color, "opacity": 0.6})
+            go.Scatter3d(
+                x=px, y=py, z=pz, mode="markers", name=name, marker={"size": 2.5, "color": color, "opacity": 0.6}
+            )
         )
     apply_layout(fig, "Clusters in 3-D (scaled space)", height=600)
     fig.update_layout(
@@ -113,7 +118,9 @@ def fig_cluster_3d(
     return fig
 
 
-def fig_parallel_centers(centers: np.ndarray, radii: np.ndarray, labels: Sequence[str]) -> go.Figure:
+def fig_parallel_centers(
+    centers: npt.NDArray[np.floating], radii: npt.NDArray[np.floating], labels: Sequence[str]
+) -> go.Figure:
     """Every axis at once: one line per cluster center, coloured by maxError."""
     dims = [{"label": plotly_escape(lab), "values": centers[:, j]} for j, lab in enumerate(labels)]
     dims.append({"label": "maxError", "values": radii})

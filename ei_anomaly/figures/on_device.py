@@ -35,7 +35,8 @@ def fig_on_device(frame: pd.DataFrame, metric: DeviceMetric) -> go.Figure:
     """Horizontal grouped bars per MCU and engine; the default MCU's name is bold and starred."""
     devices, ticks = _device_ticks(frame)
     fig = go.Figure()
-    for engine, group in frame.groupby("engine", sort=False):
+    for key, group in frame.groupby("engine", sort=False):
+        engine = str(key)  # the engine's name (`ENGINES` in ei_anomaly.evaluation)
         values = group.set_index("device")[metric.column].reindex(devices)
         fig.add_trace(
             go.Bar(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from ..score_views import FlaggedPoints
@@ -13,14 +14,15 @@ from .text import plotly_escape
 
 
 def fig_score_timeline(
-    envelope: tuple[np.ndarray, np.ndarray],
-    flagged: tuple[np.ndarray, np.ndarray],
+    envelope: tuple[npt.NDArray[np.generic], npt.NDArray[np.floating]],
+    flagged: tuple[npt.NDArray[np.generic], npt.NDArray[np.floating]],
     flagged_total: int,
     threshold: float,
     x_title: str,
 ) -> go.Figure:
     """Score along the file: the min/max envelope per pixel column as a line, and the flagged
-    windows as markers (at most a few thousand; the legend says how many of how many)."""
+    windows as markers (at most a few thousand; the legend says how many of how many).
+    Each is (x, score); x is the row or the time column's cell (`ScoredFile.x_values`)."""
     (ex, ey), (fx, fy) = envelope, flagged
     if len(ex) > MAX_POINTS or len(fx) > MAX_POINTS:
         raise ValueError(f"{max(len(ex), len(fx))} points: reduce to at most {MAX_POINTS} first")

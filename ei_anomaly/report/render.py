@@ -118,7 +118,7 @@ def _environment() -> Environment:
     return env
 
 
-def _num(value: Any, digits: int = 3) -> str:
+def _num(value: object, digits: int = 3) -> str:
     """A number for people: up to `digits` significant digits; text passes through."""
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"

@@ -41,8 +41,8 @@ class McuCost:
     error: str  # Studio's profiling error, "" when it profiled
 
 
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+def _number(value: float | None) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def default_mcu_cost(meta: AnomalyMetadata, devices: pd.DataFrame | None = None) -> McuCost | None:
