@@ -17,12 +17,13 @@ class DeviceMetric:
     """One memory figure of `ei_anomaly.evaluation.on_device_frame`: its column and how a chart names it."""
 
     column: str
-    title: str  # "RAM", "Flash"
+    title: str  # in a chart title: "RAM", "Flash"
+    axis: str  # in an axis title: "RAM", "flash"
     unit: str
 
 
-RAM = DeviceMetric("RAM (KB)", "RAM", "KB")
-FLASH = DeviceMetric("ROM (KB)", "Flash", "KB")
+RAM = DeviceMetric("RAM (KB)", "RAM", "RAM", "KB")
+FLASH = DeviceMetric("ROM (KB)", "Flash", "flash", "KB")
 
 
 def _device_ticks(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -50,7 +51,7 @@ def fig_on_device(frame: pd.DataFrame, metric: DeviceMetric) -> go.Figure:
         )
     apply_layout(fig, f"{metric.title} per MCU ({metric.unit})", height=120 + 22 * len(devices) * 3)
     fig.update_layout(barmode="group", bargroupgap=0.1)
-    fig.update_xaxes(title=f"{metric.title.lower()} ({metric.unit})")
+    fig.update_xaxes(title=f"{metric.axis} ({metric.unit})")
     fig.update_yaxes(autorange="reversed")
     return fig
 
