@@ -104,6 +104,10 @@ def test_on_device_bars_star_the_default_mcu(demo_model):
     assert starred == ["<b>★ Cortex-M4F 80MHz</b>"]
     raw = view[view["engine"] == "EON"]["RAM (KB)"].to_numpy()
     assert np.allclose(np.asarray(trace(fig, "EON").x, float), raw)
+    assert (fig.layout.title.text, fig.layout.xaxis.title.text) == ("RAM per MCU (KB)", "RAM (KB)")
+    flash = figures.fig_on_device(view, figures.FLASH)
+    assert (flash.layout.title.text, flash.layout.xaxis.title.text) == ("Flash per MCU (KB)", "flash (KB)")
+    assert np.allclose(np.asarray(trace(flash, "EON").x, float), view[view["engine"] == "EON"]["ROM (KB)"])
 
 
 def test_latency_bars_say_which_mcu_was_not_profiled(demo_model):
