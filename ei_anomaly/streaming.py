@@ -155,7 +155,7 @@ class _WholeFile(FeatureStream):
         self.first = read_feature_file(path)
 
 
-def _line_chunks(fh: BinaryIO, first_size: int, size: int, newline: bytes) -> Iterator[memoryview]:
+def _line_chunks(fh: io.BufferedIOBase, first_size: int, size: int, newline: bytes) -> Iterator[memoryview]:
     """The file in pieces of about `size` bytes, each ending at a line end (the last one maybe not).
 
     Every piece is a view of one reused buffer, valid until the next piece is asked for: a new
@@ -185,7 +185,7 @@ def _line_chunks(fh: BinaryIO, first_size: int, size: int, newline: bytes) -> It
 
 
 class _CsvStream(FeatureStream):
-    def __init__(self, fh: BinaryIO, head: bytes, name: str, block_bytes: int) -> None:
+    def __init__(self, fh: io.BufferedIOBase, head: bytes, name: str, block_bytes: int) -> None:
         self._fh = fh
         newline = b"\n" if b"\n" in head or b"\r" not in head else b"\r"
         chunks = _line_chunks(fh, max(block_bytes, SNIFF_BYTES), block_bytes, newline)

@@ -82,18 +82,20 @@ def read_feature_file(
     """
     limits = limits or Limits.from_env()
     handle: pa.NativeFile
-    if not isinstance(source, (bytes, str, Path)) and hasattr(source, "read"):
-        source.seek(0)
-        handle = pa.PythonFile(source, mode="r")
-    elif isinstance(source, (str, Path)):
+    if isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
         try:
             handle = pa.memory_map(str(path))
         except OSError as exc:
             raise FeatureFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    else:
-        handle = pa.BufferReader(pa.py_buffer(bytes(source)) if not isinstance(source, pa.Buffer) else source)
+    elif isinstance(source, pa.Buffer):
+        handle = pa.BufferReader(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        handle = pa.BufferReader(pa.py_buffer(bytes(source)))
+    else:  # a seekable binary file object
+        source.seek(0)
+        handle = pa.PythonFile(source, mode="r")
     size = handle.size()
     if size > limits.feature_file_bytes:
         raise FeatureFileError(

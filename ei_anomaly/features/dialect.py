@@ -112,7 +112,7 @@ def unique_names(names: list[str]) -> list[str]:
 def file_head(handle: pa.NativeFile) -> bytes:
     """The file's start: 64 KiB, grown until it holds a few whole lines (a 9,216-feature row is
     over 64 KiB), up to 64 MiB. The handle is left at the start."""
-    head = handle.read(SNIFF_BYTES)
+    head: bytes = handle.read(SNIFF_BYTES)
     step = SNIFF_BYTES
     while head.count(b"\n") < _SNIFF_LINES and len(head) < _SNIFF_MAX_BYTES:
         more = handle.read(step)

@@ -101,7 +101,8 @@ def as_float(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         import pandas as pd
 
         text = column.to_pandas().str.strip()
-        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers: np.ndarray = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return numbers
     return np.full(len(column), np.nan)
 
 
