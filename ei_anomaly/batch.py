@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 
 from .errors import FeatureFileError
-from .features import FeatureTable, map_columns, score_table, scored_table
+from .features import ColumnMapping, FeatureTable, map_columns, read_feature_file, score_table, scored_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .model import AnomalyModel, Scores
 
-__all__ = ["BatchScorer"]
+__all__ = ["BatchScorer", "sample_feature_table"]
 
 Batch = TypeVar("Batch", pa.Table, pa.RecordBatch, "pd.DataFrame")
 # What scoring reads from the metadata; the rest (validation metrics, predictions) stays home.
@@ -79,7 +79,7 @@ class BatchScorer:
         from . import AnomalyModel, load_metadata
 
         model = metadata if isinstance(metadata, AnomalyModel) else load_metadata(metadata)
-        table = sample if isinstance(sample, FeatureTable) else _feature_table(_as_arrow(sample))
+        table = sample if isinstance(sample, FeatureTable) else sample_feature_table(_as_arrow(sample))
         mapping = map_columns(table, model, override)
         chosen = model.default_threshold if threshold is None else float(threshold)
         return cls(_scoring_json(model), tuple(mapping.columns), chosen, mapping.how)
@@ -90,8 +90,6 @@ class BatchScorer:
 
     def scores(self, table: pa.Table) -> Scores:
         """Scores of an Arrow table's rows (no columns added)."""
-        from .features import ColumnMapping
-
         missing = [c for c in self.columns if c not in table.column_names]
         if missing:
             raise FeatureFileError(
@@ -146,12 +144,10 @@ def _as_arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(data, preserve_index=False)
 
 
-def _feature_table(table: pa.Table) -> FeatureTable:
+def sample_feature_table(table: pa.Table) -> FeatureTable:
     """Read a sample through `score`'s own reader (as Parquet bytes), so its columns are judged
     numeric or not exactly as `score` would judge them."""
     import pyarrow.parquet as pq
-
-    from .features import read_feature_file
 
     buffer = pa.BufferOutputStream()
     pq.write_table(table, buffer)

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .batch import BatchScorer
+from .batch import BatchScorer, sample_feature_table
 from .errors import AnomalyLensError, ApiError, FeatureFileError
-from .features import FeatureTable, _unique, read_feature_file
+from .features import FeatureTable, ParquetBatches, parquet_writer, read_feature_file
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -43,7 +43,10 @@ __all__ = [
     "find_inputs",
     "local_cluster",
     "plan_partitions",
+    "progress_bar",
     "run_job",
+    "sample_table",
+    "score_partition",
 ]
 
 SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")  # what a directory contributes; named files may be anything
@@ -144,10 +147,9 @@ def plan_partitions(files: Sequence[Path], partition_rows: int = DEFAULT_PARTITI
         if _kind(path) == "csv":
             parts.append(Partition(str(path), "csv", None, None, name(0)))
             continue
-        try:
-            meta = pq.ParquetFile(path).metadata
-        except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})", file=path.name) from None
+        parquet = ParquetBatches(path, file=path.name)
+        meta = parquet.metadata
+        parquet.close()
         groups: list[int] = []
         rows = 0
         for g in range(meta.num_row_groups):
@@ -169,36 +171,33 @@ def sample_table(path: Path) -> FeatureTable:
             if len(head) == _SAMPLE_BYTES and fh.read(1):
                 head = head[: head.rfind(b"\n") + 1] or head
         return _named(read_feature_file(head, name=path.name), path.name)
-    table = next(_parquet_batches(path, None, _SAMPLE_ROWS))
-    from .batch import _feature_table
-
-    return _feature_table(table)
+    return sample_feature_table(next(_parquet_tables(path, None, _SAMPLE_ROWS)))
 
 
 def _named(read: FeatureTable, name: str) -> FeatureTable:
     return FeatureTable(read.table, read.numeric_columns, name)
 
 
-def _parquet_batches(path: Path, row_groups: tuple[int, ...] | None, batch_rows: int) -> Iterator[pa.Table]:
-    """Record batches of a Parquet file as tables, column names made unique as `score` does;
-    at least one (empty) table, so an empty file still gets its scored schema."""
+def _parquet_tables(path: Path, row_groups: tuple[int, ...] | None, batch_rows: int) -> Iterator[pa.Table]:
+    """`features.ParquetBatches` tables of at most `batch_rows` rows (a task's memory bound), column
+    names made unique as `score` does; at least one (empty) table, so an empty file still gets its
+    scored schema. One thread per task: a worker's cores belong to its other tasks."""
+    parquet = ParquetBatches(path, file=path.name)
     try:
-        pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds a whole row group's bytes twice
-        names = _unique(pf.schema_arrow.names)
         yielded = False
-        for batch in pf.iter_batches(batch_size=batch_rows, row_groups=row_groups, use_threads=False):
+        for table in parquet.tables(batch_rows, row_groups=row_groups, use_threads=False):
             yielded = True
-            yield pa.Table.from_batches([batch]).rename_columns(names)
+            yield table
         if not yielded:
-            yield pf.schema_arrow.empty_table().rename_columns(names)
-    except (OSError, pa.ArrowException) as exc:
-        raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})", file=path.name) from None
+            yield parquet.empty_table()
+    finally:
+        parquet.close()
 
 
 def _partition_tables(part: Partition, batch_rows: int) -> Iterator[pa.Table]:
     path = Path(part.path)
     if part.kind == "parquet":
-        yield from _parquet_batches(path, part.row_groups, batch_rows)
+        yield from _parquet_tables(path, part.row_groups, batch_rows)
         return
     try:
         yield read_feature_file(path).table
@@ -221,8 +220,7 @@ def score_partition(
             except FeatureFileError as exc:
                 raise exc.in_file(Path(part.path).name) from None
             if writer is None:
-                text = [f.name for f in out.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-                writer = pq.ParquetWriter(tmp, out.schema, use_dictionary=text or False)
+                writer = parquet_writer(tmp, out.schema)
             writer.write_table(out)
             rows += out.num_rows
             anomalies += scores.count_anomalies(scorer.threshold)
@@ -241,7 +239,7 @@ def score_partition(
 ProgressFn = Callable[[int, int, int], None]  # (partitions done, partitions, rows done)
 
 
-def _progress_bar(started: float) -> ProgressFn:
+def progress_bar(started: float) -> ProgressFn:
     """A bar redrawn in place on a terminal; on a log, a line at every tenth of the work."""
     tty = sys.stderr.isatty()
     last_tenth = [-1]

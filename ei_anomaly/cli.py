@@ -255,7 +255,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from . import load_metadata
     from .batch import BatchScorer
-    from .batch_job import _progress_bar, connect, find_inputs, plan_partitions, run_job, sample_table
+    from .batch_job import connect, find_inputs, plan_partitions, run_job, sample_table
+    from .batch_job import progress_bar as _progress_bar
 
     if args.workers < 1 or args.partition_rows < 1:
         raise UsageError("--workers and --partition-rows must be at least 1")

@@ -38,18 +38,18 @@ import pyarrow.parquet as pq
 
 from .errors import FeatureFileError
 from .features import (
-    _KEEP_TEXT,
-    _SNIFF_BYTES,
     FeatureTable,
-    _as_float,
-    _sniff,
-    _unique,
+    ParquetBatches,
+    as_float,
     csv_ready,
     numeric_columns,
+    parquet_writer,
     read_feature_file,
     score_table,
     scored_table,
 )
+from .features.csv_reader import convert_options
+from .features.dialect import SNIFF_BYTES, sniff
 
 if TYPE_CHECKING:
     from .features import ColumnMapping
@@ -155,7 +155,7 @@ class _WholeFile(FeatureStream):
         self.first = read_feature_file(path)
 
 
-def _line_chunks(fh: BinaryIO, first_size: int, size: int, newline: bytes) -> Iterator[memoryview]:
+def _line_chunks(fh: io.BufferedIOBase, first_size: int, size: int, newline: bytes) -> Iterator[memoryview]:
     """The file in pieces of about `size` bytes, each ending at a line end (the last one maybe not).
 
     Every piece is a view of one reused buffer, valid until the next piece is asked for: a new
@@ -185,17 +185,17 @@ def _line_chunks(fh: BinaryIO, first_size: int, size: int, newline: bytes) -> It
 
 
 class _CsvStream(FeatureStream):
-    def __init__(self, fh: BinaryIO, head: bytes, name: str, block_bytes: int) -> None:
+    def __init__(self, fh: io.BufferedIOBase, head: bytes, name: str, block_bytes: int) -> None:
         self._fh = fh
         newline = b"\n" if b"\n" in head or b"\r" not in head else b"\r"
-        chunks = _line_chunks(fh, max(block_bytes, _SNIFF_BYTES), block_bytes, newline)
+        chunks = _line_chunks(fh, max(block_bytes, SNIFF_BYTES), block_bytes, newline)
         first_chunk = bytes(next(chunks, b""))
         self.first = read_feature_file(first_chunk, name)
         second = next(chunks, None)
         if second is None:
             return  # one block: exactly what read_feature_file gives, types included
         sample = head.decode("utf-8", errors="ignore").removeprefix("\ufeff")
-        delimiter, has_header, decimal = _sniff(sample)
+        delimiter, has_header, decimal = sniff(sample)
         self._decimal = decimal
         names = self.first.columns
         self._read = pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK)
@@ -241,19 +241,17 @@ class _CsvStream(FeatureStream):
         return table
 
     def _read_block(self, source: pa.Buffer, read: pacsv.ReadOptions, types: dict[str, pa.DataType]) -> pa.Table:
-        convert = pacsv.ConvertOptions(
-            decimal_point=self._decimal, strings_can_be_null=True, timestamp_parsers=_KEEP_TEXT, column_types=types
-        )
+        convert = convert_options(self._decimal, types)
         return pacsv.read_csv(
             source, read_options=read, parse_options=self._parse, convert_options=convert, memory_pool=_POOL
         )
 
     def _to_float(self, text: pa.ChunkedArray, name: str, first_row: int) -> pa.Array:
-        """Text cells as float64 the way `features._as_float` reads them; null where not a number."""
+        """Text cells as float64 the way `features.as_float` reads them; null where not a number."""
         import pyarrow.compute as pc
 
         plain = pc.replace_substring(text, ",", ".") if self._decimal == "," else text
-        values = _as_float(plain)
+        values = as_float(plain)
         missing = np.isnan(values)
         given = ~np.asarray(text.is_null().to_numpy(zero_copy_only=False), bool)
         bad = np.flatnonzero(missing & given)
@@ -279,31 +277,21 @@ def _fixed_types(first: FeatureTable) -> dict[str, pa.DataType]:
 
 
 class _ParquetStream(FeatureStream):
+    """Batches of `features.ParquetBatches`: at most `batch_rows` rows, and about BLOCK_BYTES of
+    values however wide the file, as for CSV."""
+
     def __init__(self, path: Path, name: str, batch_rows: int) -> None:
+        self._file = ParquetBatches(path)
+        tables = self._file.tables(self._file.rows_per_batch(batch_rows, BLOCK_BYTES, min_rows=1024))
         try:
-            # pre_buffer would keep every row group read so far in memory until the file is closed
-            self._file = pq.ParquetFile(path, pre_buffer=False)
-            # about BLOCK_BYTES of values per batch however wide the file, as for CSV
-            columns = max(1, len(self._file.schema_arrow))
-            rows = min(batch_rows, max(1024, BLOCK_BYTES // (8 * columns)))
-            self._batches = self._file.iter_batches(batch_size=rows)
-            first = next(self._batches, None)
-        except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})") from None
-        if first is None:
-            raise FeatureFileError("the file has a header but no rows")
-        self._names = _unique(first.schema.names)
-        table = pa.Table.from_batches([first]).rename_columns(self._names)
-        self.first = FeatureTable(table=table, numeric_columns=numeric_columns(table), source_name=name)
-
-        self._read_ahead(self._blocks())
-
-    def _blocks(self) -> Iterator[pa.Table]:
-        try:
-            for batch in self._batches:
-                yield pa.Table.from_batches([batch]).rename_columns(self._names)
-        except (OSError, pa.ArrowException) as exc:
-            raise FeatureFileError(f"cannot read the Parquet file ({str(exc)[:200]})") from None
+            first = next(tables, None)
+            if first is None:
+                raise FeatureFileError("the file has a header but no rows")
+        except BaseException:
+            self._file.close()
+            raise
+        self.first = FeatureTable(table=first, numeric_columns=numeric_columns(first), source_name=name)
+        self._read_ahead(tables)
 
     def close(self) -> None:
         super().close()
@@ -319,7 +307,7 @@ def open_feature_stream(path: Path, block_bytes: int | None = None, batch_rows: 
     except OSError as exc:
         raise FeatureFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     try:
-        head = fh.read(_SNIFF_BYTES)
+        head = fh.read(SNIFF_BYTES)
         if head[:4] == b"PAR1":
             fh.close()
             return _ParquetStream(path, path.name, batch_rows or PARQUET_BATCH_ROWS)
@@ -344,7 +332,8 @@ def _utf8(head: bytes) -> bool:
 
 
 class _BlockWriter:
-    """Appends scored blocks to one CSV or Parquet output, with `features.write_table`'s options.
+    """Appends scored blocks to one CSV or Parquet output, as `features.write_table` writes them
+    (Parquet through `features.parquet_writer`).
 
     Parquet row groups gather blocks up to ROW_GROUP_ROWS rows: small blocks keep parsing in
     cache and memory low, larger row groups suit the readers of the file."""
@@ -355,8 +344,7 @@ class _BlockWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._csv: pacsv.CSVWriter | None = None
         if fmt == "parquet":
-            text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            self._parquet = pq.ParquetWriter(out, schema, use_dictionary=text or False, memory_pool=_POOL)
+            self._parquet = parquet_writer(out, schema, memory_pool=_POOL)
         else:
             self._csv = pacsv.CSVWriter(out, schema, memory_pool=_POOL)
 

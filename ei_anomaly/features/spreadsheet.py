@@ -1,0 +1,60 @@
+"""Tables made ready for CSV: nested values as JSON text, bytes as text or hex, and (for exports
+opened in spreadsheets) text cells that a spreadsheet would run as a formula defused."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["csv_ready", "csv_ready_column", "spreadsheet_safe"]
+
+# Cells a spreadsheet would run as a formula (OWASP CSV injection): = + - @ tab, carriage return.
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)  # dates, times, decimals
+
+
+def csv_ready_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Nested values (lists, structs, maps: Parquet has them, CSV has not) become JSON text;
+    bytes that are not UTF-8 become hex. Other columns are returned as they are."""
+    kind = column.type
+    if pa.types.is_nested(kind):
+        text = [None if v is None else json.dumps(v, default=_json_default) for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(text, pa.string())])
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+        try:
+            return column.cast(pa.string())
+        except pa.ArrowInvalid:
+            hexed = [None if v is None else v.hex() for v in column.to_pylist()]
+            return pa.chunked_array([pa.array(hexed, pa.string())])
+    return column
+
+
+def spreadsheet_safe(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """OWASP CSV-injection defence for exports opened in spreadsheets: a text cell starting with
+    = + - @ (or tab, CR) gets a leading `'`. Numbers, and text that is a plain number, stay."""
+    kind = column.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return column
+    risky = pc.and_(
+        pc.match_substring_regex(column, _FORMULA_START), pc.invert(pc.match_substring_regex(column, _PLAIN_NUMBER))
+    )
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+
+
+def csv_ready(table: pa.Table, spreadsheet: bool = False) -> pa.Table:
+    """The table as CSV writes it: nested values as JSON text; `spreadsheet=True` also defuses
+    formula-like text cells."""
+    columns = [csv_ready_column(c) for c in table.columns]
+    if spreadsheet:
+        columns = [spreadsheet_safe(c) for c in columns]
+    if any(c.type != f.type for c, f in zip(columns, table.schema, strict=True)) or spreadsheet:
+        table = pa.Table.from_arrays(columns, names=table.column_names)
+    return table
