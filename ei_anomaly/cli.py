@@ -255,8 +255,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from . import load_metadata
     from .batch import BatchScorer
-    from .batch_job import connect, find_inputs, plan_partitions, run_job, sample_table
-    from .batch_job import progress_bar as _progress_bar
+    from .batch_job import connect, find_inputs, plan_partitions, progress_bar, run_job, sample_table
 
     if args.workers < 1 or args.partition_rows < 1:
         raise UsageError("--workers and --partition-rows must be at least 1")
@@ -268,7 +267,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         client = connect(args.scheduler, args.workers, stack)
         ready = time.perf_counter() - started
-        summary = run_job(client, scorer, parts, Path(args.output), _progress_bar(time.perf_counter()))
+        summary = run_job(client, scorer, parts, Path(args.output), progress_bar(time.perf_counter()))
         counts = counts_line(summary.rows, summary.anomalies, summary.unscorable, scorer.threshold, scorer.how)
         print(
             f"{summary.files} files, {counts}; {summary.partitions} partitions on "

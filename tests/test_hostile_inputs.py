@@ -186,7 +186,7 @@ def test_parquet_decoded_size_is_checked_from_the_footer(tmp_path):
 
 def test_a_lying_parquet_footer_is_caught_while_reading(tmp_path, monkeypatch):
     path = zeros_parquet(tmp_path / "big.parquet", row_groups=3, rows_per_group=300_000, columns=1)
-    monkeypatch.setattr("ei_anomaly.features._decoded_estimate", lambda meta, schema: 0)
+    monkeypatch.setattr("ei_anomaly.features.parquet_reader.decoded_estimate", lambda meta, schema: 0)
     with pytest.raises(FeatureFileError, match="over .* MB; the limit is 4.0 MB"):
         read_feature_file(path, limits=Limits(decoded_bytes=4 * MB))
 

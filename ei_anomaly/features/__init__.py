@@ -30,7 +30,7 @@ from ..limits import Limits, human_bytes, too_big
 from .csv_reader import read_csv_file
 from .dialect import file_head
 from .mapping import ColumnMapping, axis_matrix, map_columns, score_table
-from .parquet_reader import ParquetBatches, decoded_estimate, read_parquet
+from .parquet_reader import ParquetBatches, read_parquet
 from .preview import preview, rows_frame, time_column
 from .results import parquet_writer, replaced_result_columns, scored_csv, scored_table, write_table
 from .spreadsheet import csv_ready, spreadsheet_safe
@@ -58,10 +58,6 @@ __all__ = [
     "time_column",
     "write_table",
 ]
-
-# The Parquet footer's decoded-size estimate, looked up here on every read so that a test can
-# make a footer lie (tests/test_hostile_inputs.py patches `ei_anomaly.features._decoded_estimate`).
-_decoded_estimate = decoded_estimate
 
 
 def read_feature_file(
@@ -107,7 +103,7 @@ def read_feature_file(
     notes: list[str] = []
     wanted = list(dict.fromkeys(columns)) if columns else None
     if head[:4] == b"PAR1":
-        table, names = read_parquet(handle, limits, wanted, first_block, estimate=_decoded_estimate)
+        table, names = read_parquet(handle, limits, wanted, first_block)
     else:
         table, names, notes = read_csv_file(handle, head, size, limits, wanted, first_block)
     pa.default_memory_pool().release_unused()  # hand the parser's working memory back to the system

@@ -9,7 +9,7 @@ position, and one error message for a file Arrow cannot read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,7 +24,6 @@ __all__ = [
     "FIRST_ROWS",
     "PREVIEW_BYTES",
     "WHOLE_READ_BATCH_ROWS",
-    "FooterEstimate",
     "ParquetBatches",
     "decoded_estimate",
     "read_parquet",
@@ -33,8 +32,6 @@ __all__ = [
 FIRST_ROWS = 20_000  # rows of a Parquet file read to preview it and map its columns, at most
 PREVIEW_BYTES = 4 << 20  # values a preview holds, about, however wide the file
 WHOLE_READ_BATCH_ROWS = 256 * 1024  # rows per batch when the app reads a whole file
-
-FooterEstimate = Callable[[pq.FileMetaData, pa.Schema], int]
 
 
 class ParquetBatches:
@@ -152,17 +149,16 @@ def read_parquet(
     limits: Limits | None = None,
     columns: list[str] | None = None,
     first_block: bool = False,
-    estimate: FooterEstimate = decoded_estimate,
 ) -> tuple[pa.Table, list[str]]:
     """The app's read of a Parquet file: the table (only `columns`, if given; only the first rows,
     a few MB however wide the file, if `first_block`) and every column name.
 
-    Checked against the limits from the footer first (`estimate` gives the decoded size), and again
+    Checked against the limits from the footer first (`decoded_estimate`), and again
     while reading, batch by batch (a footer can lie): the working memory is a batch, not a second
     copy of the table."""
     limits = limits or Limits.from_env()
     parquet = ParquetBatches(source)
-    check_table_shape(parquet.num_rows, parquet.num_columns, estimate(parquet.metadata, parquet.schema), limits)
+    check_table_shape(parquet.num_rows, parquet.num_columns, decoded_estimate(parquet.metadata, parquet.schema), limits)
     # a preview of a few MB however wide the file (20,000 rows of 20,000 columns would be 3 GB)
     preview_rows = parquet.rows_per_batch(FIRST_ROWS, PREVIEW_BYTES, min_rows=100)
     rows = preview_rows if first_block else WHOLE_READ_BATCH_ROWS

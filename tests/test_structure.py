@@ -1,0 +1,70 @@
+"""The layers say what they are: the core never reaches up into the app, and no module uses
+another's private names. Read from the source (imports as the AST has them), nothing is run."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PROJECT_PACKAGES = ("ei_anomaly", "components", "pages")
+APP_LAYERS = ("components", "pages", "streamlit")
+
+
+def python_files(*folders: str) -> list[Path]:
+    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> Iterator[tuple[str, list[str], int]]:
+    """(absolute module, imported names, line) for every import statement of the file."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, [], node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            yield base, [a.name for a in node.names], node.lineno
+
+
+@pytest.mark.parametrize("path", python_files("ei_anomaly"), ids=lambda p: module_name(p))
+def test_the_core_never_imports_the_app_or_streamlit(path):
+    wrong = [f"line {line}: {module}" for module, _, line in imports(path) if module.split(".")[0] in APP_LAYERS]
+    assert not wrong, f"{module_name(path)} imports the app's layer: {wrong}"
+
+
+@pytest.mark.parametrize("path", python_files("components"), ids=lambda p: module_name(p))
+def test_components_never_import_pages(path):
+    assert not [m for m, _, _ in imports(path) if m.split(".")[0] == "pages"]
+
+
+@pytest.mark.parametrize(
+    "path", [*python_files(*PROJECT_PACKAGES, "bench", "scripts"), ROOT / "app.py"], ids=lambda p: module_name(p)
+)
+def test_no_module_imports_another_modules_private_names(path):
+    private = [
+        f"line {line}: {module}.{name}"
+        for module, names, line in imports(path)
+        if module.split(".")[0] in PROJECT_PACKAGES
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+    assert not private, f"{module_name(path)} imports private names: {private}"
+
+
+def test_the_checker_sees_relative_imports():
+    """The rules above would pass vacuously if relative imports were misread."""
+    found = {m for m, _, _ in imports(ROOT / "ei_anomaly" / "report" / "render.py")}
+    assert "ei_anomaly.figures" in found and "ei_anomaly.review" in found
