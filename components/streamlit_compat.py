@@ -67,9 +67,9 @@ stop working), or Streamlit no longer does what the workaround undoes (it can be
    every page before any widget) and components.uploads import it.
 
    Tests: with the override removed, st.file_uploader returns a different object than session
-   state holds and a deepcopy allocates the whole file (when either stops being true, Streamlit no
-   longer copies and the override can go); with it, the same object comes back through
-   register_widget; and Streamlit still defines no `UploadedFile.__deepcopy__` of its own.
+   state holds, and a deepcopy of an upload holds its own copy of the bytes (when either stops
+   being true, Streamlit no longer copies and the override can go); with it, the same object comes
+   back through register_widget; and Streamlit still defines no `UploadedFile.__deepcopy__`.
 """
 
 from __future__ import annotations
