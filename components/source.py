@@ -19,7 +19,7 @@ from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 from ei_anomaly.limits import MB, Limits
 from ei_anomaly.review import SourceKind
 
-from . import loaders, state
+from . import loaders, state, streamlit_compat
 from .errors import show_error
 from .text import md_escape
 
@@ -124,19 +124,6 @@ def current_source() -> Source:
     return Source(loaders.demo_model(), DEMO_TITLE, SourceKind.DEMO, DEMO_BLOCK_ID)
 
 
-def _leave_pages_directory_mode() -> None:
-    """Streamlit runs `pages/<name>.py` alone (no app.py, no sidebar) when a fresh server's first
-    request is a page URL, because a `pages/` folder exists. Switch it to st.navigation mode and
-    rerun through app.py, which keeps the URL. Internal attribute, hence the guard."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def trained_points(source: Source, feature_x: int, feature_y: int, max_points: int) -> pd.DataFrame:
     """Training windows on two features, scaled, as Studio's anomaly explorer gets them.
 
@@ -155,7 +142,7 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
 
 def require_source() -> Source:
     """Every page's setup call: the loaded source, or a clear error and nothing more on the page."""
-    _leave_pages_directory_mode()
+    streamlit_compat.leave_pages_directory_mode()
     try:
         return current_source()
     except AnomalyLensError as exc:

@@ -21,20 +21,11 @@ from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, 
 from ei_anomaly.review import ScoredPoints, scored_points
 from ei_anomaly.scored_file import ScoredFile
 
-from . import state
+from . import (
+    state,
+    streamlit_compat,  # noqa: F401  (imported for its effect: uploads are not deep-copied on rerun)
+)
 from .threshold import shared_threshold
-
-
-def _uploads_are_not_copied_on_rerun(upload: UploadedFile, memo: dict) -> UploadedFile:
-    """Streamlit deep-copies a widget's value on every rerun, so that user code cannot mutate it.
-    For an upload that is a second copy of the whole file (289 MB more per rerun for a day of fleet
-    logs, held while the file is parsed). The app never writes to an upload, so the value is handed
-    back as it is: one copy of the file in memory, Streamlit's own."""
-    return upload
-
-
-UploadedFile.__deepcopy__ = _uploads_are_not_copied_on_rerun
-
 
 DOWNLOAD_MAX_ROWS = 2_000_000  # a scored CSV is built in memory: about the file's size again, per click
 
