@@ -17,6 +17,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRe
 from streamlit.testing.v1 import AppTest
 
 from components import streamlit_compat
+from ei_anomaly.review import SourceKind
 from tests.conftest import ROOT
 
 TIMEOUT = 90
@@ -70,7 +71,7 @@ def test_a_page_url_first_runs_through_app_py(pages_mode):
     at = first_request_is_a_page_url("thresholds")
     assert not at.exception, [e.value for e in at.exception]
     assert [r.label for r in at.sidebar.radio] == ["Data source"]
-    assert at.sidebar.radio[0].value == "Demo project"
+    assert at.sidebar.radio[0].value == SourceKind.DEMO
     assert len(at.get("plotly_chart")) == 3  # the page asked for, not the default one
     assert PagesManager.uses_pages_directory is False
 
