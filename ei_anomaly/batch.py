@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pyarrow as pa
 
@@ -104,12 +104,14 @@ class BatchScorer:
         return scored_table(FeatureTable(table, list(self.columns)), scores, self.threshold), scores
 
     def __call__(self, batch: Batch) -> Batch:
+        # pyarrow has no type information, so these isinstance checks do not narrow `batch` for mypy
+        # and the Arrow results are Any; the casts state that each branch returns the kind it was given.
         if isinstance(batch, pa.Table):
-            return self.score_arrow(batch)[0]
+            return cast("Batch", self.score_arrow(batch)[0])
         if isinstance(batch, pa.RecordBatch):
             out = self.score_arrow(pa.Table.from_batches([batch]))[0].combine_chunks()
             batches = out.to_batches()
-            return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=out.schema)
+            return cast("Batch", batches[0] if batches else pa.RecordBatch.from_pylist([], schema=out.schema))
         return self._score_pandas(batch)
 
     def _score_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +128,7 @@ class BatchScorer:
         scored = self.score_arrow(pa.Table.from_arrays(arrays, names=names))[0]
         added = scored.select(list(range(len(names), scored.num_columns)))
         kinds = {pa.float32(): pd.Float32Dtype(), pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}
-        result = added.to_pandas(types_mapper=kinds.get)
+        result: pd.DataFrame = added.to_pandas(types_mapper=kinds.get)
         result.index = frame.index
         return pd.concat([frame, result], axis=1)
 

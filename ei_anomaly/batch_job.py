@@ -333,13 +333,14 @@ def connect(scheduler: str | None, workers: int, stack: ExitStack) -> Client:
         ) from None
     if scheduler:
         try:
-            client = stack.enter_context(Client(scheduler, timeout="15s"))
+            client: Client = stack.enter_context(Client(scheduler, timeout="15s"))
             client.wait_for_workers(1, timeout=60)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach a Dask scheduler with workers at {scheduler} ({exc})") from None
         return client
     cluster = stack.enter_context(local_cluster(workers))
-    return stack.enter_context(Client(cluster))
+    local: Client = stack.enter_context(Client(cluster))  # distributed leaves `Client.__enter__` unannotated
+    return local
 
 
 def local_cluster(workers: int) -> LocalCluster:

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -107,11 +107,17 @@ class FeatureStream:
             self._ahead.close()
 
 
+# What the read-ahead thread hands over: a block, the exception that stopped it, or the end.
+_Entry: TypeAlias = (
+    "tuple[Literal['item'], pa.Table] | tuple[Literal['error'], BaseException] | tuple[Literal['end'], None]"
+)
+
+
 class _ReadAhead:
     """Runs an iterator on a thread, at most `depth` items ahead of the consumer."""
 
     def __init__(self, items: Iterator[pa.Table], depth: int) -> None:
-        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[_Entry] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(items,), name="feature-read-ahead", daemon=True)
         self._thread.start()
@@ -125,7 +131,7 @@ class _ReadAhead:
         except BaseException as exc:  # handed to the consumer, which raises it
             self._put(("error", exc))
 
-    def _put(self, entry: tuple[str, object]) -> bool:
+    def _put(self, entry: _Entry) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(entry, timeout=0.1)
@@ -136,12 +142,12 @@ class _ReadAhead:
 
     def __iter__(self) -> Iterator[pa.Table]:
         while True:
-            kind, value = self._queue.get()
-            if kind == "end":
+            entry = self._queue.get()
+            if entry[0] == "end":
                 return
-            if kind == "error":
-                raise value  # type: ignore[misc]
-            yield value  # type: ignore[misc]
+            if entry[0] == "error":
+                raise entry[1]
+            yield entry[1]
 
     def close(self) -> None:
         self._stop.set()
