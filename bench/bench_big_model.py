@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from ei_anomaly.demo import DEMO_DIR
 from ei_anomaly.limits import Limits
 from ei_anomaly.review import SourceKind
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 PAGES = ("thresholds", "validation", "on_device", "scoring", "clusters")
 

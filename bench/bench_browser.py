@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR
-from tests.e2e_support import launch, streamlit_server, wait_drawn, wait_idle
+from tests.support.e2e import launch, streamlit_server, wait_drawn, wait_idle
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"results": 5.0, "step": 0.5, "memory": 3.0}

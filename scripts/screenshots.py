@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e_support import ROOT, launch, streamlit_app, wait_idle
+from tests.support.e2e import ROOT, launch, streamlit_app, wait_idle
 
 PAGES = {"overview": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0}
 

@@ -1,41 +1,23 @@
-"""Shared fixtures: the demo model, tiny hand-made models, and a real local API server."""
+"""Shared fixtures: the demo model, tiny hand-made models, a real local API server, and the app
+started through AppTest with its sidebar set up. Plain helpers live in `tests/support/`."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from streamlit.testing.v1 import AppTest
 
 from ei_anomaly import AnomalyModel, load_metadata
 from ei_anomaly.demo import DEMO_DIR, load_demo_model
 from ei_anomaly.server import EdgeImpulseStub, LocalServer
-
-ROOT = Path(__file__).resolve().parents[1]
-API_KEY = "ei_test_0123456789abcdef"
-PROJECT_ID = 48213
-BLOCK_ID = 4
-
-
-def tiny_metadata(**overrides: object) -> dict:
-    """Two clusters on axes [2, 0, 1]: small enough to check by hand."""
-    meta = {
-        "success": True,
-        "created": "2026-01-02T03:04:05Z",
-        "scale": [1.0, 2.0, 4.0],
-        "mean": [0.0, 1.0, 2.0],
-        "axes": [2, 0, 1],
-        "clusters": [{"center": [0.0, 0.0, 0.0], "maxError": 0.5}, {"center": [3.0, 4.0, 0.0], "maxError": 1.0}],
-        "defaultMinimumConfidenceRating": 0.3,
-        "thresholds": [{"key": "min_anomaly_score", "description": "d", "helpText": "h", "value": 0.4}],
-    }
-    meta.update(overrides)
-    return meta
+from tests.support import apptest
+from tests.support.constants import API_KEY, READONLY_KEY, ROOT, free_port, tiny_metadata
 
 
 @pytest.fixture
@@ -59,12 +41,6 @@ def api_server() -> Iterator[LocalServer]:
     server = LocalServer(EdgeImpulseStub(api_key=API_KEY)).start()
     yield server
     server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -92,12 +68,36 @@ def served_api() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-READONLY_KEY = "ei_readonly_fedcba9876543210"
-
-
 @pytest.fixture
 def writable_api() -> Iterator[LocalServer]:
     """A fresh in-process server per test (writes change its state), with an admin and a read-only key."""
     server = LocalServer(EdgeImpulseStub(api_key=API_KEY, readonly_key=READONLY_KEY)).start()
     yield server
     server.stop()
+
+
+# --- the app through AppTest: start-up and sidebar set-up, as factories
+
+
+@pytest.fixture
+def app() -> Callable[..., AppTest]:
+    """`app(secrets=None)`: the app started on its overview page (demo source)."""
+    return apptest.start_app
+
+
+@pytest.fixture
+def use_json_source() -> Callable[[AppTest, bytes], AppTest]:
+    """`use_json_source(at, content)`: the sidebar's source is an uploaded metadata JSON file."""
+    return apptest.choose_json_source
+
+
+@pytest.fixture
+def use_api() -> Callable[[AppTest, str, str], AppTest]:
+    """`use_api(at, base_url, key)`: the sidebar's source is the project at `base_url` (e.g. `served_api`)."""
+    return apptest.choose_api_source
+
+
+@pytest.fixture
+def upload_demo_csv() -> Callable[[AppTest], AppTest]:
+    """`upload_demo_csv(at)`: the demo's anomaly session scored on the scoring page."""
+    return apptest.score_demo_csv

@@ -22,7 +22,7 @@ from ei_anomaly.features import read_feature_file, scored_csv
 from ei_anomaly.limits import MB, Limits
 from ei_anomaly.metadata import parse_metadata
 from ei_anomaly.review import SourceKind
-from tests.conftest import ROOT, tiny_metadata
+from tests.support.constants import ROOT, tiny_metadata
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

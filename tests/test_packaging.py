@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 # What the core imports; the app's streamlit and plotly are not among them.
 CORE_DEPENDENCIES = ("numpy>=1.26", "pandas>=2.2", "pyarrow>=16", "pydantic>=2.7", "requests>=2.32", "numba>=0.60")

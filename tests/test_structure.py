@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 PROJECT_PACKAGES = ("ei_anomaly", "components", "pages")
 APP_LAYERS = ("components", "pages", "streamlit")
@@ -68,3 +68,26 @@ def test_the_checker_sees_relative_imports():
     """The rules above would pass vacuously if relative imports were misread."""
     found = {m for m, _, _ in imports(ROOT / "ei_anomaly" / "report" / "render.py")}
     assert "ei_anomaly.figures" in found and "ei_anomaly.review" in found
+
+
+def is_test_module(module: str) -> bool:
+    """`tests.app.test_app`, `tests.conftest`, a bare `test_cli`: modules a test must not import."""
+    parts = module.split(".")
+    in_tests = parts[0] == "tests" or parts[0].startswith("test_")
+    return in_tests and any(p.startswith("test_") or p == "conftest" for p in parts)
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared set-up reaches the tests as fixtures (conftest.py) or from tests/support/, never by
+    importing another test module (or a conftest), absolutely or relatively."""
+    test_modules = [p for p in python_files("tests") if p.name.startswith("test_")]
+    assert len(test_modules) > 20 and ROOT / "tests" / "app" / "test_app.py" in test_modules
+    wrong = [
+        f"{path.relative_to(ROOT)} line {line}: {module}"
+        for path in test_modules
+        for module, names, line in imports(path)
+        if is_test_module(module) or any(is_test_module(f"{module}.{name}") for name in names)
+    ]
+    assert not wrong, f"test modules import test modules: {wrong}"
+    assert is_test_module("tests.app.test_app") and is_test_module("tests.conftest")
+    assert not is_test_module("tests.support.apptest") and not is_test_module("ei_anomaly.features")

@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from tests.conftest import API_KEY, ROOT
+from tests.support.constants import API_KEY, ROOT
 
 # The server in its own process with a small file-descriptor limit (128), as a real deployment
 # has one (often 1,024): partial connections that are never dropped use the descriptors up.

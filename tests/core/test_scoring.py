@@ -9,7 +9,7 @@ import pytest
 
 from ei_anomaly import load_metadata
 from ei_anomaly.scoring import reference_scores
-from tests.conftest import tiny_metadata
+from tests.support.constants import tiny_metadata
 
 
 def full_vector(model, axis_values):

@@ -9,13 +9,12 @@ import sys
 from urllib.parse import quote
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import components.source
 from components.errors import LOGGER_NAME, STREAMLIT_EXCEPTION_LOGGER, redact_logs
 from ei_anomaly import cli
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 SERVER_KEY = "ei_server_key_in_secrets_77"
 TYPED_KEY = "ei_typed/visitor+key 88"
@@ -38,12 +37,6 @@ def app_log():
     logger.addHandler(records)
     yield records
     logger.removeHandler(records)
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def boom(*args, **kwargs):

@@ -6,20 +6,13 @@ from __future__ import annotations
 import collections
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ei_anomaly.review import SourceKind
 from ei_anomaly.server import EdgeImpulseStub, LocalServer
-from tests.conftest import PROJECT_ID, ROOT
+from tests.support.constants import PROJECT_ID, ROOT
 
 LOCAL_API_SETTINGS = {"ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True, "ANOMALY_LENS_ALLOW_HTTP": True}
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture

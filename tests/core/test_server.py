@@ -7,7 +7,7 @@ import copy
 import pytest
 import requests
 
-from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY
+from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY
 
 models = pytest.importorskip("edgeimpulse_api.models")
 

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 SCORE_FROM_8_THREADS = textwrap.dedent(
     """
@@ -19,7 +19,7 @@ SCORE_FROM_8_THREADS = textwrap.dedent(
     import numpy as np
     from ei_anomaly import scoring
     from ei_anomaly.demo import load_demo_model
-    from tests.conftest import tiny_metadata
+    from tests.support.constants import tiny_metadata
     from ei_anomaly import load_metadata
 
     rng = np.random.default_rng(7)

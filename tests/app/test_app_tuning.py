@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import streamlit as st
 
 from ei_anomaly.demo import demo_test_samples, load_demo_model
 from ei_anomaly.evaluation import binary_counts, shortest_float32, threshold_for_false_alarm_rate, threshold_for_recall
 from ei_anomaly.review import ScoreSource
-from tests.conftest import API_KEY, BLOCK_ID, READONLY_KEY
-from tests.test_app import LOCAL_API_SETTINGS, app, charts, goto, metric, no_problems, use_api
+from tests.support.apptest import LOCAL_API_SETTINGS, charts, expected_anomalies, goto, metric, no_problems
+from tests.support.constants import API_KEY, BLOCK_ID, READONLY_KEY
 
 MODEL_TESTING = ScoreSource.MODEL_TESTING
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def demo_test_windows():
@@ -31,13 +23,20 @@ def demo_test_windows():
     return scores, truth
 
 
-def thresholds_on_model_testing(base_url, key=API_KEY):
-    at = goto(use_api(app(LOCAL_API_SETTINGS), base_url, key), "thresholds")
-    at.radio(key="thresholds_score_source").set_value(MODEL_TESTING).run()
-    return at
+@pytest.fixture
+def thresholds_on_model_testing(app, use_api):
+    """`thresholds_on_model_testing(base_url, key=API_KEY)`: the thresholds page, scoring Studio's
+    model-testing results."""
+
+    def start(base_url, key=API_KEY):
+        at = goto(use_api(app(LOCAL_API_SETTINGS), base_url, key), "thresholds")
+        at.radio(key="thresholds_score_source").set_value(MODEL_TESTING).run()
+        return at
+
+    return start
 
 
-def test_model_testing_results_drive_the_metrics_charts_and_sample_table(writable_api):
+def test_model_testing_results_drive_the_metrics_charts_and_sample_table(writable_api, thresholds_on_model_testing):
     at = thresholds_on_model_testing(writable_api.base_url)
     no_problems(at)
     scores, truth = demo_test_windows()
@@ -61,7 +60,7 @@ def test_model_testing_results_drive_the_metrics_charts_and_sample_table(writabl
     ("state", "says"),
     [("none", "no model-testing results yet"), ("can_regenerate_model_summary", "cleared because a threshold")],
 )
-def test_missing_or_invalidated_results_say_how_to_produce_them(writable_api, state, says):
+def test_missing_or_invalidated_results_say_how_to_produce_them(writable_api, state, says, thresholds_on_model_testing):
     writable_api.stub.model_testing = state
     at = thresholds_on_model_testing(writable_api.base_url)
     assert not at.exception and not at.error
@@ -70,7 +69,7 @@ def test_missing_or_invalidated_results_say_how_to_produce_them(writable_api, st
     assert not charts(at)
 
 
-def test_suggestion_is_one_click_from_the_slider():
+def test_suggestion_is_one_click_from_the_slider(app):
     at = goto(app(), "thresholds")  # demo: validation predictions, labelled
     model = load_demo_model()
     preds = model.metadata.model_validation_metrics[1].predictions
@@ -93,7 +92,9 @@ def test_suggestion_is_one_click_from_the_slider():
     assert not [b for b in at.button if b.key == "save_open"]  # the demo cannot be saved anywhere
 
 
-def test_save_to_edge_impulse_confirms_writes_and_every_page_shows_the_new_value(writable_api):
+def test_save_to_edge_impulse_confirms_writes_and_every_page_shows_the_new_value(
+    writable_api, thresholds_on_model_testing
+):
     at = thresholds_on_model_testing(writable_api.base_url)
     at.slider[0].set_value(0.65).run()
     at.button(key="save_open").click().run()
@@ -113,7 +114,7 @@ def test_save_to_edge_impulse_confirms_writes_and_every_page_shows_the_new_value
     assert metric(at, "Anomaly threshold") == "0.65"  # re-read from the API, not a stale cache
 
 
-def test_cancel_writes_nothing(writable_api):
+def test_cancel_writes_nothing(writable_api, thresholds_on_model_testing):
     at = thresholds_on_model_testing(writable_api.base_url)
     assert at.button(key="save_open").disabled  # the slider is at the block's value: nothing to save
     at.slider[0].set_value(0.4).run()
@@ -123,7 +124,7 @@ def test_cancel_writes_nothing(writable_api):
     assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3
 
 
-def test_a_read_only_key_gets_a_clear_message_and_nothing_changes(writable_api):
+def test_a_read_only_key_gets_a_clear_message_and_nothing_changes(writable_api, thresholds_on_model_testing):
     at = thresholds_on_model_testing(writable_api.base_url, READONLY_KEY)
     no_problems(at)  # reading works with a read-only key
     at.slider[0].set_value(0.8).run()
@@ -140,7 +141,7 @@ def test_a_read_only_key_gets_a_clear_message_and_nothing_changes(writable_api):
     assert metric(at, "Anomaly threshold") == "0.3"
 
 
-def test_allowing_a_regeneration_job_is_sent_and_its_status_shown(writable_api):
+def test_allowing_a_regeneration_job_is_sent_and_its_status_shown(writable_api, thresholds_on_model_testing):
     writable_api.stub.regenerate = "job"  # a test set too large to regenerate inline
     at = thresholds_on_model_testing(writable_api.base_url)
     at.slider[0].set_value(0.5).run()
@@ -152,9 +153,7 @@ def test_allowing_a_regeneration_job_is_sent_and_its_status_shown(writable_api):
     assert "started a job" in notice and "job 9001" in notice
 
 
-def test_the_last_upload_is_a_score_source_without_labels():
-    from tests.test_app import expected_anomalies, upload_demo_csv
-
+def test_the_last_upload_is_a_score_source_without_labels(app, upload_demo_csv):
     at = goto(upload_demo_csv(app()), "thresholds")
     at.radio(key="thresholds_score_source").set_value(ScoreSource.UPLOAD).run()
     no_problems(at)

@@ -12,7 +12,7 @@ import pytest
 
 from ei_anomaly import load_metadata
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
+from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
 
 
 def run(*args, key=None, **kw):
@@ -209,7 +209,7 @@ def test_set_threshold_api_failures_exit_3_without_the_key(writable_api):
 
 
 def test_serve_with_a_read_only_key(tmp_path):
-    from tests.conftest import free_port
+    from tests.support.constants import free_port
 
     port = free_port()
     server = subprocess.Popen(

@@ -6,8 +6,8 @@ import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.report import build_report
-from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
-from tests.test_report import DEMO_FIGURES, SCORING_FIGURES, scored_demo_file
+from tests.support.e2e import launch, require_chromium, streamlit_app, wait_idle
+from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, scored_demo_file
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +97,6 @@ def test_the_app_downloads_the_report_with_the_last_upload(browser, tmp_path):
 
 def test_hostile_metadata_renders_as_text_in_the_browser(browser, tmp_path):
     from ei_anomaly import load_metadata
-    from tests.test_report import hostile_demo_metadata
 
     html = build_report(load_metadata(hostile_demo_metadata()), threshold=0.3, title="<i>t</i>", source_label="s")
     path = tmp_path / "hostile.html"

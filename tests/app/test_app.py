@@ -6,13 +6,12 @@ import json
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
-from ei_anomaly.features import map_columns, read_feature_file, score_table
+from ei_anomaly.demo import load_demo_model
 from ei_anomaly.review import SourceKind
-from tests.conftest import API_KEY, PROJECT_ID, ROOT
+from tests.support.apptest import LOCAL_API_SETTINGS, TIMEOUT, charts, expected_anomalies, goto, metric, no_problems
+from tests.support.constants import API_KEY, ROOT
 
 PAGES = {
     "overview": 0,
@@ -21,56 +20,17 @@ PAGES = {
     "on_device": 3,  # latency, RAM, flash
     "thresholds": 3,  # histogram, PR curve, confusion matrix
 }
-TIMEOUT = 90
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-# The API tests point the sidebar at the local server over http. A deployment allows that only
-# when it says so (ei_anomaly/deploy.py): these are the settings a developer would put in secrets.
-LOCAL_API_SETTINGS = {"ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True, "ANOMALY_LENS_ALLOW_HTTP": True}
-
-
-def app(secrets: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for name, value in (secrets or {}).items():
-        at.secrets[name] = value
-    return at.run()
-
-
-def charts(at: AppTest) -> list:
-    return at.get("plotly_chart")
-
-
-def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
-    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
-    return found[0]
-
-
-def no_problems(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    return at.switch_page(f"pages/{page}.py").run()
 
 
 @pytest.mark.parametrize(("page", "n_charts"), PAGES.items())
-def test_every_page_renders_on_the_demo(page, n_charts):
+def test_every_page_renders_on_the_demo(page, n_charts, app):
     at = goto(app(), page)
     no_problems(at)
     assert len(charts(at)) == n_charts
     assert at.sidebar.radio[0].value == SourceKind.DEMO
 
 
-def test_overview_is_a_model_card():
+def test_overview_is_a_model_card(app):
     at = app()
     no_problems(at)
     assert metric(at, "Clusters") == "32"
@@ -90,7 +50,7 @@ def flagged(at: AppTest) -> int:
     return int(metric(at, "Flagged as anomaly").split("/")[0].replace(",", ""))
 
 
-def test_threshold_slider_changes_the_flagged_count_and_exports():
+def test_threshold_slider_changes_the_flagged_count_and_exports(app):
     at = goto(app(), "thresholds")
     slider = at.slider[0]
     assert slider.value == pytest.approx(0.3)
@@ -106,19 +66,7 @@ def test_threshold_slider_changes_the_flagged_count_and_exports():
     assert at.slider[0].value == pytest.approx(0.05)  # the block's suggested value
 
 
-def upload_demo_csv(at: AppTest) -> AppTest:
-    at = goto(at, "scoring")
-    at.file_uploader[0].set_value(("session.csv", ANOMALY_SESSION_CSV.read_bytes(), "text/csv"))
-    return at.run()
-
-
-def expected_anomalies(threshold: float) -> int:
-    model = load_demo_model()
-    table = read_feature_file(ANOMALY_SESSION_CSV)
-    return score_table(table, model, map_columns(table, model)).count_anomalies(threshold)
-
-
-def test_upload_produces_a_summary_and_threshold_is_shared():
+def test_upload_produces_a_summary_and_threshold_is_shared(app, upload_demo_csv):
     at = upload_demo_csv(app())
     no_problems(at)
     assert metric(at, "Rows") == "595"
@@ -138,20 +86,14 @@ def test_upload_produces_a_summary_and_threshold_is_shared():
     ("content", "message"),
     [(b"a,b\n1,2\n", "needs feature 22"), (b"", "empty"), (b"x,y,z\n1,2\n3,4,5,6\n", "cannot parse")],
 )
-def test_bad_feature_files_get_an_error(content, message):
+def test_bad_feature_files_get_an_error(content, message, app):
     at = goto(app(), "scoring")
     at.file_uploader[0].set_value(("bad.csv", content, "text/csv")).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
 
 
-def use_json_source(at: AppTest, content: bytes) -> AppTest:
-    at.sidebar.radio[0].set_value(SourceKind.FILE).run()
-    at.sidebar.file_uploader[0].set_value(("meta.json", content, "application/json"))
-    return at.run()
-
-
-def test_bad_json_upload_shows_an_error_and_the_app_stays_usable():
+def test_bad_json_upload_shows_an_error_and_the_app_stays_usable(app, use_json_source):
     at = use_json_source(app(), b'{"scale": [1], "mean": [0, 1], "axes": [0], "clusters": []}')
     assert not at.exception
     assert any("`mean` has 2 values but `axes` has 1" in e.value for e in at.error)
@@ -160,7 +102,7 @@ def test_bad_json_upload_shows_an_error_and_the_app_stays_usable():
     assert metric(at, "Clusters") == "32"
 
 
-def test_json_upload_is_a_source_for_every_page():
+def test_json_upload_is_a_source_for_every_page(app, use_json_source):
     at = use_json_source(app(), (ROOT / "ei_anomaly" / "data" / "demo" / "metadata.json").read_bytes())
     no_problems(at)
     assert metric(at, "Clusters") == "32"
@@ -168,15 +110,7 @@ def test_json_upload_is_a_source_for_every_page():
         no_problems(goto(at, page))
 
 
-def use_api(at: AppTest, base_url: str, key: str) -> AppTest:
-    at.sidebar.radio[0].set_value(SourceKind.PROJECT).run()
-    at.text_input(key="ei_project_id").set_value(str(PROJECT_ID))
-    at.text_input(key="ei_api_key").set_value(key)
-    at.text_input(key="ei_base_url").set_value(base_url)
-    return at.run()
-
-
-def test_api_source_against_the_local_server(served_api):
+def test_api_source_against_the_local_server(served_api, app, use_api):
     at = use_api(app(LOCAL_API_SETTINGS), served_api, API_KEY)
     no_problems(at)
     assert at.selectbox(key="ei_block").value == 4
@@ -190,7 +124,7 @@ def test_api_source_against_the_local_server(served_api):
     assert "trained windows" in names
 
 
-def test_rejected_key_shows_an_error_without_the_key(served_api):
+def test_rejected_key_shows_an_error_without_the_key(served_api, app, use_api):
     secret = "ei_wrong_key_that_must_not_show_up"
     at = use_api(app(LOCAL_API_SETTINGS), served_api, secret)
     assert not at.exception
@@ -200,7 +134,7 @@ def test_rejected_key_shows_an_error_without_the_key(served_api):
     assert secret not in every_text.replace(f'value: "{secret}"', "")  # only the password field holds it
 
 
-def test_a_column_chosen_by_hand_survives_a_page_switch():
+def test_a_column_chosen_by_hand_survives_a_page_switch(app, upload_demo_csv):
     """Streamlit forgets a page's widgets when the visitor leaves it; the scored file's mapping must
     not silently fall back to the automatic one when they come back."""
     at = upload_demo_csv(app())
@@ -213,7 +147,7 @@ def test_a_column_chosen_by_hand_survives_a_page_switch():
     assert metric(at, "Anomalies") == before
 
 
-def test_the_demo_block_is_recognised_from_its_metadata_whatever_the_source():
+def test_the_demo_block_is_recognised_from_its_metadata_whatever_the_source(app, use_json_source):
     """The demo's on-device figures are illustrative wherever they come from (they used to be
     marked only when the sidebar said "Demo project"), and a block of another model never is."""
     demo_json = (ROOT / "ei_anomaly" / "data" / "demo" / "metadata.json").read_bytes()

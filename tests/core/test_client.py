@@ -11,8 +11,8 @@ import pytest
 
 from ei_anomaly import ApiError, AuthError, NotFoundError
 from ei_anomaly.client import EdgeImpulseClient
-from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, free_port
-from tests.hostile_http import answer, hostile
+from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, free_port
+from tests.support.hostile_http import answer, hostile
 
 
 def client(server, key=API_KEY, **kw):

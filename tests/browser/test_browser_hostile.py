@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
+from tests.support.constants import ROOT
+from tests.support.e2e import launch, require_chromium, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 

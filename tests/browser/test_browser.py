@@ -8,8 +8,8 @@ import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from tests.conftest import API_KEY, PROJECT_ID
-from tests.e2e_support import launch, require_chromium, streamlit_app, wait_idle
+from tests.support.constants import API_KEY, PROJECT_ID
+from tests.support.e2e import launch, require_chromium, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -131,7 +131,7 @@ def test_a_100k_row_fleet_log_scores_like_the_cli_and_a_step_stays_quick(page, a
 
     from bench.bench_browser import fleet_log
     from ei_anomaly.demo import DEMO_DIR
-    from tests.conftest import ROOT
+    from tests.support.constants import ROOT
 
     csv = tmp_path / "fleet.csv"
     pacsv.write_csv(fleet_log(100_000), csv)

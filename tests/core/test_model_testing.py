@@ -9,7 +9,7 @@ from ei_anomaly import ApiError, AuthError, NotFoundError
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_test_samples, load_demo_model
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
-from tests.conftest import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY
+from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY
 
 
 def classification(block_id, scores, outcomes, labels=None):

@@ -28,7 +28,7 @@ from ei_anomaly.batch import BatchScorer, _model_from_json
 from ei_anomaly.batch_job import find_inputs, local_cluster, plan_partitions, run_job, sample_table
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR
 from ei_anomaly.features import map_columns, read_feature_file, score_table, scored_table
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 distributed = pytest.importorskip("distributed")
 

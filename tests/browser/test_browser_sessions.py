@@ -14,7 +14,7 @@ import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from tests.e2e_support import CHROMIUM, CHROMIUM_FLAGS, IDLE, require_chromium, streamlit_app
+from tests.support.e2e import CHROMIUM, CHROMIUM_FLAGS, IDLE, require_chromium, streamlit_app
 
 pytestmark = pytest.mark.browser
 

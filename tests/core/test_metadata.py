@@ -8,7 +8,7 @@ import pytest
 
 from ei_anomaly import MetadataError, load_metadata
 from ei_anomaly.metadata import parse_metadata
-from tests.conftest import tiny_metadata
+from tests.support.constants import tiny_metadata
 
 
 def test_loads_from_dict_text_bytes_and_path(tmp_path):

@@ -4,14 +4,13 @@ records what reaches it (a visitor's host, on 127.0.0.1)."""
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ei_anomaly.constants import DEFAULT_BASE_URL
 from ei_anomaly.deploy import DeploySettings, KeyPolicyError, resolve_endpoint
 from ei_anomaly.review import SourceKind
-from tests.conftest import API_KEY, PROJECT_ID, ROOT
-from tests.hostile_http import answer, hostile
+from tests.support.constants import API_KEY, PROJECT_ID, ROOT
+from tests.support.hostile_http import answer, hostile
 
 SERVER_KEY = "ei_server_side_team_key_0001"
 VISITOR_KEY = "ei_visitor_own_key_0002"
@@ -67,12 +66,6 @@ def test_no_key_at_all_says_where_to_put_one():
 
 
 # The app, as a visitor of a deployment that holds the team's key.
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def visit(secrets: dict, base_url: str | None, key: str = "") -> AppTest:

@@ -20,12 +20,10 @@ from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, demo_files, load_demo
 from ei_anomaly.features import map_columns, read_feature_file
 from ei_anomaly.report import build_report, report_filename
 from ei_anomaly.scored_file import ScoredFile
-from tests.conftest import ROOT, tiny_metadata
+from tests.support.constants import ROOT, tiny_metadata
+from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, scored_demo_file
 
 SECTIONS = ["summary", "clusters", "validation", "on-device", "threshold"]
-# cluster map, 2 confusion matrices, latency + RAM + flash, threshold histogram + confusion + PR curve
-DEMO_FIGURES = 9
-SCORING_FIGURES = 2  # histogram, score along the file
 MB = 1_000_000
 
 
@@ -68,12 +66,6 @@ class Parsed(HTMLParser):
 @pytest.fixture(scope="module")
 def demo_model():
     return load_demo_model()
-
-
-def scored_demo_file(model) -> ScoredFile:
-    table = read_feature_file(ANOMALY_SESSION_CSV)
-    mapping = map_columns(table, model)
-    return ScoredFile.score(table, model, mapping, ANOMALY_SESSION_CSV.name, "demo")
 
 
 @pytest.fixture(scope="module")
@@ -144,18 +136,6 @@ def test_report_threshold_is_the_one_given(demo_model):
     assert "strictly greater than 1.5" in html
     assert f"{scores.count_anomalies(1.5)} anomalies" in html or f"{scores.count_anomalies(1.5)} anomaly" in html
     assert "Normal vs anomaly at 1.5" in html
-
-
-def hostile_demo_metadata() -> dict:
-    meta = copy.deepcopy(demo_files()["metadata"])
-    meta["thresholds"][0]["description"] = "**bold** <img src=x onerror=alert(1)>"
-    meta["thresholds"][0]["helpText"] = (
-        "</script><script>window.__injected='help'</script> [link](https://evil.example)"
-    )
-    for metrics in meta["modelValidationMetrics"]:
-        metrics["onDevicePerformance"][0]["name"] = "</script><script>window.__injected='mcu'</script>"
-    meta["modelValidationMetrics"][0]["type"] = "<a href='https://evil.example'>int8</a>"
-    return meta
 
 
 def test_text_from_metadata_is_escaped_never_rendered():

@@ -10,7 +10,7 @@ import pytest
 
 from ei_anomaly import FeatureFileError, load_metadata
 from ei_anomaly.features import axis_matrix, map_columns, read_feature_file, score_table, scored_table
-from tests.conftest import tiny_metadata
+from tests.support.constants import tiny_metadata
 
 NAMES = {0: "accX RMS", 1: "accY RMS", 2: "accZ RMS"}
 

@@ -17,7 +17,7 @@ import pytest
 from ei_anomaly import FeatureFileError, cli, streaming
 from ei_anomaly.features import map_columns, read_feature_file, score_table, scored_table, write_table
 from ei_anomaly.streaming import open_feature_stream, score_stream
-from tests.conftest import ROOT, tiny_metadata
+from tests.support.constants import ROOT, tiny_metadata
 
 SMALL_BLOCK = 8 << 10  # bytes: the generated files below make 20-40 blocks
 
