@@ -2,7 +2,7 @@
 
 Streamlit 1.67 offers no supported switch for either (no config option, no widget parameter; see
 below), so both are workarounds on internal names. They live here and nowhere else, and
-tests/test_streamlit_compat.py fails when a Streamlit upgrade changes what they rely on, in
+tests/app/test_streamlit_compat.py fails when a Streamlit upgrade changes what they rely on, in
 either direction: the internal name is gone or means something else (the workaround would silently
 stop working), or Streamlit no longer does what the workaround undoes (it can be deleted).
 
@@ -37,7 +37,7 @@ stop working), or Streamlit no longer does what the workaround undoes (it can be
    Tests: the attribute exists, a new PagesManager sets it from the `pages/` folder and keeps a
    False; with the workaround disabled, a page URL first still runs the page alone (when that
    test fails, Streamlit has fixed it and the workaround can go); with it, the page comes with
-   app.py's sidebar (AppTest, and tests/test_browser.py's deep link on a fresh `streamlit run`).
+   app.py's sidebar (AppTest, and tests/browser/test_browser.py's deep link on a fresh `streamlit run`).
 
 2. Uploads are not deep-copied on every rerun (`keep_uploads_uncopied`, in force at import)
 
@@ -81,7 +81,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 try:
     from streamlit.runtime.pages_manager import PagesManager
-except ImportError:  # moved or gone in a later Streamlit: tests/test_streamlit_compat.py says so
+except ImportError:  # moved or gone in a later Streamlit: tests/app/test_streamlit_compat.py says so
     PagesManager = None
 
 

@@ -3,7 +3,7 @@
 A failure here after a Streamlit upgrade means one of two things, and the test's message says which:
 the internal name a workaround uses is gone or no longer decides the behaviour (the workaround would
 silently stop working), or Streamlit no longer does what the workaround undoes (delete the workaround).
-The browser side of item 1 is tests/test_browser.py::test_a_deep_link_on_a_fresh_server_gets_the_full_app.
+The browser side of item 1 is tests/browser/test_browser.py::test_a_deep_link_on_a_fresh_server_gets_the_full_app.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import streamlit_compat
 from ei_anomaly.review import SourceKind
-from tests.conftest import ROOT
+from tests.support.constants import ROOT
 
 TIMEOUT = 90
 
