@@ -19,6 +19,7 @@ from ei_anomaly.review import SourceKind
 from ei_anomaly.write_back import save_threshold
 
 from . import loaders, state
+from .errors import show_error
 from .source import Source
 from .text import md_escape
 
@@ -48,7 +49,7 @@ def _save(source: Source, pending: PendingSave) -> None:
         client = EdgeImpulseClient(source.api_key or "", source.base_url or "")
         saved = save_threshold(client, source.project_id, pending.learn_id, pending.key, pending.new, allow)
     except AnomalyLensError as exc:  # read-only key, network, validation: said in the dialog, nothing changes
-        st.session_state[state.SAVE_ERROR] = str(exc)
+        st.session_state[state.SAVE_ERROR] = exc
         return
     loaders.forget_block(source.base_url, source.project_id, pending.learn_id)
     st.session_state[state.SAVE_NOTICE] = (
@@ -74,8 +75,8 @@ def _confirm(source: Source, pending: PendingSave) -> None:
         "Let Studio start a job to regenerate model-testing results (large test sets)", key=state.SAVE_REGENERATE
     )
     error = st.session_state.get(state.SAVE_ERROR)
-    if error:
-        st.error(md_escape(error, 1000), icon=":material/error:")
+    if error is not None:
+        show_error(error)
     left, right = st.columns(2)
     left.button("Save", type="primary", on_click=_save, args=(source, pending), width="stretch", key=state.SAVE_CONFIRM)
     right.button("Cancel", on_click=_cancel, width="stretch", key=state.SAVE_CANCEL)

@@ -93,12 +93,13 @@ f1, f2 = st.columns([3, 1])
 chosen = f1.multiselect(
     "Labels", sorted(predictions["label"].unique()), key=state.VALIDATION_LABELS, placeholder="All labels"
 )
-outcome = f2.selectbox("Outcome", ["all", "correct", "incorrect"], key=state.VALIDATION_OUTCOME)
+OUTCOMES = {"all": None, "correct": True, "incorrect": False}  # label -> the `correct` value shown
+outcome = f2.selectbox("Outcome", list(OUTCOMES), key=state.VALIDATION_OUTCOME)
 shown = predictions
 if chosen:
     shown = shown[shown["label"].isin(chosen)]
-if outcome != "all":
-    shown = shown[shown["correct"] == (outcome == "correct")]
+if OUTCOMES[outcome] is not None:
+    shown = shown[shown["correct"] == OUTCOMES[outcome]]
 st.dataframe(
     shown.drop(columns=["labelled anomaly"]),
     hide_index=True,

@@ -50,6 +50,7 @@ from ..review import (
     summarize_scored,
     tuning_scores,
 )
+from ..rules import SCORE_CAP
 from ..scored_file import ScoredFile
 
 __all__ = ["build_report", "report_filename"]
@@ -59,7 +60,8 @@ REPORT_MAP_POINTS = 4_000
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}  # the logo is a link to plotly.com
 SCORE_DEFINITION = (
     "Each window's features are standard-scaled ((value − mean) / scale); its score is the Euclidean "
-    "distance to the nearest cluster center minus that cluster's radius (maxError), capped at 1000, "
+    "distance to the nearest cluster center minus that cluster's radius (maxError), "
+    f"capped at {SCORE_CAP:g}, "
     "computed in float32 exactly as the Edge Impulse SDK does on the device. Negative means inside a "
     "cluster; a window is an anomaly when its score is strictly greater than the threshold."
 )

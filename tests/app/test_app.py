@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ei_anomaly.demo import load_demo_model
-from ei_anomaly.review import SourceKind
+from ei_anomaly.evaluation import predictions_frame
+from ei_anomaly.review import SourceKind, shown_metrics
 from tests.support.apptest import LOCAL_API_SETTINGS, TIMEOUT, charts, expected_anomalies, goto, metric, no_problems
 from tests.support.constants import API_KEY, ROOT
 
@@ -164,3 +165,14 @@ def test_the_demo_block_is_recognised_from_its_metadata_whatever_the_source(app,
     no_problems(at)
     assert illustrative not in [c.value for c in at.caption]
     assert not goto(at, "on_device").warning
+
+
+def test_validation_filters_the_predictions_by_outcome(app):
+    at = goto(app(), "validation")
+    frame = predictions_frame(shown_metrics(load_demo_model().metadata))
+    wrong = int((~frame["correct"]).sum())
+    assert 0 < wrong < len(frame)
+    for outcome, count in (("incorrect", wrong), ("correct", len(frame) - wrong), ("all", len(frame))):
+        at.selectbox(key="validation_outcome").set_value(outcome).run()
+        no_problems(at)
+        assert f"{count} of {len(frame)} windows" in [c.value for c in at.caption]
