@@ -59,12 +59,12 @@ def _upload(source: Source) -> ScoreSet | None:
 
 def select_score_source(source: Source) -> ScoreSet | None:
     """A choice among the score sources this source has; the chosen one's scores, or None."""
-    has_validation = any(m.predictions for m in source.model.metadata.model_validation_metrics)
+    validation = validation_scores(source.model.metadata)  # None when no window has a score
     has_upload = last_scored(source.model) is not None
     options = [
         kind
         for kind, available in (
-            (ScoreSource.VALIDATION, has_validation),
+            (ScoreSource.VALIDATION, validation is not None),
             (ScoreSource.MODEL_TESTING, source.kind == SourceKind.PROJECT),
             (ScoreSource.UPLOAD, has_upload),
         )
@@ -87,7 +87,7 @@ def select_score_source(source: Source) -> ScoreSet | None:
     else:
         chosen = options[0]
     if chosen is ScoreSource.VALIDATION:
-        return validation_scores(source.model.metadata)
+        return validation
     if chosen is ScoreSource.MODEL_TESTING:
         return _model_testing(source)
     return _upload(source)

@@ -103,7 +103,7 @@ def select_threshold(
         )
     block = f"block value {md_escape(meaning.block_text)}" if meaning.configured else f"default {meaning.block_value:g}"
     notes = [md_escape(f"`{meaning.key}`"), block]
-    if meaning.suggested_text is not None:
+    if meaning.suggested is not None and meaning.suggested_text is not None:  # what Reset goes to
         notes.append(f"suggested {md_escape(meaning.suggested_text)}")
     st.caption(" · ".join(notes))
     return float(value)

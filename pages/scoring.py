@@ -107,8 +107,8 @@ def results() -> None:
     rows) was computed once with the scores; a step redraws only colours, markers and counts.
     """
     threshold = select_threshold(model, model.anomaly_threshold, "scoring", scored.bounds)
-    summary = summarize_scored(scored, threshold)
     flagged = scored.flagged(threshold)
+    summary = summarize_scored(scored, threshold, flagged.total)
     c = st.columns(4)
     c[0].metric("Rows", f"{summary.rows:,}")
     c[1].metric("Anomalies", f"{summary.anomalies:,}", help=f"score > {threshold:g}")

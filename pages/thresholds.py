@@ -33,7 +33,7 @@ if chosen is not None:
 if scores is None or not len(scores):
     if chosen is None:
         st.info(
-            "No scores to tune against: this block has no validation predictions. Upload a feature file on "
+            "No scores to tune against: this block has no scored validation windows. Upload a feature file on "
             "the Scoring page and come back.",
             icon=":material/info:",
         )

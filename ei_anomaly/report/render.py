@@ -245,8 +245,8 @@ def _top_rows(scored: ScoredFile, threshold: float) -> tuple[list[str], list[lis
 
 def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures, histogram: bool) -> dict[str, Any]:
     """Summary, score along the file, top anomalies; the histogram unless the threshold section drew it."""
-    summary = summarize_scored(scored, threshold)
     flagged = scored.flagged(threshold)
+    summary = summarize_scored(scored, threshold, flagged.total)
     header, body, hidden = _top_rows(scored, threshold)
     drawn = []
     if histogram:

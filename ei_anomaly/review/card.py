@@ -35,7 +35,7 @@ class ModelCard:
     recommended_type: str | None  # as the block says; None when it says nothing
     validated: list[ModelTypeRow]
     shown: ValidationMetrics | None  # the model type a review shows: recommended, else the first
-    default_mcu: McuCost | None
+    default_mcu: McuCost | None  # the shown type's cost on the default MCU (None: not profiled there)
     threshold: ThresholdMeaning
     illustrative: bool  # the on-device figures are the bundled demo's, derived, not measured
 
@@ -48,6 +48,7 @@ def model_card(model: AnomalyModel, threshold: float | None = None) -> ModelCard
     """The card of `model` at `threshold` (default: the block's own anomaly threshold)."""
     meta = model.metadata
     recommended = meta.recommended_model_type
+    shown = shown_metrics(meta)
     return ModelCard(
         clusters=model.n_clusters,
         axis_labels=model.axis_labels,
@@ -58,8 +59,8 @@ def model_card(model: AnomalyModel, threshold: float | None = None) -> ModelCard
             ModelTypeRow(m.type, m.type == recommended, m.accuracy, m.loss, len(m.predictions))
             for m in meta.model_validation_metrics
         ],
-        shown=shown_metrics(meta),
-        default_mcu=default_mcu_cost(meta, on_device_frame(meta)),
+        shown=shown,
+        default_mcu=default_mcu_cost(meta, on_device_frame(meta), shown.type) if shown is not None else None,
         threshold=threshold_meaning(model, threshold),
         illustrative=match_demo(model).illustrative,
     )

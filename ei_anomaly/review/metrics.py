@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..evaluation import on_device_frame
+from ..evaluation import ENGINES, on_device_frame
 from ..metadata import AnomalyMetadata, ValidationMetrics
 from ..rules import choose_model_type
 
 __all__ = ["McuCost", "default_mcu_cost", "device_model_type", "shown_metrics"]
 
-DEFAULT_MCU_ENGINE = "EON"  # the engine a model card quotes: what Studio deploys by default
+DEFAULT_MCU_ENGINE = ENGINES["eon"]  # the engine a model card quotes: what Studio deploys by default
 
 
 def shown_metrics(meta: AnomalyMetadata, *, with_predictions: bool = False) -> ValidationMetrics | None:
@@ -24,13 +24,13 @@ def shown_metrics(meta: AnomalyMetadata, *, with_predictions: bool = False) -> V
 
 
 def device_model_type(devices: pd.DataFrame, meta: AnomalyMetadata) -> str | None:
-    """The model type whose on-device cost is shown first (recommended, else the first profiled)."""
+    """The model type the On-device view opens on: recommended, else the first profiled one."""
     return choose_model_type(dict.fromkeys(devices["model type"]), meta.recommended_model_type)
 
 
 @dataclass(frozen=True)
 class McuCost:
-    """The chosen model type on the project's default MCU, with the default engine."""
+    """A model type on the project's default MCU, with the default engine."""
 
     device: str
     model_type: str
@@ -45,12 +45,19 @@ def _number(value: float | None) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def default_mcu_cost(meta: AnomalyMetadata, devices: pd.DataFrame | None = None) -> McuCost | None:
-    """What the shown model type costs on the default MCU (EON), or None when not profiled there."""
+def default_mcu_cost(
+    meta: AnomalyMetadata, devices: pd.DataFrame | None = None, model_type: str | None = None
+) -> McuCost | None:
+    """What `model_type` (default: the shown one, `shown_metrics`) costs on the default MCU with
+    the default engine; None when that type was not profiled there (never another type's cost)."""
+    if model_type is None:
+        shown = shown_metrics(meta)
+        if shown is None:
+            return None
+        model_type = shown.type
     devices = on_device_frame(meta) if devices is None else devices
     if devices.empty:
         return None
-    model_type = device_model_type(devices, meta)
     rows = devices[
         devices["default"] & (devices["model type"] == model_type) & (devices["engine"] == DEFAULT_MCU_ENGINE)
     ]

@@ -34,11 +34,12 @@ class ScoredSummary:
         return counts_line(self.rows, self.anomalies, self.unscorable, self.threshold, self.mapping)
 
 
-def summarize_scored(scored: ScoredFile, threshold: float) -> ScoredSummary:
+def summarize_scored(scored: ScoredFile, threshold: float, anomalies: int | None = None) -> ScoredSummary:
+    """`anomalies`: the count at `threshold`, when the caller has it already (a slider step)."""
     return ScoredSummary(
         name=scored.name,
         rows=scored.n_rows,
-        anomalies=scored.scores.count_anomalies(threshold),
+        anomalies=scored.scores.count_anomalies(threshold) if anomalies is None else anomalies,
         unscorable=scored.scores.unscorable_count,
         threshold=float(threshold),
         mapping=scored.mapping.how,

@@ -20,6 +20,7 @@ class ThresholdMeaning:
     value: float
     block_value: float  # the block's own numeric value, or Studio's default when it has none
     block_text: str  # the block's value as the metadata says it ("0.3", or a non-numeric text)
+    block_is_number: bool  # the block's value is a number (else `block_value` is Studio's default)
     configured: bool  # the block carries this threshold (else the key and value are defaults)
     suggested: float | None
     suggested_text: str | None
@@ -28,7 +29,8 @@ class ThresholdMeaning:
 
     @property
     def changed(self) -> bool:
-        return self.value != self.block_value
+        """The value differs from the block's own (a block value that is no number always does)."""
+        return not self.block_is_number or self.value != self.block_value
 
     @property
     def reset_value(self) -> float:
@@ -53,6 +55,7 @@ def threshold_meaning(
             value=block_value if value is None else float(value),
             block_value=block_value,
             block_text=f"{block_value:g}",
+            block_is_number=True,
             configured=False,
             suggested=None,
             suggested_text=None,
@@ -67,6 +70,7 @@ def threshold_meaning(
         value=block_value if value is None else float(value),
         block_value=block_value,
         block_text=str(threshold.value),
+        block_is_number=numeric is not None,
         configured=True,
         suggested=suggested,
         suggested_text=threshold.suggested_value_text or (f"{suggested:g}" if suggested is not None else None),

@@ -351,3 +351,9 @@ def test_cli_report_keeps_an_edited_demo_block_as_it_is(tmp_path):
     assert "This report uses <strong>0.75</strong>" in html
     assert "accX RMS" in html  # the same block: the demo's axis names apply
     assert "Anomaly model review: edited" in html  # not the demo's title: it is not the bundled file
+
+
+def test_a_block_value_that_is_no_number_is_reported_as_the_block_says_it():
+    model = load_metadata(tiny_metadata(thresholds=[{"key": "min_anomaly_score", "value": "auto"}]))
+    html = build_report(model, threshold=0.5, title="t", source_label="s")
+    assert "block value auto" in html
