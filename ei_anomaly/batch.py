@@ -37,7 +37,7 @@ _SCORING_FIELDS = {"axes", "mean", "scale", "clusters", "thresholds"}
 
 
 @lru_cache(maxsize=8)
-def _model_from_json(metadata_json: str) -> AnomalyModel:
+def model_from_json(metadata_json: str) -> AnomalyModel:
     """One validated model (and loaded kernel) per worker process and block."""
     from . import load_metadata
     from .scoring import warm_up
@@ -86,7 +86,7 @@ class BatchScorer:
 
     @property
     def model(self) -> AnomalyModel:
-        return _model_from_json(self.metadata_json)
+        return model_from_json(self.metadata_json)
 
     def scores(self, table: pa.Table) -> Scores:
         """Scores of an Arrow table's rows (no columns added)."""

@@ -54,7 +54,7 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 
 @contextlib.contextmanager
-def _numba_without_scipy() -> Iterator[None]:
+def numba_without_scipy() -> Iterator[None]:
     """Load numba and the kernels without letting numba import scipy.linalg (~0.2 s of a 1 s run).
 
     numba imports scipy's BLAS only to offer `np.dot` and `np.linalg` to compiled code (when it
@@ -89,7 +89,7 @@ def _load_model_and_kernel(path: Path, out: _Loaded) -> None:
     # core from parsing and writing. Read by libgomp when numba loads it, so set before that.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
-        with _numba_without_scipy():
+        with numba_without_scipy():
             from . import load_metadata, scoring
 
             out.model = load_metadata(path)

@@ -51,7 +51,9 @@ def test_components_never_import_pages(path):
 
 
 @pytest.mark.parametrize(
-    "path", [*python_files(*PROJECT_PACKAGES, "bench", "scripts"), ROOT / "app.py"], ids=lambda p: module_name(p)
+    "path",
+    [*python_files(*PROJECT_PACKAGES, "bench", "scripts", "tests"), ROOT / "app.py"],
+    ids=lambda p: module_name(p),
 )
 def test_no_module_imports_another_modules_private_names(path):
     private = [

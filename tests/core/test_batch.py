@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ei_anomaly import FeatureFileError, load_metadata
-from ei_anomaly.batch import BatchScorer, _model_from_json
+from ei_anomaly.batch import BatchScorer, model_from_json
 from ei_anomaly.batch_job import find_inputs, local_cluster, plan_partitions, run_job, sample_table
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR
 from ei_anomaly.features import map_columns, read_feature_file, score_table, scored_table
@@ -114,7 +114,7 @@ def test_scorer_is_small_to_pickle_and_scores_like_score(tmp_path):
 def test_model_is_built_once_per_process():
     scorer = BatchScorer.for_sample(METADATA, read_feature_file(ANOMALY_SESSION_CSV))
     copy = pickle.loads(pickle.dumps(scorer))
-    assert copy.model is scorer.model is _model_from_json(scorer.metadata_json)
+    assert copy.model is scorer.model is model_from_json(scorer.metadata_json)
 
 
 def test_record_batch_and_pandas_give_the_same_kind_back():

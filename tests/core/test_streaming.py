@@ -285,12 +285,12 @@ def test_cli_stops_the_reader_when_scoring_never_starts(tmp_path, monkeypatch, c
     assert not [t for t in threading.enumerate() if t.name == "feature-read-ahead"]
 
 
-def test_the_cli_loads_numba_without_scipy_and_scores_exactly():
+def test_the_cli_loadsnumba_without_scipy_and_scores_exactly():
     code = """
 import sys
 import numpy as np
-from ei_anomaly.cli import _numba_without_scipy
-with _numba_without_scipy():
+from ei_anomaly.cli import numba_without_scipy
+with numba_without_scipy():
     from ei_anomaly import load_metadata, scoring
     model = load_metadata("ei_anomaly/data/demo/metadata.json")
     scoring.warm_up()
