@@ -8,11 +8,8 @@ import collections
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ei_anomaly.review import SourceKind
 from ei_anomaly.server import EdgeImpulseStub, LocalServer
-from tests.support.constants import PROJECT_ID, ROOT
-
-LOCAL_API_SETTINGS = {"ANOMALY_LENS_ALLOW_CUSTOM_BASE_URL": True, "ANOMALY_LENS_ALLOW_HTTP": True}
+from tests.support.apptest import LOCAL_API_SETTINGS, choose_api_source, start_app
 
 
 @pytest.fixture
@@ -32,15 +29,7 @@ def counting_server():
 
 
 def visitor(base_url: str, key: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for name, value in LOCAL_API_SETTINGS.items():
-        at.secrets[name] = value
-    at.run()
-    at.sidebar.radio[0].set_value(SourceKind.PROJECT).run()
-    at.text_input(key="ei_project_id").set_value(str(PROJECT_ID))
-    at.text_input(key="ei_api_key").set_value(key)
-    at.text_input(key="ei_base_url").set_value(base_url)
-    return at.run()
+    return choose_api_source(start_app(LOCAL_API_SETTINGS), base_url, key)
 
 
 def test_refresh_rereads_only_this_visitors_answers(counting_server):

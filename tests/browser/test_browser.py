@@ -9,7 +9,7 @@ import pytest
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
 from tests.support.constants import API_KEY, PROJECT_ID
-from tests.support.e2e import launch, require_chromium, streamlit_app, wait_idle
+from tests.support.e2e import require_chromium, streamlit_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -18,14 +18,6 @@ require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
 
 PAGES = {"": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.report import build_report
-from tests.support.e2e import launch, require_chromium, streamlit_app, wait_idle
+from tests.support.e2e import require_chromium, streamlit_app, wait_idle
 from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, scored_demo_file
 
 pytestmark = pytest.mark.browser
@@ -19,14 +19,6 @@ ALL_DRAWN = """() => {
     const plots = [...document.querySelectorAll('div.plot')];
     return plots.length > 0 && plots.every(p => p.querySelector('.main-svg'));
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 def open_offline(browser, path):
