@@ -56,9 +56,9 @@ def select_threshold(
     label: str | None = None,
 ) -> float:
     """A slider for one threshold (with a reset to the suggested value); returns its value."""
-    meaning = threshold_meaning(model, shared_threshold(model, threshold), threshold)
+    meaning = threshold_meaning(model, threshold=threshold)
     shared = _shared_key(model, meaning.key)
-    current = meaning.value
+    current = float(st.session_state.get(shared, meaning.block_value))  # as `shared_threshold` reads it
     # The range must not follow the slider's own value: a widget whose bounds change is reset.
     lo, hi = slider_range(bounds, meaning.block_value, *([meaning.suggested] if meaning.suggested is not None else []))
     lo, hi = min(lo, current), max(hi, current)

@@ -7,8 +7,9 @@ while the scoring kernel loads in the background.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .lazy import lazy_names
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,10 +41,7 @@ def load_metadata(
     return AnomalyModel(parse_metadata(source), dict(feature_names or {}))
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [

@@ -18,7 +18,6 @@ a quoted value must not span lines.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import io
 import itertools
@@ -49,7 +48,7 @@ from .features import (
     scored_table,
 )
 from .features.csv_reader import convert_options
-from .features.dialect import SNIFF_BYTES, sniff
+from .features.dialect import SNIFF_BYTES, sniff, text_encoding
 
 if TYPE_CHECKING:
     from .features import ColumnMapping
@@ -317,7 +316,7 @@ def open_feature_stream(path: Path, block_bytes: int | None = None, batch_rows: 
         if head[:4] == b"PAR1":
             fh.close()
             return _ParquetStream(path, path.name, batch_rows or PARQUET_BATCH_ROWS)
-        if not _utf8(head):
+        if text_encoding(head)[0] != "utf8":  # other encodings are read whole
             fh.close()
             return _WholeFile(path)
         fh.seek(0)
@@ -325,16 +324,6 @@ def open_feature_stream(path: Path, block_bytes: int | None = None, batch_rows: 
     except BaseException:
         fh.close()
         raise
-
-
-def _utf8(head: bytes) -> bool:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return False  # UTF-16
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 class _BlockWriter:

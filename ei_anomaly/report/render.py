@@ -157,17 +157,21 @@ def report_filename(source_label: str) -> str:
 # --- sections: each renders a decision of `ei_anomaly.review` into figures and template values ---
 
 
-def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: float) -> go.Figure:
+def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: float) -> tuple[go.Figure, bool]:
+    """The clusters map with the scored file's rows, and whether those rows are a sample."""
     ax1, ax2 = default_map_axes(model)
     overlays = []
+    sampled = False
     if scored is not None:
         points = scored_points(model, scored, threshold, REPORT_MAP_POINTS)
+        sampled = points.sampled
         for name, z, color in (("file: normal", points.normal, NORMAL), ("file: anomaly", points.anomalies, ANOMALY)):
             overlays.append((name, z[:, ax1], z[:, ax2], color))
     labels = model.axis_labels
-    return fig_cluster_map(
+    fig = fig_cluster_map(
         model.centers[:, [ax1, ax2]], model.max_errors, (labels[ax1] + " (scaled)", labels[ax2] + " (scaled)"), overlays
     )
+    return fig, sampled
 
 
 def _confusions(model: AnomalyModel, figures: _Figures) -> list[dict[str, Any]]:
@@ -256,7 +260,6 @@ def _scoring_section(scored: ScoredFile, threshold: float, figures: _Figures, hi
     drawn.append(figures.add(fig_scored_file_timeline(scored, flagged, threshold)))
     return {
         "summary": summary,
-        "map_sampled": summary.rows > REPORT_MAP_POINTS,
         "figures": drawn,
         "timeline_note": f"The score along the file: {note}." if (note := timeline_note(scored, flagged)) else "",
         "hidden_columns": hidden,
@@ -281,7 +284,8 @@ def build_report(
     figures = _Figures()
     card = model_card(model, threshold)
     tuned = tuning_scores(model.metadata, scored)
-    cluster_map = figures.add(_cluster_map(model, scored, threshold))
+    map_figure, map_sampled = _cluster_map(model, scored, threshold)
+    cluster_map = figures.add(map_figure)
     confusions = _confusions(model, figures)
     on_device = _on_device(model, figures)
     threshold_section = _threshold_section(card, tuned, figures)
@@ -295,6 +299,7 @@ def build_report(
         "source": source_label,
         "card": card,
         "cluster_map": cluster_map,
+        "map_sampled": map_sampled,
         "confusions": confusions,
         "on_device": on_device,
         "threshold": threshold_section,

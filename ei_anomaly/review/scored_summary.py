@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..features import replaced_result_columns
 from ..scored_file import ScoredFile
 from .wording import counts_line
 
@@ -21,8 +20,6 @@ class ScoredSummary:
     unscorable: int
     threshold: float
     mapping: str  # how the columns were mapped, in words (`ColumnMapping.how`)
-    notes: tuple[str, ...]  # what reading the file noticed (encoding, decimal commas, ...)
-    replaced: tuple[str, ...]  # earlier result columns the new scores replace
 
     @property
     def rate(self) -> float:
@@ -43,6 +40,4 @@ def summarize_scored(scored: ScoredFile, threshold: float, anomalies: int | None
         unscorable=scored.scores.unscorable_count,
         threshold=float(threshold),
         mapping=scored.mapping.how,
-        notes=tuple(scored.table.notes),
-        replaced=tuple(replaced_result_columns(scored.table)),
     )

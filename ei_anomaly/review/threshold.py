@@ -37,10 +37,6 @@ class ThresholdMeaning:
         """Where a reset goes: the suggested value, else the block's."""
         return self.suggested if self.suggested is not None else self.block_value
 
-    @property
-    def sentence(self) -> str:
-        return f"A window is an anomaly when its score is strictly greater than {self.value:g}."
-
 
 def threshold_meaning(
     model: AnomalyModel, value: float | None = None, threshold: Threshold | None = None

@@ -84,7 +84,7 @@ def test_a_threshold_that_is_no_number_is_said_as_the_block_says_it():
 def test_threshold_meaning_without_thresholds_is_studios_default():
     meaning = threshold_meaning(load_metadata(tiny_metadata(thresholds=[])))
     assert (meaning.key, meaning.value, meaning.configured) == ("min_anomaly_score", 0.3, False)
-    assert meaning.sentence == "A window is an anomaly when its score is strictly greater than 0.3."
+    assert (meaning.block_value, meaning.reset_value, meaning.changed) == (0.3, 0.3, False)
 
 
 def test_validation_scores_leave_out_windows_without_a_score_and_none_is_no_set():
