@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components import state
+from components.charts import show_chart
 from components.source import require_source, trained_points
 from components.text import md_escape
 from components.uploads import last_upload_points
@@ -67,7 +68,7 @@ if upload is not None:
 
 unit = "" if original else " (scaled)"
 fig = fig_cluster_map(centers[:, [ax1, ax2]], radii, (labels[ax1] + unit, labels[ax2] + unit), overlays, stretch)
-st.plotly_chart(fig, width="stretch", key="cluster_map")
+show_chart(fig, width="stretch", key="cluster_map")
 
 if n_axes >= 3:
     with st.expander("3-D view", expanded=n_axes == 3, icon=":material/view_in_ar:"):
@@ -80,7 +81,7 @@ if n_axes >= 3:
             key=state.CLUSTERS_3D_AXES,
         )
         if len(picks) == 3:
-            st.plotly_chart(
+            show_chart(
                 fig_cluster_3d(model.centers[:, picks], radii, tuple(labels[j] for j in picks)),
                 width="stretch",
                 key="cluster_3d",
@@ -88,7 +89,7 @@ if n_axes >= 3:
         else:
             st.caption("Pick three axes.")
 if n_axes >= 3:
-    st.plotly_chart(fig_parallel_centers(model.centers, radii, labels), width="stretch", key="cluster_parallel")
+    show_chart(fig_parallel_centers(model.centers, radii, labels), width="stretch", key="cluster_parallel")
 
 st.subheader("Cluster table")
 table = pd.DataFrame(model.centers_in_original_units(), columns=labels)

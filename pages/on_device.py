@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import state
+from components.charts import show_chart
 from components.source import require_source
 from components.text import md_escape
 from ei_anomaly.evaluation import fits_budget, on_device_frame
@@ -30,12 +31,12 @@ shown = device_model_type(frame, source.model.metadata)
 model_type = st.segmented_control("Model type", types, key=state.DEVICE_TYPE, default=shown, format_func=md_escape)
 view = frame[frame["model type"] == (model_type or shown)]
 
-st.plotly_chart(fig_latency(view), width="stretch", key="device_latency")
+show_chart(fig_latency(view), width="stretch", key="device_latency")
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(fig_on_device(view, RAM), width="stretch", key="device_ram")
+    show_chart(fig_on_device(view, RAM), width="stretch", key="device_ram")
 with right:
-    st.plotly_chart(fig_on_device(view, FLASH), width="stretch", key="device_rom")
+    show_chart(fig_on_device(view, FLASH), width="stretch", key="device_rom")
 errors = view.drop_duplicates("device").query("`profiling error` != ''")
 for _, row in errors.iterrows():
     st.caption(f"⚠ {md_escape(row['device'])}: {md_escape(row['profiling error'])}")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import state, uploads
+from components.charts import show_chart
 from components.errors import show_error
 from components.source import require_source, upload_limit_mb
 from components.text import md_escape
@@ -117,9 +118,9 @@ def results() -> None:
 
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.plotly_chart(fig_score_histogram(scored.histogram, threshold), width="stretch", key="scoring_hist")
+        show_chart(fig_score_histogram(scored.histogram, threshold), width="stretch", key="scoring_hist")
     with right:
-        st.plotly_chart(fig_scored_file_timeline(scored, flagged, threshold), width="stretch", key="scoring_timeline")
+        show_chart(fig_scored_file_timeline(scored, flagged, threshold), width="stretch", key="scoring_timeline")
         if note := timeline_note(scored, flagged):
             st.caption(note[0].upper() + note[1:] + ".")
 

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from components.charts import show_chart
 from components.save_threshold import show_save_button, show_save_notice
 from components.score_source import select_score_source
 from components.source import require_source
@@ -70,14 +71,14 @@ def tuner() -> None:
         cols[3].metric("False alarms", counts.fp, help="Normal windows flagged as anomaly.")
     left, right = st.columns(2, gap="large")
     with left:
-        st.plotly_chart(
+        show_chart(
             fig_score_histogram(histogram, value, suggested=threshold_meaning(model).suggested),
             width="stretch",
             key="thresholds_hist",
         )
     with right:
         if has_labels:
-            st.plotly_chart(
+            show_chart(
                 fig_pr_curve(curve, (counts.precision, counts.recall)),
                 width="stretch",
                 key="thresholds_pr",
@@ -87,7 +88,7 @@ def tuner() -> None:
     if has_labels:
         c1, c2 = st.columns([1, 1], gap="large")
         with c1:
-            st.plotly_chart(
+            show_chart(
                 fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], f"Normal vs anomaly at {value:g}"),
                 width="stretch",
                 key="thresholds_confusion",

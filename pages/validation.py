@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from components import state
+from components.charts import show_chart
 from components.source import require_source
 from components.text import md_escape, shorten
 from components.threshold import shared_threshold
@@ -46,7 +47,7 @@ left, right = st.columns([1, 1], gap="large")
 with left:
     if metrics.confusion_matrix:
         labels = confusion_labels(metrics)
-        st.plotly_chart(
+        show_chart(
             fig_confusion_matrix(metrics.confusion_matrix, labels, f"Confusion matrix ({metrics.type})"),
             width="stretch",
             key="validation_confusion",
@@ -78,7 +79,7 @@ if predictions.empty:
     st.stop()
 
 if predictions["anomaly score"].notna().any():
-    st.plotly_chart(
+    show_chart(
         fig_scores_by_label(predictions.dropna(subset=["anomaly score"]), shared_threshold(source.model)),
         width="stretch",
         key="validation_scores",

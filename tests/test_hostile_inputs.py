@@ -368,7 +368,7 @@ LIVE_MARKDOWN = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(")
 
 def test_md_escape_and_plotly_escape():
     from components.text import md_escape, shorten
-    from ei_anomaly.figures.text import plotly_escape
+    from ei_anomaly.figures.text import chart_label, plotly_escape
 
     assert md_escape(IMG) == "\\!\\[x\\]\\(http\\:\u2060//127\\.0\\.0\\.1\\:9/x\\.png\\)"
     # bare URLs, www. names and e-mail addresses: GFM would link them whatever the escapes
@@ -379,7 +379,7 @@ def test_md_escape_and_plotly_escape():
     assert not LIVE_MARKDOWN.search(md_escape(f"a `b` c` {IMG} :red[x] $x$ <b>\n# h"))
     assert plotly_escape(HTML) == '&lt;a href="http://127.0.0.1:9/"&gt;MCU&lt;/a&gt;'
     assert plotly_escape("a & b") == "a &amp; b"
-    assert plotly_escape("z" * 200) == "z" * 79 + "…"  # chart labels are cut short
+    assert chart_label("z" * 200) == "z" * 79 + "…"  # chart labels are cut short
     long = shorten("x" * 1_000_000, 200)
     assert long.startswith("x" * 200 + "…") and "1,000,000 characters" in long and len(long) < 260
     assert len(md_escape("y" * 1_000_000)) < 400
@@ -548,17 +548,21 @@ def test_figures_escape_labels():
     from ei_anomaly.demo import load_demo_model
     from ei_anomaly.evaluation import on_device_frame
     from ei_anomaly.figures import RAM, fig_cluster_map, fig_confusion_matrix, fig_on_device, fig_parallel_centers
+    from ei_anomaly.figures.text import safe_figure
 
-    spec = json.dumps(fig_cluster_map(np.zeros((1, 2)), np.ones(1), (HTML, "y")).to_dict())
-    assert "<a href" not in spec and "&lt;a href" in spec
-    spec = json.dumps(fig_confusion_matrix([[1, 0], [0, 1]], [HTML, "b"], "t").to_dict())
-    assert "<a href" not in spec
-    spec = json.dumps(fig_parallel_centers(np.zeros((2, 2)), np.ones(2), [HTML, "b"]).to_dict())
-    assert "<a href" not in spec
+    def spec(fig):
+        return json.dumps(plotly.io.to_json(safe_figure(fig), validate=False))
+
+    import plotly.io
+
+    text = spec(fig_cluster_map(np.zeros((1, 2)), np.ones(1), (HTML, "y")))
+    assert "<a href" not in text and "&lt;a href" in text
+    assert "<a href" not in spec(fig_confusion_matrix([[1, 0], [0, 1]], [HTML, "b"], "t"))
+    assert "<a href" not in spec(fig_parallel_centers(np.zeros((2, 2)), np.ones(2), [HTML, "b"]))
     frame = on_device_frame(load_demo_model().metadata).query("`model type` == 'int8'")
     frame = frame.replace({"device": {frame["device"].iloc[0]: HTML}})
-    spec = json.dumps(fig_on_device(frame, RAM).to_dict())
-    assert "<a href" not in spec and "&lt;a href" in spec
+    text = spec(fig_on_device(frame, RAM))
+    assert "<a href" not in text and "&lt;a href" in text
 
 
 def test_uploaders_refuse_files_over_the_limits_before_sending(monkeypatch, fresh_caches):

@@ -93,3 +93,29 @@ def test_no_test_module_imports_another_test_module():
     assert not wrong, f"test modules import test modules: {wrong}"
     assert is_test_module("tests.app.test_app") and is_test_module("tests.conftest")
     assert not is_test_module("tests.support.apptest") and not is_test_module("ei_anomaly.features")
+
+
+def calls(path: Path, attribute: str) -> list[int]:
+    """Lines where the file calls `<anything>.<attribute>(...)`."""
+    tree = ast.parse(path.read_text(), str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == attribute
+    ]
+
+
+def test_every_chart_leaves_through_the_one_escaping_helper():
+    """Pages draw Plotly charts only with `components.charts.show_chart`, which escapes the figure's
+    text (`ei_anomaly.figures.text.safe_figure`); the report escapes its figures with the same function."""
+    app_files = [*python_files("pages", "components"), ROOT / "app.py"]
+    direct = [
+        f"{p.relative_to(ROOT)} line {line}"
+        for p in app_files
+        if p != ROOT / "components" / "charts.py"
+        for line in calls(p, "plotly_chart")
+    ]
+    assert not direct, f"st.plotly_chart outside components/charts.py: {direct}"
+    assert calls(ROOT / "components" / "charts.py", "plotly_chart")
+    render = (ROOT / "ei_anomaly" / "report" / "render.py").read_text()
+    assert "safe_figure(fig)" in render

@@ -3,7 +3,8 @@
 The pages and the HTML report draw with the same builders, one module per subject:
 `clusters` (map, 3-D, parallel coordinates), `evaluation` (confusion matrix, scores per label,
 histogram, precision-recall), `scores` (a scored file along the file), `on_device` (cost per MCU).
-Every text from outside goes through `text.plotly_escape`; colours come from `style`.
+Outside text goes in as it is (cut with `text.chart_label`), never as markup: every figure leaves
+Python through `text.safe_figure`, which escapes it all. Colours come from `style`.
 A new figure goes into the module of its subject, as a `fig_*` function, and is exported here.
 """
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from .layout import apply_layout
 from .style import CLUSTER
-from .text import plotly_escape
+from .text import chart_label
 
 
 def _outline(cx: float, cy: float, rx: float, ry: float, n: int = 48) -> tuple[list[float | None], list[float | None]]:
@@ -60,13 +60,13 @@ def fig_cluster_map(
             mode="markers",
             name="cluster center",
             marker={"symbol": "x", "size": 8, "color": CLUSTER},
-            text=[f"cluster {k}<br>maxError {r:.3f}" for k, r in enumerate(radii)],
-            hoverinfo="text",
+            customdata=np.column_stack([np.arange(len(radii)), radii]),
+            hovertemplate="cluster %{customdata[0]}<br>maxError %{customdata[1]:.3f}<extra></extra>",
         )
     )
     apply_layout(fig, "Clusters: score 0 on the circle, negative inside", height=560)
-    fig.update_xaxes(title=plotly_escape(axis_titles[0]), zeroline=False)
-    fig.update_yaxes(title=plotly_escape(axis_titles[1]), zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(title=chart_label(axis_titles[0]), zeroline=False)
+    fig.update_yaxes(title=chart_label(axis_titles[1]), zeroline=False, scaleanchor="x", scaleratio=1)
     return fig
 
 
@@ -109,9 +109,9 @@ def fig_cluster_3d(
     apply_layout(fig, "Clusters in 3-D (scaled space)", height=600)
     fig.update_layout(
         scene={
-            "xaxis_title": plotly_escape(axis_titles[0]),
-            "yaxis_title": plotly_escape(axis_titles[1]),
-            "zaxis_title": plotly_escape(axis_titles[2]),
+            "xaxis_title": chart_label(axis_titles[0]),
+            "yaxis_title": chart_label(axis_titles[1]),
+            "zaxis_title": chart_label(axis_titles[2]),
             "aspectmode": "data",
         }
     )
@@ -122,7 +122,7 @@ def fig_parallel_centers(
     centers: npt.NDArray[np.floating], radii: npt.NDArray[np.floating], labels: Sequence[str]
 ) -> go.Figure:
     """Every axis at once: one line per cluster center, coloured by maxError."""
-    dims = [{"label": plotly_escape(lab), "values": centers[:, j]} for j, lab in enumerate(labels)]
+    dims = [{"label": chart_label(lab), "values": centers[:, j]} for j, lab in enumerate(labels)]
     dims.append({"label": "maxError", "values": radii})
     fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": radii, "colorscale": "Teal", "showscale": True}))
     apply_layout(fig, "Cluster centers on every axis (scaled space)", height=480)

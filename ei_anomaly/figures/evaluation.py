@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from ..score_views import ScoreHistogram
 from .layout import apply_layout
 from .style import ANOMALY, MUTED, NORMAL, THRESHOLD, label_color
-from .text import plotly_escape
+from .text import chart_label
 
 
 def fig_confusion_matrix(matrix: Sequence[Sequence[float]], labels: Sequence[str], title: str) -> go.Figure:
@@ -21,22 +21,21 @@ def fig_confusion_matrix(matrix: Sequence[Sequence[float]], labels: Sequence[str
         raise ValueError(f"confusion matrix is {m.shape} but there are {len(labels)} labels")
     rows = m.sum(axis=1, keepdims=True)
     pct = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0) * 100
-    text = [[f"{int(c)}<br>{p:.0f}%" for c, p in zip(rc, rp, strict=True)] for rc, rp in zip(m, pct, strict=True)]
     fig = go.Figure(
         go.Heatmap(
             z=pct,
-            x=[plotly_escape(label) for label in labels],
-            y=[plotly_escape(label) for label in labels],
-            text=text,
-            texttemplate="%{text}",
+            x=[chart_label(label) for label in labels],
+            y=[chart_label(label) for label in labels],
+            text=m.astype(int),
+            texttemplate="%{text}<br>%{z:.0f}%",
             colorscale="Blues",
             zmin=0,
             zmax=100,
             colorbar={"title": "row %"},
-            hovertemplate="actual %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+            hovertemplate="actual %{y}<br>predicted %{x}<br>%{text}<br>%{z:.0f}%<extra></extra>",
         )
     )
-    apply_layout(fig, plotly_escape(title), height=380)
+    apply_layout(fig, chart_label(title), height=380)
     fig.update_xaxes(title="predicted", side="bottom")
     fig.update_yaxes(title="actual", autorange="reversed")
     return fig
@@ -50,7 +49,7 @@ def fig_scores_by_label(frame: pd.DataFrame, threshold: float | None) -> go.Figu
         fig.add_trace(
             go.Box(
                 x=group["anomaly score"],
-                name=plotly_escape(label),
+                name=chart_label(label),
                 boxpoints="all",
                 jitter=0.4,
                 pointpos=0,

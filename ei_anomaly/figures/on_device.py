@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from .layout import apply_layout
 from .style import ENGINE_COLORS, MUTED, NORMAL
-from .text import plotly_escape
+from .text import chart_label
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,11 @@ FLASH = DeviceMetric("ROM (KB)", "Flash", "flash", "KB")
 def _device_ticks(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     devices = list(dict.fromkeys(frame["device"]))
     default = set(frame.loc[frame["default"], "device"])
-    return devices, [f"<b>★ {plotly_escape(d)}</b>" if d in default else plotly_escape(d) for d in devices]
+    return devices, [f"★ {chart_label(d)}" if d in default else chart_label(d) for d in devices]
 
 
 def fig_on_device(frame: pd.DataFrame, metric: DeviceMetric) -> go.Figure:
-    """Horizontal grouped bars per MCU and engine; the default MCU's name is bold and starred."""
+    """Horizontal grouped bars per MCU and engine; the default MCU's name is starred."""
     devices, ticks = _device_ticks(frame)
     fig = go.Figure()
     for key, group in frame.groupby("engine", sort=False):
@@ -46,7 +46,7 @@ def fig_on_device(frame: pd.DataFrame, metric: DeviceMetric) -> go.Figure:
                 name=engine,
                 orientation="h",
                 marker={"color": ENGINE_COLORS.get(engine, MUTED)},
-                hovertemplate=f"%{{y}}<br>{engine}: %{{x:.1f}} {metric.unit}<extra></extra>",
+                hovertemplate=f"%{{y}}<br>%{{fullData.name}}: %{{x:.1f}} {metric.unit}<extra></extra>",
             )
         )
     apply_layout(fig, f"{metric.title} per MCU ({metric.unit})", height=120 + 22 * len(devices) * 3)

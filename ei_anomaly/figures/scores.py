@@ -10,7 +10,7 @@ from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
 from .layout import MAX_POINTS, apply_layout
 from .style import ANOMALY, MUTED, THRESHOLD
-from .text import plotly_escape
+from .text import chart_label
 
 
 def fig_score_timeline(
@@ -48,7 +48,7 @@ def fig_scored_file_timeline(scored: ScoredFile, flagged: FlaggedPoints, thresho
         (scored.x_values(flagged.rows), flagged.scores),
         flagged.total,
         threshold,
-        plotly_escape(scored.time_column or "row"),
+        chart_label(scored.time_column or "row"),
     )
 
 

@@ -38,6 +38,7 @@ from ..figures import (
     timeline_note,
 )
 from ..figures.style import ANOMALY, NORMAL
+from ..figures.text import safe_figure
 from ..model import AnomalyModel
 from ..review import (
     ModelCard,
@@ -76,13 +77,14 @@ class Figure:
 
 
 def _script_safe_json(fig: go.Figure) -> Markup:
-    """Figure JSON that can sit inside <script>: `<`, `>` and `&` as JSON escapes.
+    """Figure JSON that can sit inside <script>: every text escaped for Plotly (`safe_figure`, the
+    rule the app applies too), then `<`, `>` and `&` as JSON escapes.
 
     Text from metadata (a label such as `</script><script>…`) then cannot end the script element.
     Plotly's `json` encoder escapes them today; doing it here keeps the guarantee in this file
     instead of in a detail of another library.
     """
-    text = pio.to_json(fig, validate=False, pretty=False, engine="json")
+    text = pio.to_json(safe_figure(fig), validate=False, pretty=False, engine="json")
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
@@ -179,7 +181,7 @@ def _confusions(model: AnomalyModel, figures: _Figures) -> list[dict[str, Any]]:
     for m in model.metadata.model_validation_metrics:
         if not m.confusion_matrix:
             continue
-        title = f"Confusion matrix ({m.type})"  # the builder escapes its title
+        title = f"Confusion matrix ({m.type})"  # text as it is: the figure is escaped on its way out
         fig = fig_confusion_matrix(m.confusion_matrix, confusion_labels(m), title)
         out.append({"type": m.type, "accuracy": m.accuracy, "loss": m.loss, "figure": figures.add(fig)})
     return out

@@ -49,8 +49,9 @@ def test_cluster_map_refuses_mismatched_input():
 
 def test_confusion_matrix_shows_counts_and_row_percentages():
     heat = figures.fig_confusion_matrix([[30, 10], [5, 15]], ["normal", "anomaly"], "t").data[0]
-    assert heat.text[0][0] == "30<br>75%"
-    assert heat.text[1][1] == "15<br>75%"
+    assert heat.text[0][0] == 30 and heat.text[1][1] == 15
+    assert heat.z[0][0] == pytest.approx(75.0) and heat.z[1][1] == pytest.approx(75.0)
+    assert heat.texttemplate == "%{text}<br>%{z:.0f}%"  # markup only in the template: the data stays text
     assert heat.z[1][0] == pytest.approx(25.0)
     with pytest.raises(ValueError, match="2 labels"):
         figures.fig_confusion_matrix([[1, 2, 3]] * 3, ["a", "b"], "t")
@@ -101,7 +102,7 @@ def test_on_device_bars_star_the_default_mcu(demo_model):
     fig = figures.fig_on_device(view, figures.RAM)
     assert {t.name for t in fig.data} == {"TFLite", "EON", "EON RAM-optimized"}
     starred = [y for y in fig.data[0].y if "★" in y]
-    assert starred == ["<b>★ Cortex-M4F 80MHz</b>"]
+    assert starred == ["★ Cortex-M4F 80MHz"]
     raw = view[view["engine"] == "EON"]["RAM (KB)"].to_numpy()
     assert np.allclose(np.asarray(trace(fig, "EON").x, float), raw)
     assert (fig.layout.title.text, fig.layout.xaxis.title.text) == ("RAM per MCU (KB)", "RAM (KB)")

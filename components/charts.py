@@ -1,0 +1,20 @@
+"""The one place pages draw a Plotly chart: every figure is escaped on its way to the browser.
+
+Outside text (column names, labels, device ids, category values on an axis) must reach Plotly as
+text, never as its HTML subset. `show_chart` hands Streamlit the figure through
+`ei_anomaly.figures.text.safe_figure`, so a chart added later by any page is safe by going
+through it (`tests/test_structure.py` checks that no page calls `st.plotly_chart` itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ei_anomaly.figures.text import safe_figure
+
+
+def show_chart(fig: Any, **kwargs: Any) -> Any:
+    """`st.plotly_chart` of the escaped figure; keyword arguments are Streamlit's (width, key, on_select...)."""
+    return st.plotly_chart(safe_figure(fig), **kwargs)
