@@ -187,14 +187,17 @@ def downsample_keep_flagged(flags: npt.ArrayLike, max_points: int, seed: int = 0
 
 
 def threshold_exports(block_id: int | None, key: str, value: float) -> dict[str, str]:
-    """The tuned threshold as the set-thresholds API body and as a Linux runner override."""
+    """The tuned threshold as the set-thresholds API body and as a Linux runner override: the
+    runner's arguments quoted for a POSIX shell (the key comes from the metadata, and the command
+    is offered for copying into a terminal)."""
     import json
+    import shlex
 
     block = block_id if block_id is not None else "<learnId>"
     body = {"thresholds": [{"blockId": block, "key": key, "value": round(float(value), 6)}]}
     return {
         "json": json.dumps(body, indent=2),
-        "runner": f"--thresholds {block}.{key}={round(float(value), 6):g}",
+        "runner": shlex.join(["--thresholds", f"{block}.{key}={round(float(value), 6):g}"]),
     }
 
 

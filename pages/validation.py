@@ -6,7 +6,7 @@ import streamlit as st
 from components import state
 from components.charts import show_chart
 from components.source import require_source
-from components.text import md_escape, shorten
+from components.text import md_escape
 from components.threshold import shared_threshold
 from ei_anomaly.evaluation import confusion_labels, predictions_frame
 from ei_anomaly.figures import fig_confusion_matrix, fig_scores_by_label
@@ -41,7 +41,7 @@ cols = st.columns(4)
 cols[0].metric("Accuracy", f"{metrics.accuracy:.1%}" if metrics.accuracy is not None else "n/a")
 cols[1].metric("Loss", f"{metrics.loss:.4g}" if metrics.loss is not None else "n/a")
 for col, extra in zip(cols[2:], metrics.additional_metrics[:2], strict=False):
-    col.metric(md_escape(extra.name), shorten(extra.value, 40), help=md_escape(extra.tooltip_text or "", 1000) or None)
+    col.metric(md_escape(extra.name), md_escape(extra.value, 40), help=md_escape(extra.tooltip_text or "", 1000) or None)
 
 left, right = st.columns([1, 1], gap="large")
 with left:
