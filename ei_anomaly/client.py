@@ -25,10 +25,10 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
-from .errors import ApiError, AuthError, MetadataError, NotFoundError
+from .errors import ApiError, AuthError, MetadataError, NotFoundError, UsageError
 from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
-from .redact import redact
+from .redact import redact, url_without_credentials
 
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
@@ -117,6 +117,12 @@ class ThresholdsSaved:
         return words
 
 
+def header_safe(key: str) -> bool:
+    """Whether `key` can travel in the `x-api-key` header as it is: printable ASCII, no spaces
+    (non-Latin-1 text cannot be encoded at all; a line break would start a new header)."""
+    return bool(key) and key.isascii() and key.isprintable() and " " not in key
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -150,6 +156,11 @@ class EdgeImpulseClient:
         slowly trickled answer included); `max_bytes` bounds the (decoded) size of one answer."""
         if not api_key or not api_key.strip():
             raise AuthError("no API key: enter one in the sidebar, st.secrets or EI_API_KEY")
+        if not header_safe(api_key.strip()):
+            raise UsageError(
+                "the API key has characters an HTTP header cannot carry (a key is printable ASCII with no "
+                "spaces): copy it again from Studio (Dashboard > Keys)"
+            )
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ApiError(f"the base URL must look like {DEFAULT_BASE_URL}")
@@ -162,7 +173,7 @@ class EdgeImpulseClient:
             self._session.mount(prefix, _DeadlineAdapter())
 
     def __repr__(self) -> str:
-        return f"EdgeImpulseClient(base_url={self.base_url!r}, api_key='***')"
+        return f"EdgeImpulseClient(base_url={url_without_credentials(self.base_url)!r}, api_key='***')"
 
     def _scrub(self, text: str) -> str:
         """The text with the key replaced in every spelling an echo could use."""
@@ -170,7 +181,7 @@ class EdgeImpulseClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
-        host = urlsplit(url).netloc
+        host = urlsplit(url_without_credentials(url)).netloc
         give_up_at = time.monotonic() + self.deadline
         timed_out = ApiError(f"{host} did not answer within {self.deadline:g} s; check the network and base URL")
         attempt = 0

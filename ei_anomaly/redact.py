@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
-__all__ = ["redact"]
+__all__ = ["redact", "url_without_credentials"]
 
 MASK = "***"
 
@@ -21,3 +21,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for form in sorted(forms, key=len, reverse=True):  # longest first: one spelling may contain another
         text = text.replace(form, MASK)
     return text
+
+
+def url_without_credentials(url: str) -> str:
+    """`url` without the user name and password it may carry (`https://user:pw@host/v1` ->
+    `https://host/v1`): for anything shown or logged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
