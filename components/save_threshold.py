@@ -13,6 +13,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.client import EdgeImpulseClient
+from ei_anomaly.deploy import write_refusal
 from ei_anomaly.evaluation import shortest_float32
 from ei_anomaly.metadata import Threshold
 from ei_anomaly.review import SourceKind
@@ -20,7 +21,7 @@ from ei_anomaly.write_back import save_threshold
 
 from . import loaders, state
 from .errors import show_error
-from .source import Source
+from .source import Source, deploy_settings
 from .text import md_escape
 
 
@@ -46,6 +47,9 @@ def _cancel() -> None:
 def _save(source: Source, pending: PendingSave) -> None:
     allow = bool(st.session_state.get(state.SAVE_REGENERATE, False))
     try:
+        refused = write_refusal(deploy_settings().allow_write, source.key_is_visitors)
+        if refused:  # the button is disabled then; checked again here, where the write happens
+            raise AnomalyLensError(refused)
         client = EdgeImpulseClient(source.api_key or "", source.base_url or "")
         saved = save_threshold(client, source.project_id, pending.learn_id, pending.key, pending.new, allow)
     except AnomalyLensError as exc:  # read-only key, network, validation: said in the dialog, nothing changes
@@ -88,17 +92,23 @@ def show_save_button(source: Source, threshold: Threshold | None, value: float) 
         return
     pending = PendingSave(source.title, source.learn_id, threshold.key, threshold.value, shortest_float32(value))
     unchanged = threshold.numeric_value is not None and shortest_float32(threshold.numeric_value) == pending.new
+    refused = write_refusal(deploy_settings().allow_write, source.key_is_visitors)
     st.button(
         "Save to Edge Impulse",
         key=state.SAVE_OPEN,
         on_click=_ask,
         args=(pending,),
         icon=":material/cloud_upload:",
-        disabled=unchanged,
-        help="The block already has this value."
-        if unchanged
-        else "Write this value to the block in Studio (asks first).",
+        disabled=unchanged or refused is not None,
+        help=refused
+        or (
+            "The block already has this value."
+            if unchanged
+            else "Write this value to the block in Studio (asks first)."
+        ),
     )
+    if refused:
+        st.caption(refused)
     asked = st.session_state.get(state.SAVE_PENDING)
     if asked is not None:
         _confirm(source, asked)

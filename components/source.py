@@ -43,6 +43,7 @@ class Source:
     project_id: int | None = None
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    key_is_visitors: bool = False  # the visitor typed the key (else it is the server's): who may write
 
 
 def deploy_settings() -> DeploySettings:
@@ -119,7 +120,14 @@ def current_source() -> Source:
         version = loaders.block_version(api.base_url, project, learn_id)
         model = loaders.fetch_model(api.base_url, project, learn_id, api.api_key, refresh_token(), version)
         return Source(
-            model, f"{name} · project {project}", SourceKind.PROJECT, learn_id, project, api.base_url, api.api_key
+            model,
+            f"{name} · project {project}",
+            SourceKind.PROJECT,
+            learn_id,
+            project,
+            api.base_url,
+            api.api_key,
+            api.key_is_visitors,
         )
     return Source(loaders.demo_model(), DEMO_TITLE, SourceKind.DEMO, DEMO_BLOCK_ID)
 
@@ -200,9 +208,9 @@ def _show_base_url_field() -> None:
         st.text_input(
             "API base URL",
             key=state.BASE_URL,
-            value=settings.api_base_url,
+            value=settings.shown_base_url,
             help="Point at `python -m ei_anomaly serve` to try it offline. A key configured on the server is "
-            f"only sent to `{settings.api_base_url}`: another URL needs your own key"
+            f"only sent to `{settings.shown_base_url}`: another URL needs your own key"
             + ("." if settings.allow_http else ", and https."),
         )
 
