@@ -41,7 +41,9 @@ cols = st.columns(4)
 cols[0].metric("Accuracy", f"{metrics.accuracy:.1%}" if metrics.accuracy is not None else "n/a")
 cols[1].metric("Loss", f"{metrics.loss:.4g}" if metrics.loss is not None else "n/a")
 for col, extra in zip(cols[2:], metrics.additional_metrics[:2], strict=False):
-    col.metric(md_escape(extra.name), md_escape(extra.value, 40), help=md_escape(extra.tooltip_text or "", 1000) or None)
+    col.metric(
+        md_escape(extra.name), md_escape(extra.value, 40), help=md_escape(extra.tooltip_text or "", 1000) or None
+    )
 
 left, right = st.columns([1, 1], gap="large")
 with left:

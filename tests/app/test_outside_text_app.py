@@ -64,7 +64,7 @@ def test_a_deployer_can_turn_writes_off(writable_api, app, use_api, typed):
 
 
 def test_the_visitors_own_key_may_write_by_default(writable_api, app, use_api):
-    at, button = save_button(app, use_api, writable_api.base_url, API_KEY)
+    _, button = save_button(app, use_api, writable_api.base_url, API_KEY)
     assert not button.disabled
 
 
