@@ -8,7 +8,7 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["csv_ready", "csv_ready_column", "spreadsheet_safe"]
+__all__ = ["csv_ready", "csv_ready_column", "spreadsheet_safe", "spreadsheet_safe_name"]
 
 # Cells a spreadsheet would run as a formula (OWASP CSV injection): = + - @ tab, carriage return.
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -37,24 +37,58 @@ def csv_ready_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
+
+
+def _defused(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Plain text cells (string or large_string) with formula-like ones prefixed by `'`."""
+    risky = pc.and_(
+        pc.match_substring_regex(values, _FORMULA_START), pc.invert(pc.match_substring_regex(values, _PLAIN_NUMBER))
+    )
+    quote = pa.scalar("'", values.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, values, pa.scalar("", values.type)), values)
+
+
+def _safe_chunk(chunk: pa.Array) -> pa.Array:
+    kind = chunk.type
+    if pa.types.is_dictionary(kind) and _is_text(kind.value_type):
+        # the dictionary's values are the text; the indices stay as they are
+        return pa.DictionaryArray.from_arrays(chunk.indices, _safe_chunk(chunk.dictionary))
+    if pa.types.is_string_view(kind):  # Arrow's compute functions read it as string
+        return _defused(chunk.cast(pa.large_string()))
+    if _is_text(kind):
+        return _defused(chunk)
+    return chunk
+
+
 def spreadsheet_safe(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """OWASP CSV-injection defence for exports opened in spreadsheets: a text cell starting with
-    = + - @ (or tab, CR) gets a leading `'`. Numbers, and text that is a plain number, stay."""
+    = + - @ (or tab, CR) gets a leading `'`. Every text encoding Arrow uses counts (string,
+    large_string, string_view, and dictionary-encoded text, as Parquet files hold them). Numbers,
+    and text that is a plain number, stay."""
     kind = column.type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+    if not (_is_text(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type))):
         return column
-    risky = pc.and_(
-        pc.match_substring_regex(column, _FORMULA_START), pc.invert(pc.match_substring_regex(column, _PLAIN_NUMBER))
-    )
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    chunks = [_safe_chunk(c) for c in column.chunks]
+    if not chunks:
+        return column
+    return pa.chunked_array(chunks, chunks[0].type)
+
+
+def spreadsheet_safe_name(name: str) -> str:
+    """A column name as a spreadsheet-safe header cell: the same rule as a text cell."""
+    return str(_defused(pa.array([name], pa.string()))[0].as_py())
 
 
 def csv_ready(table: pa.Table, spreadsheet: bool = False) -> pa.Table:
     """The table as CSV writes it: nested values as JSON text; `spreadsheet=True` also defuses
-    formula-like text cells."""
+    formula-like text cells and header cells."""
     columns = [csv_ready_column(c) for c in table.columns]
+    names = table.column_names
     if spreadsheet:
         columns = [spreadsheet_safe(c) for c in columns]
+        names = [spreadsheet_safe_name(n) for n in names]
     if any(c.type != f.type for c, f in zip(columns, table.schema, strict=True)) or spreadsheet:
-        table = pa.Table.from_arrays(columns, names=table.column_names)
+        table = pa.Table.from_arrays(columns, names=names)
     return table
