@@ -5,6 +5,8 @@
 - The anomaly threshold of a block is the one keyed `min_anomaly_score`; without thresholds,
   Studio's default 0.3.
 - Scores are capped at 1000 (the SDK starts its minimum there).
+- The device holds thresholds in float32: a value float32 cannot hold (beyond about ±3.4e38) is
+  never written, and is a metadata error when read.
 - A review shows the recommended model type, else the first one the block has.
 """
 
@@ -17,16 +19,25 @@ import numpy.typing as npt
 
 __all__ = [
     "ANOMALY_THRESHOLD_KEY",
+    "FLOAT32_MAX",
     "SCORE_CAP",
     "STUDIO_DEFAULT_THRESHOLD",
     "choose_model_type",
     "count_anomalies",
+    "fits_float32",
     "is_anomaly",
 ]
 
 ANOMALY_THRESHOLD_KEY = "min_anomaly_score"
 STUDIO_DEFAULT_THRESHOLD = 0.3
 SCORE_CAP = np.float32(1000.0)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def fits_float32(value: float) -> bool:
+    """Whether float32 holds `value` as a finite number (it may round; it must not overflow)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(np.float32(value)))
 
 
 def is_anomaly(scores: npt.ArrayLike, threshold: float) -> npt.NDArray[np.bool_]:

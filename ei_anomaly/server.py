@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import socket
 import threading
@@ -31,6 +32,7 @@ from .demo import demo_files, demo_test_samples, demo_training_features, trained
 from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
 from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
+from .rules import FLOAT32_MAX, fits_float32
 
 _BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph)?$")
 _IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
@@ -260,6 +262,8 @@ class EdgeImpulseStub:
             )
             if not (isinstance(value, str) or numeric):
                 return f"thresholds[{i}].value must be a number or a string"
+            if not _float32_value(value):
+                return f"thresholds[{i}].value is outside the float32 range thresholds are read in (±{FLOAT32_MAX:.4g})"
             if block_id not in learn_ids:
                 return f"Learn block {block_id} is not part of this impulse"
             block = self.blocks.get(block_id)
@@ -279,6 +283,18 @@ class EdgeImpulseStub:
             return 200, trained_graph(block.model, block.features, ax1, ax2)
         except ValueError as exc:
             return 400, {"success": False, "error": str(exc)}
+
+
+def _float32_value(value: float | str) -> bool:
+    """A threshold this server stores must read back: a number (or numeric text) float32 holds."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return True  # text that is no number is stored as text, as the block says it
+        if not math.isfinite(value):
+            return True
+    return fits_float32(value)
 
 
 def _handler(
