@@ -1,8 +1,11 @@
 """Typed model and validation of the anomaly metadata endpoint's answer.
 
 `GET /v1/api/{projectId}/training/anomaly/{learnId}/metadata`. Unknown extra fields are kept
-(the API grows); optional fields may be absent. Beyond the schema, `validate_consistency`
-checks what the scoring maths needs: equal lengths, at least one cluster, non-zero scale.
+(the API grows); optional fields may be absent. Before the schema, every value of the JSON is
+checked where it is parsed (`_check_values`): each text (keys included) against the text limit,
+each number against what float32 and int64 hold, and every array's values counted toward the
+model size. Beyond the schema, `validate_consistency` checks what the scoring maths needs: equal
+lengths, at least one cluster, non-zero scale, square confusion matrices.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from .errors import MetadataError
 from .limits import Limits, human_bytes, too_big
+from .rules import FLOAT32_MAX, fits_float32
 
 _INT64_MAX = 2**63 - 1
 _TOO_DEEP = "the JSON is nested too deeply (over ~1,000 levels) to be anomaly metadata"
@@ -34,21 +38,6 @@ _CONFIG = ConfigDict(
 
 class _Model(BaseModel):
     model_config = _CONFIG
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _bounded_text(cls, v: Any, info: ValidationInfo) -> Any:
-        """Text fields longer than the deployer's limit (passed as validation context) are refused."""
-        limit = (info.context or {}).get("max_text")
-        if limit is None:
-            return v
-        for text in v if isinstance(v, list) else (v,):
-            if isinstance(text, str) and len(text) > limit:
-                raise ValueError(
-                    f"text of {len(text):,} characters; the limit is {limit:,} "
-                    f"(`{Limits.variable('text_chars')}` raises it)"
-                )
-        return v
 
 
 class Cluster(_Model):
@@ -144,6 +133,8 @@ class Threshold(_Model):
                 number = float(v)
             except ValueError:
                 return v
+            if math.isfinite(number) and not fits_float32(number):
+                raise ValueError(f"{v[:40]!r} overflows to infinity in float32, which thresholds are read in")
             return number if math.isfinite(number) else v
         return v
 
@@ -187,7 +178,8 @@ def _describe(err: ValidationError) -> str:
 
 
 def validate_consistency(meta: AnomalyMetadata) -> None:
-    """Raise MetadataError when the fields cannot describe a scorable K-means block."""
+    """Raise MetadataError when the fields cannot describe a scorable K-means block (or its
+    validation metrics cannot be shown: a confusion matrix must be square)."""
     n = len(meta.axes)
     if n == 0:
         raise MetadataError("`axes` is empty; the block was trained on no features")
@@ -206,6 +198,14 @@ def validate_consistency(meta: AnomalyMetadata) -> None:
     _check_float32(meta)
     if len(set(meta.axes)) != n:
         raise MetadataError("`axes` lists the same feature index twice")
+    for i, m in enumerate(meta.model_validation_metrics):
+        rows = len(m.confusion_matrix)
+        short = [len(r) for r in m.confusion_matrix if len(r) != rows]
+        if short:
+            raise MetadataError(
+                f"`modelValidationMetrics[{i}].confusionMatrix` has {rows} rows but a row of {short[0]} values; "
+                "a confusion matrix is square (one row and one column per class)"
+            )
 
 
 def _float32_problem(values: list[float]) -> tuple[int, str] | None:
@@ -293,6 +293,95 @@ def _check_model_size(data: dict[str, Any], limits: Limits) -> None:
         )
 
 
+_INT64 = 2**63
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    return _location(path) or "(top level)"
+
+
+def _value_problem(value: object, where: str, text_chars: int) -> str | None:
+    """What is wrong with one JSON value at `where`, or None."""
+    if isinstance(value, str):
+        if len(value) > text_chars:
+            return (
+                f"`{where}`: text of {len(value):,} characters; the limit is {text_chars:,} "
+                f"(`{Limits.variable('text_chars')}` raises it)"
+            )
+    elif isinstance(value, bool) or value is None:
+        return None
+    elif isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            return f"`{where}` is a whole number of {len(str(abs(value))):,} digits, beyond the 64-bit integers"
+    elif isinstance(value, float) and not fits_float32(value):
+        return f"`{where}` is {value:g}, which overflows to infinity in float32 (the numbers are read as float32)"
+    return None
+
+
+def _numbers_fit(values: list[Any]) -> bool:
+    """Whether a list of JSON numbers fits float32 (and its whole numbers int64), vectorised: a
+    model's arrays hold millions of values. False sends the caller to the value-by-value check."""
+    try:
+        wide = np.asarray(values, np.float64)
+    except OverflowError:  # a whole number beyond float64
+        return False
+    with np.errstate(over="ignore"):
+        if not np.isfinite(wide.astype(np.float32)).all():
+            return False
+    return not (np.abs(wide) >= 2.0**63).any() or all(type(v) is float or -_INT64 <= v < _INT64 for v in values)
+
+
+def _fine(value: object, text_chars: int) -> bool:
+    """A quick pass for one JSON value (most of them): short text, a float well inside float32, a
+    small whole number. Anything else gets `_value_problem`'s full check."""
+    kind = type(value)
+    if kind is float:
+        return -FLOAT32_MAX <= value <= FLOAT32_MAX  # type: ignore[operator]
+    if kind is str:
+        return len(value) <= text_chars  # type: ignore[arg-type]
+    if kind is int:
+        return -_INT64 <= value < _INT64  # type: ignore[operator]
+    return kind is bool or value is None
+
+
+def _check_values(data: dict[str, Any], limits: Limits) -> None:
+    """Every value of the JSON, where it is parsed: text (keys included) within the text limit,
+    numbers within float32 (whole numbers within int64), and the values in every array counted
+    toward the model size. The first problem is a MetadataError naming its field."""
+    counted, chars = 0, limits.text_chars
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if len(key) > chars:
+                    raise MetadataError(
+                        f"a key in `{_where(path)}` has {len(key):,} characters; the limit is "
+                        f"{chars:,} (`{Limits.variable('text_chars')}` raises it)"
+                    )
+                if isinstance(value, (dict, list)):
+                    stack.append((value, (*path, key)))
+                elif not _fine(value, chars) and (problem := _value_problem(value, _where((*path, key)), chars)):
+                    raise MetadataError(problem)
+            continue
+        if len(node) > 64 and all(type(v) is float or type(v) is int for v in node):
+            counted += len(node)
+            fits = _numbers_fit(node)
+        else:
+            counted += sum(1 for v in node if not isinstance(v, (dict, list)))
+            fits = False
+        if counted > limits.model_values:
+            what = f"over {limits.model_values:,} values in its arrays (the limit was passed at `{_where(path)}`)"
+            raise MetadataError(too_big("the model", what, f"{limits.model_values:,}", "model_values"))
+        if fits:
+            continue
+        for i, value in enumerate(node):
+            if isinstance(value, (dict, list)):
+                stack.append((value, (*path, i)))
+            elif not _fine(value, chars) and (problem := _value_problem(value, _where((*path, i)), chars)):
+                raise MetadataError(problem)
+
+
 def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits | None = None) -> AnomalyMetadata:
     """Parse and fully validate metadata from a path, JSON text/bytes or a dict.
 
@@ -306,8 +395,9 @@ def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits |
             reason = reason[:500] + "…"
         raise MetadataError(f"the API reported failure: {reason}")
     _check_model_size(data, limits)
+    _check_values(data, limits)
     try:
-        meta = AnomalyMetadata.model_validate(data, context={"max_text": limits.text_chars})
+        meta = AnomalyMetadata.model_validate(data)
     except ValidationError as exc:
         raise MetadataError(_describe(exc)) from None
     except RecursionError:
