@@ -59,6 +59,7 @@ def read_csv_file(
     if not first_block:  # the first block is a preview: the whole read checks the whole file
         check_csv_shape(handle, size, sample, encoding, limits)
     table, names = read_csv(handle, sample, encoding, columns, first_block)
+    check_decoded_size(table, limits)
     return table, names, [note] if note else []
 
 
@@ -166,7 +167,10 @@ def _count_lines(handle: pa.NativeFile, newline: bytes) -> int:
 
 def check_csv_shape(handle: pa.NativeFile, size: int, sample: str, encoding: str, limits: Limits) -> None:
     """Columns from the first line; rows from a line count (bytes.count: about 1 GB/s), when the
-    file is big enough to go over; decoded size assumes 8 bytes (a float64) per cell."""
+    file is big enough to go over; decoded size: 8 bytes (a float64) per cell, or the file's text
+    as UTF-8 when that is more (text cells are held as their text: a file of long text cells
+    decodes to about its own size, UTF-16 to up to 1.5 times it). `check_decoded_size` measures
+    the table once read."""
     first = sample.splitlines()[0] if sample else ""
     columns = 1 + max(first.count(d) for d in ",;\t")
     rows = 0
@@ -175,4 +179,10 @@ def check_csv_shape(handle: pa.NativeFile, size: int, sample: str, encoding: str
         newline = newline.removeprefix(codecs.BOM_UTF16_LE).removeprefix(codecs.BOM_UTF16_BE)
         newline = newline.removeprefix(codecs.BOM_UTF32_LE).removeprefix(codecs.BOM_UTF32_BE)
         rows = _count_lines(handle, newline)
-    check_table_shape(rows, columns, rows * columns * 8, limits, about="about ")
+    as_text = size * 3 // 2 if encoding.startswith("utf-16") else size
+    check_table_shape(rows, columns, max(rows * columns * 8, as_text), limits, about="about ")
+
+
+def check_decoded_size(table: pa.Table, limits: Limits) -> None:
+    """The table as read, measured (its buffers: text cells count at their decoded length)."""
+    check_table_shape(0, 0, table.get_total_buffer_size(), limits)
