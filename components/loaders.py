@@ -11,6 +11,8 @@ import streamlit as st
 from ei_anomaly import AnomalyModel, load_metadata, scoring
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
+from ei_anomaly.held import HeldObjects
+from ei_anomaly.limits import Limits
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
 
@@ -37,16 +39,29 @@ def demo_trained_points(ax1: int, ax2: int) -> pd.DataFrame:
     return trained_points_frame(trained_graph(demo_model(), demo_training_features(), ax1, ax2), ax1, ax2)
 
 
+@st.cache_resource(show_spinner=False)
+def held() -> HeldObjects:
+    """The server-wide store of visitors' uploaded models and scored files, bounded by entries and
+    bytes (`ANOMALY_LENS_MAX_HELD_ITEMS`, `ANOMALY_LENS_MAX_HELD_MB`): the least recently used go first."""
+    limits = Limits.from_env()
+    return HeldObjects(limits.held_items, limits.held_bytes)
+
+
+MODEL_BYTES_PER_JSON_BYTE = 4  # a parsed model (pydantic objects, arrays) holds a few times its JSON
+
+
 def model_from_json(data: bytes) -> AnomalyModel:
     """The model of an uploaded metadata file. Parsed once per distinct file (sha256: ~15 ms for
-    the 32 MB limit) and shared, never pickled per rerun as st.cache_data would (a 180 MB model
-    took 34-71 s a page view that way)."""
-    return _model_for_digest(hashlib.sha256(data).hexdigest(), data)
-
-
-@st.cache_resource(show_spinner="Reading the metadata…", max_entries=8)
-def _model_for_digest(digest: str, _data: bytes) -> AnomalyModel:
-    return load_metadata(_data)
+    the 32 MB limit) and shared between visitors through `held()`, never pickled per rerun as
+    st.cache_data would (a 180 MB model took 34-71 s a page view that way)."""
+    key = "model:" + hashlib.sha256(data).hexdigest()
+    model = held().get(key)
+    if model is None:
+        with st.spinner("Reading the metadata…"):
+            model = load_metadata(data)
+        held().put(key, model, len(data) * MODEL_BYTES_PER_JSON_BYTE)
+    assert isinstance(model, AnomalyModel)
+    return model
 
 
 # `refresh` is the visitor's refresh token: part of the cache key only, so one visitor's

@@ -75,3 +75,9 @@ def threshold_slider(
 
 def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
     return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"
+
+
+# Server-wide memory bound (issue 17): this session's token in `loaders.held()`, and the name of
+# the file it holds there (to say so when the server released it for other visitors).
+HELD_TOKEN = "held_token"
+HELD_FILE_NAME = "held_file_name"

@@ -1,13 +1,17 @@
 """The feature file a visitor uploaded: read once, scored once, shared by the pages of that session.
 
 Files are known by their identity (the upload's id and size, or the demo file's name), never by
-hashing their bytes: a 300 MB upload is not re-read or re-hashed on a rerun. What is kept lives
-in this session's state only (one parsed file, one scored file), so visitors never see each
-other's uploads and a new upload frees the last one.
+hashing their bytes: a 300 MB upload is not re-read or re-hashed on a rerun. What is kept belongs
+to this session only (one parsed file, one scored file), so visitors never see each other's
+uploads and a new upload frees the last one. It is held in the server-wide store
+(`loaders.held()`, bounded by entries and bytes), under this session's own token: when the
+server needs the room for other visitors, the least recently used files go, and their owner is
+asked to upload again.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -22,12 +26,14 @@ from ei_anomaly.review import ScoredPoints, scored_points
 from ei_anomaly.scored_file import ScoredFile
 
 from . import (
+    loaders,
     state,
     streamlit_compat,  # noqa: F401  (imported for its effect: uploads are not deep-copied on rerun)
 )
 from .threshold import shared_threshold
 
 DOWNLOAD_MAX_ROWS = 2_000_000  # a scored CSV is built in memory: about the file's size again, per click
+SCORE_BYTES_PER_ROW = 16  # a score, a nearest cluster, a flag and the views computed from them
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,38 @@ class OpenedFile:
     sample: FeatureTable
 
 
+def _held_key(name: str) -> str:
+    token = st.session_state.get(state.HELD_TOKEN)
+    if token is None:
+        token = st.session_state[state.HELD_TOKEN] = uuid.uuid4().hex
+    return f"{token}:{name}"
+
+
+def _kept(name: str) -> object | None:
+    """This session's held object `name` (state.OPENED_FILE or state.SCORED_FILE), if still held."""
+    return loaders.held().get(_held_key(name))
+
+
+def _keep(name: str, value: object, size: int) -> None:
+    loaders.held().put(_held_key(name), value, size)
+    if name == state.OPENED_FILE:
+        st.session_state[state.HELD_FILE_NAME] = value.ref.name if isinstance(value, OpenedFile) else None
+
+
+def _size_of(ref: FileRef) -> int:
+    data = ref.data
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    size = getattr(data, "size", None)
+    return int(size) if isinstance(size, int) else 0
+
+
+def released_file() -> str | None:
+    """The name of this session's file if the server released it to make room (else None)."""
+    name = st.session_state.get(state.HELD_FILE_NAME)
+    return name if name and _kept(state.OPENED_FILE) is None else None
+
+
 def uploaded_file(upload: UploadedFile) -> FileRef:
     """An `st.file_uploader` value, read as a file: `getvalue()` would copy the whole upload."""
     return FileRef(upload.name, f"upload:{upload.file_id}:{upload.size}", upload)
@@ -62,19 +100,19 @@ def demo_file() -> FileRef:
 def kept_file() -> FileRef | None:
     """The file this session opened last, e.g. after the visitor went to another page and the
     uploader came back empty."""
-    opened: OpenedFile | None = st.session_state.get(state.OPENED_FILE)
-    return None if opened is None else opened.ref
+    opened = _kept(state.OPENED_FILE)
+    return opened.ref if isinstance(opened, OpenedFile) else None
 
 
 def open_file(ref: FileRef) -> FeatureTable:
     """The first block of the file, every column (a few MB): what the preview and the column
     mapping need. Raises FeatureFileError with the reason."""
-    opened: OpenedFile | None = st.session_state.get(state.OPENED_FILE)
-    if opened is not None and opened.ref.identity == ref.identity:
+    opened = _kept(state.OPENED_FILE)
+    if isinstance(opened, OpenedFile) and opened.ref.identity == ref.identity:
         return opened.sample
     forget()  # free the last file before reading the next one
     sample = read_feature_file(ref.data, ref.name, first_block=True)
-    st.session_state[state.OPENED_FILE] = OpenedFile(ref, sample)
+    _keep(state.OPENED_FILE, OpenedFile(ref, sample), _size_of(ref) + sample.table.nbytes)
     return sample
 
 
@@ -85,22 +123,22 @@ def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyModel, mapping:
     logs has dozens of feature columns the page never shows, and the file itself is in memory
     already. Exports read the file again, whole.
     """
-    scored: ScoredFile | None = st.session_state.get(state.SCORED_FILE)
-    if scored is not None and scored.matches(ref.identity, model, mapping):
+    scored = _kept(state.SCORED_FILE)
+    if isinstance(scored, ScoredFile) and scored.matches(ref.identity, model, mapping):
         return scored
-    st.session_state.pop(state.SCORED_FILE, None)
+    loaders.held().pop(_held_key(state.SCORED_FILE))
     text = [c for c in sample.columns if c not in sample.numeric_columns]
     with st.spinner(f"Reading and scoring {ref.name}…"):
         table = read_feature_file(ref.data, ref.name, columns=[*mapping.columns, *text])
         scored = ScoredFile.score(table, model, mapping, ref.name, ref.identity)
-    st.session_state[state.SCORED_FILE] = scored
+    _keep(state.SCORED_FILE, scored, table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW)
     return scored
 
 
 def scored_mapping(ref: FileRef, model: AnomalyModel) -> ColumnMapping | None:
     """The mapping this file was last scored with by this model (a user's choice survives a page switch)."""
-    scored: ScoredFile | None = st.session_state.get(state.SCORED_FILE)
-    return scored.mapping if scored is not None and scored.matches(ref.identity, model) else None
+    scored = _kept(state.SCORED_FILE)
+    return scored.mapping if isinstance(scored, ScoredFile) and scored.matches(ref.identity, model) else None
 
 
 def scored_csv_export(ref: FileRef, scores: Scores, threshold: float, spreadsheet: bool) -> Callable[[], bytes]:
@@ -117,14 +155,15 @@ def scored_csv_export(ref: FileRef, scores: Scores, threshold: float, spreadshee
 
 
 def forget() -> None:
-    st.session_state.pop(state.SCORED_FILE, None)
-    st.session_state.pop(state.OPENED_FILE, None)
+    loaders.held().pop(_held_key(state.SCORED_FILE))
+    loaders.held().pop(_held_key(state.OPENED_FILE))
+    st.session_state.pop(state.HELD_FILE_NAME, None)
 
 
 def last_scored(model: AnomalyModel) -> ScoredFile | None:
     """The last upload scored with this model in this session, if any."""
-    scored: ScoredFile | None = st.session_state.get(state.SCORED_FILE)
-    return scored if scored is not None and scored.model_fingerprint == model.fingerprint else None
+    scored = _kept(state.SCORED_FILE)
+    return scored if isinstance(scored, ScoredFile) and scored.model_fingerprint == model.fingerprint else None
 
 
 def last_upload_points(model: AnomalyModel, max_points: int) -> ScoredPoints | None:

@@ -12,6 +12,8 @@ variables (read when a file is loaded, so `st.secrets` is not involved):
 | `ANOMALY_LENS_MAX_ROWS` | 10,000,000 | feature file rows |
 | `ANOMALY_LENS_MAX_COLUMNS` | 20,000 | feature file columns |
 | `ANOMALY_LENS_MAX_DECODED_MB` | 2,048 | a file's decoded size (Parquet: from its footer) |
+| `ANOMALY_LENS_MAX_HELD_ITEMS` | 32 | models and uploads the app holds for all visitors together |
+| `ANOMALY_LENS_MAX_HELD_MB` | 6,144 | their size in memory, all visitors together |
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ _ENV = {
     "rows": ("ANOMALY_LENS_MAX_ROWS", 1),
     "columns": ("ANOMALY_LENS_MAX_COLUMNS", 1),
     "decoded_bytes": ("ANOMALY_LENS_MAX_DECODED_MB", MB),
+    "held_items": ("ANOMALY_LENS_MAX_HELD_ITEMS", 1),
+    "held_bytes": ("ANOMALY_LENS_MAX_HELD_MB", MB),
 }
 
 
@@ -44,6 +48,8 @@ class Limits:
     rows: int = 10_000_000
     columns: int = 20_000
     decoded_bytes: int = 2048 * MB
+    held_items: int = 32
+    held_bytes: int = 6144 * MB
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:

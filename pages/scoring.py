@@ -42,6 +42,12 @@ elif (kept := uploads.kept_file()) is not None:
     ref = kept
     st.caption(f"Showing {md_escape(kept.name)}, scored earlier in this session. Upload a file to replace it.")
 else:
+    if released := uploads.released_file():
+        st.info(
+            f"{md_escape(released)} was released to make room for other visitors' files (this server bounds "
+            "the memory all uploads may hold). Upload it again to see its scores.",
+            icon=":material/info:",
+        )
     st.info("Upload a CSV or Parquet file of features to score it.", icon=":material/upload_file:")
     st.stop()
 

@@ -73,3 +73,19 @@ def test_a_bad_write_setting_is_a_clear_error(app):
     at.sidebar.radio[0].set_value(SourceKind.PROJECT).run()
     assert not at.exception
     assert any("ANOMALY_LENS_ALLOW_WRITE" in e.value.replace("\\", "") for e in at.error)
+
+
+def test_uploads_are_bounded_server_wide_and_a_released_file_is_said(monkeypatch, app, upload_demo_csv):
+    """Two visitors, room for one scored upload: the first visitor's file is released, and its page
+    says so instead of showing another visitor's data or failing."""
+    monkeypatch.setenv("ANOMALY_LENS_MAX_HELD_ITEMS", "2")  # one visitor's opened + scored file
+    first = upload_demo_csv(app())
+    assert [m.value for m in first.metric if m.label == "Rows"] == ["595"]
+    second = upload_demo_csv(app())
+    no_problems(second)
+    first.file_uploader[0].set_value(None)
+    first = first.run()
+    no_problems(first)
+    said = " ".join(i.value for i in first.info).replace("\\", "")
+    assert "was released to make room" in said, said
+    assert not [m for m in first.metric if m.label == "Rows"]

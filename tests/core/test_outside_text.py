@@ -329,3 +329,27 @@ def test_hostile_fixture_is_left_alone():
     before = copy.deepcopy(meta)
     load_metadata(meta)
     assert meta == before
+
+
+# --- a server-wide bound on what visitors' models and uploads hold --------------------------------
+
+
+def test_held_objects_are_bounded_by_entries_and_bytes_least_recently_used_first():
+    from ei_anomaly.held import HeldObjects
+
+    held = HeldObjects(max_entries=3, max_bytes=100)
+    assert held.put("a", "A", 40) == [] and held.put("b", "B", 40) == []
+    assert held.get("a") == "A"  # a is now the most recently used
+    assert held.put("c", "C", 40) == ["b"]  # 120 bytes > 100: the least recently used goes
+    assert held.get("b") is None and held.held_bytes == 80
+    held.put("d", "D", 1)
+    held.put("e", "E", 1)
+    assert len(held) == 3 and held.get("a") is None  # 4 entries > 3
+    assert held.put("big", "X", 1_000) == ["c", "d", "e"] and held.get("big") == "X"  # held alone
+    held.put("t", "T", 1, ttl=0)
+    assert held.get("t") is None
+
+
+def test_the_held_limits_come_from_the_environment():
+    limits = Limits.from_env({"ANOMALY_LENS_MAX_HELD_ITEMS": "4", "ANOMALY_LENS_MAX_HELD_MB": "100"})
+    assert limits.held_items == 4 and limits.held_bytes == 100 * 1024 * 1024
