@@ -74,7 +74,10 @@ def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = ""
 
 # A model can be tens of MB: cache_resource shares the one validated, never-mutated object instead
 # of unpickling it on every rerun, as cache_data would.
-@st.cache_resource(ttl=API_TTL, show_spinner="Fetching the anomaly block…")
+API_MODELS = 16  # models fetched from the API kept at once, all visitors together (each up to the metadata limit)
+
+
+@st.cache_resource(ttl=API_TTL, max_entries=API_MODELS, show_spinner="Fetching the anomaly block…")
 def fetch_model(
     base_url: str, project_id: int, learn_id: int, api_key: str, refresh: str = "", version: int = 0
 ) -> AnomalyModel:
