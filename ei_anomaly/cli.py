@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,7 @@ def cmd_blocks(args: argparse.Namespace) -> int:
     if not blocks:
         print(f"project {args.project_id} has no K-means anomaly blocks", file=sys.stderr)
     for b in blocks:
-        print(f"{b.id}\t{b.name}")
+        print(f"{b.id}\t{for_terminal(b.name)}")
     return EXIT_OK
 
 
@@ -276,6 +277,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )  # before the cluster shuts down, which takes a second or two
     return EXIT_OK
+
+
+def for_terminal(text: str) -> str:
+    """Text for a terminal: control and format characters from data (an escape sequence could
+    retitle or rewrite the terminal, a bidi override reorder the line) are shown as escapes."""
+    return "".join(
+        c if c == "\t" or unicodedata.category(c) not in ("Cc", "Cf") else c.encode("unicode_escape").decode()
+        for c in text
+    )
 
 
 def finite_float(text: str) -> float:
@@ -373,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command: Callable[[argparse.Namespace], int] = args.func  # set by every subcommand's parser
         return command(args)
     except AnomalyLensError as exc:  # the error's type says which exit code
-        print(f"error: {exc}", file=sys.stderr)
+        print(for_terminal(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -353,3 +353,15 @@ def test_held_objects_are_bounded_by_entries_and_bytes_least_recently_used_first
 def test_the_held_limits_come_from_the_environment():
     limits = Limits.from_env({"ANOMALY_LENS_MAX_HELD_ITEMS": "4", "ANOMALY_LENS_MAX_HELD_MB": "100"})
     assert limits.held_items == 4 and limits.held_bytes == 100 * 1024 * 1024
+
+
+def test_control_characters_from_data_never_reach_the_terminal(tmp_path):
+    meta = tiny_metadata(
+        modelValidationMetrics=[{"type": "int8", "report": {"\x1b]0;pwned\x07\u202e": {"precision": 1e300}}}]
+    )
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(meta))
+    proc = run("report", path, "-o", tmp_path / "r.html")
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "precision" in err and "\x1b" not in err and "\x07" not in err and "\u202e" not in err, err
