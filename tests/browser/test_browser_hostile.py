@@ -1,18 +1,28 @@
-"""In a real browser: markdown and HTML in uploaded metadata never become images, links or
-requests. A listener on 127.0.0.1 stands for the attacker's host; it must receive nothing."""
+"""Outside text stays text, in a real browser: a hostile metadata file and a hostile feature file
+(a payload in every string field: markup, links, CSS url(), markdown images, scripts, shell
+metacharacters, formulas, bidi and control characters, megabyte strings) through every page of
+app.py, the report opened from disk and the CLI's outputs. A listener on 127.0.0.1 stands for the
+attacker's host: it must receive nothing, no link or style from the data may be live, no script
+may run, and the payloads must be shown as the text they are."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.support.constants import ROOT
-from tests.support.e2e import launch, require_chromium, streamlit_app, wait_idle
+from tests.support.e2e import require_chromium, streamlit_app, wait_idle
+from tests.support.hostile import app_page_titles, hostile_features, hostile_metadata, shown_markers
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +30,35 @@ require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 SHOTS = Path(os.environ.get("ANOMALY_LENS_SHOTS", "/tmp/anomaly-lens-screens"))
+# The megabyte strings must reach the pages (and be cut there), not stop at the text limit.
+ENV = {"ANOMALY_LENS_MAX_TEXT_CHARS": "2000000"}
+
+# Attributes through which a document fetches or links: none may carry the listener's address.
+LIVE_ATTRIBUTES = """(host) => {
+    const live = ['href', 'xlink:href', 'src', 'srcset', 'style', 'action', 'formaction', 'poster',
+                  'background', 'data', 'ping'];
+    const found = [];
+    for (const el of document.querySelectorAll('*')) {
+        for (const name of el.getAttributeNames()) {
+            const value = el.getAttribute(name) || '';
+            if ((live.includes(name.toLowerCase()) || name.toLowerCase().startsWith('on')) && value.includes(host)) {
+                found.push(`${el.tagName} ${name}=${value.slice(0, 120)}`);
+            }
+        }
+    }
+    for (const style of document.querySelectorAll('style')) {
+        if ((style.textContent || '').includes(host)) found.push('STYLE element');
+    }
+    return {found, injected: window.__injected || null};
+}"""
+SHOWN_TEXT = """() => {
+    const svg = [...document.querySelectorAll('svg text')].map(t => t.textContent).join('\\n');
+    return (document.body.innerText + '\\n' + svg).replaceAll('\\u2060', '');
+}"""
 
 
 @pytest.fixture
-def listener():
+def listener() -> Iterator[tuple[str, list[str]]]:
     """The "attacker's" host: records every request it receives."""
     hits: list[str] = []
 
@@ -32,6 +67,8 @@ def listener():
             hits.append(self.path)
             self.send_response(204)
             self.end_headers()
+
+        do_POST = do_GET
 
         def log_message(self, *args: object) -> None:
             pass
@@ -43,46 +80,122 @@ def listener():
     server.server_close()
 
 
-def hostile(host: str) -> dict:
-    meta = json.loads((ROOT / "ei_anomaly/data/demo/metadata.json").read_text())
-    img, link = f"![x]({host}/img.png)", f"[click]({host}/link)"
-    t = meta["thresholds"][0]
-    t["description"], t["helpText"], t["suggestedValueText"] = f"Threshold {img}", f"Help {link}", img
-    for m in meta["modelValidationMetrics"]:
-        perf = m["onDevicePerformance"][0]
-        perf["name"], perf["isDefault"] = f'<a href="{host}/a">MCU</a> <img src="{host}/tag.png"> {img}', True
-        perf["hasPerformance"], perf["profilingError"] = False, f"failed: {link} {img}"
-        m["additionalMetrics"][0]["name"] = f"AUC {img}"
-    return meta
+@pytest.fixture
+def hostile_files(tmp_path, listener) -> tuple[Path, Path]:
+    host, _ = listener
+    meta = tmp_path / "hostile.json"
+    meta.write_text(json.dumps(hostile_metadata(host)))
+    return meta, hostile_features(host, tmp_path / "hostile.csv")
 
 
-def test_markdown_and_html_in_metadata_fetch_nothing(tmp_path, listener):
+def check_page(page, host: str, where: str) -> str:
+    """No live link, fetch or script from the data; returns the text the page shows."""
+    assert page.locator('[data-testid="stException"]').count() == 0, where
+    state = page.evaluate(LIVE_ATTRIBUTES, host)
+    assert not state["found"], f"{where}: live attributes from data: {state['found'][:5]}"
+    assert state["injected"] is None, f"{where}: a script from data ran"
+    shown: str = page.evaluate(SHOWN_TEXT)
+    return shown
+
+
+def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(browser, hostile_files, listener):
     host, hits = listener
-    path = tmp_path / "hostile.json"
-    path.write_text(json.dumps(hostile(host)))
+    meta, features = hostile_files
+    titles = app_page_titles()
+    assert "Scoring" in titles and len(titles) >= 6
     SHOTS.mkdir(parents=True, exist_ok=True)
-    seen: list[str] = []
-    with streamlit_app() as url, sync_api.sync_playwright() as pw:
-        browser = launch(pw)
+    requested: list[str] = []
+    seen: dict[str, set[str]] = {}
+    with streamlit_app(env=ENV) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.on("request", lambda r: seen.append(r.url))
+        page.on("request", lambda r: requested.append(r.url))
         page.goto(url)
         wait_idle(page)
         page.get_by_text("Metadata JSON file").click()
         wait_idle(page)
-        page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-        page.get_by_text("Accuracy per model type").wait_for()
-        for name, charts in (("overview", 0), ("on_device", 3), ("validation", 2), ("thresholds", 3)):
-            if name != "overview":
-                page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name.replace("_", "-").title()).click()
-            wait_idle(page, charts=charts)
+        page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(meta))
+        page.get_by_text("Accuracy per model type").wait_for(timeout=60_000)
+        nav = page.locator('[data-testid="stSidebarNav"] a')
+        nav.filter(has_text="Scoring").click()
+        wait_idle(page)
+        page.locator('[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            str(features)
+        )
+        page.get_by_text("Anomaly rate").wait_for(timeout=60_000)
+        for title in titles:
+            nav.filter(has_text=title).first.click()
+            wait_idle(page, charts=0)
+            page.wait_for_function(  # every chart on the page drawn
+                """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                        .every(c => c.querySelector('.main-svg'))""",
+                timeout=60_000,
+            )
+            for expander in page.locator('[data-testid="stExpander"] summary').all():
+                expander.click()  # what is folded away is rendered too
+            wait_idle(page)
             page.wait_for_timeout(500)
-            page.screenshot(path=str(SHOTS / f"hostile_{name}.png"), full_page=True)
-            assert page.locator(f'img[src^="{host}"]').count() == 0, name
-            links = page.locator(f'a[href^="{host}"]')
-            shown = [links.nth(i).evaluate("e => e.parentElement.outerHTML") for i in range(links.count())]
-            assert not shown, f"{name}: live links {shown}"
-            assert page.get_by_text("![x](", exact=False).count() > 0, f"{name}: the text should be shown as written"
-        browser.close()
-    assert not [u for u in seen if u.startswith(host)]
+            page.screenshot(path=str(SHOTS / f"hostile_{title.lower()}.png"), full_page=True)
+            shown = check_page(page, host, title)
+            seen[title] = {m for m in shown_markers(host) if m in shown}
+        page.close()
+    # every payload is shown as the text it is somewhere, and on most pages (a page may show no
+    # outside text at all: the clusters of a block without axis names)
+    assert set().union(*seen.values()) == set(shown_markers(host)), seen
+    assert sum(1 for found in seen.values() if found) > len(titles) / 2, seen
+    assert not [u for u in requested if u.startswith(host)]
     assert hits == []
+
+
+def cli(*args: object) -> subprocess.CompletedProcess[bytes]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ei_anomaly", *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+        capture_output=True,
+        timeout=300,
+    )
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
+    return proc
+
+
+def test_the_report_from_disk_and_the_cli_outputs_keep_hostile_text_as_text(browser, hostile_files, listener, tmp_path):
+    host, hits = listener
+    meta, features = hostile_files
+    report = tmp_path / "report.html"
+    proc = cli("report", meta, "--features", features, "-o", report)
+    assert proc.returncode == 0, proc.stderr
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(report.as_uri())
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('div.plot')].every(p => p.querySelector('.main-svg'))", timeout=60_000
+    )
+    page.wait_for_timeout(500)
+    shown = check_page(page, host, "report")
+    assert [m for m in shown_markers(host) if m in shown], "the report shows no payload as text"
+    page.close()
+    assert not [u for u in requested if u.startswith(host)]
+
+    # score: a spreadsheet-safe CSV has no cell (header included) a spreadsheet would run
+    out = tmp_path / "scored.csv"
+    proc = cli("score", meta, features, "-o", out, "--spreadsheet-safe")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(out.read_text())))
+    risky = [
+        c for row in rows for c in row if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not _number(c))
+    ]
+    assert not risky, risky[:5]
+    assert any(c.startswith("'=HYPERLINK") for row in rows for c in row)
+    for stream in (proc.stderr, cli("score", meta, features, "-o", tmp_path / "s.parquet").stderr):
+        text = stream.decode()
+        assert "\x1b" not in text and "\u202e" not in text, "control characters from data reach the terminal"
+    assert hits == []
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
