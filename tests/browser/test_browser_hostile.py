@@ -68,7 +68,8 @@ def listener() -> Iterator[tuple[str, list[str]]]:
             self.send_response(204)
             self.end_headers()
 
-        do_POST = do_GET
+        def do_POST(self) -> None:
+            self.do_GET()
 
         def log_message(self, *args: object) -> None:
             pass
@@ -182,9 +183,7 @@ def test_the_report_from_disk_and_the_cli_outputs_keep_hostile_text_as_text(brow
     proc = cli("score", meta, features, "-o", out, "--spreadsheet-safe")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.reader(io.StringIO(out.read_text())))
-    risky = [
-        c for row in rows for c in row if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not _number(c))
-    ]
+    risky = [c for row in rows for c in row if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not number(c))]
     assert not risky, risky[:5]
     assert any(c.startswith("'=HYPERLINK") for row in rows for c in row)
     for stream in (proc.stderr, cli("score", meta, features, "-o", tmp_path / "s.parquet").stderr):
@@ -193,7 +192,7 @@ def test_the_report_from_disk_and_the_cli_outputs_keep_hostile_text_as_text(brow
     assert hits == []
 
 
-def _number(text: str) -> bool:
+def number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
