@@ -118,9 +118,9 @@ class ThresholdsSaved:
 
 
 def header_safe(key: str) -> bool:
-    """Whether `key` can travel in the `x-api-key` header as it is: printable ASCII, no spaces
-    (non-Latin-1 text cannot be encoded at all; a line break would start a new header)."""
-    return bool(key) and key.isascii() and key.isprintable() and " " not in key
+    """Whether `key` can travel in the `x-api-key` header as it is: ASCII text (non-Latin-1 text
+    cannot be encoded at all), no control characters (a line break would start a new header)."""
+    return bool(key) and key.isascii() and key.isprintable()
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -158,8 +158,8 @@ class EdgeImpulseClient:
             raise AuthError("no API key: enter one in the sidebar, st.secrets or EI_API_KEY")
         if not header_safe(api_key.strip()):
             raise UsageError(
-                "the API key has characters an HTTP header cannot carry (a key is printable ASCII with no "
-                "spaces): copy it again from Studio (Dashboard > Keys)"
+                "the API key has characters an HTTP header cannot carry (a key is ASCII text without control "
+                "characters): copy it again from Studio (Dashboard > Keys)"
             )
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:

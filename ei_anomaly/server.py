@@ -285,7 +285,7 @@ class EdgeImpulseStub:
             return 400, {"success": False, "error": str(exc)}
 
 
-def _float32_value(value: float | str) -> bool:
+def _float32_value(value: Any) -> bool:
     """A threshold this server stores must read back: a number (or numeric text) float32 holds."""
     if isinstance(value, str):
         try:
