@@ -50,7 +50,9 @@ def _escape_array(values: np.ndarray) -> np.ndarray:
         return values  # numbers, dates, booleans: nothing to render
     flat = values.ravel()
     if values.dtype.kind == "O":
-        if not any(isinstance(v, str) and any(c in v for c in _SPECIAL) for v in flat):
+        items = flat.tolist()
+        texts = "\n".join([v for v in items if isinstance(v, str)])  # one scan in C, not one per cell
+        if not any(c in texts for c in _SPECIAL) and not any(isinstance(v, (list, tuple, dict)) for v in items):
             return values
         out = np.empty(flat.shape, dtype=object)
         for i, v in enumerate(flat):
