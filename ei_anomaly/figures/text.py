@@ -51,15 +51,15 @@ def _escape_array(values: np.ndarray) -> np.ndarray:
     flat = values.ravel()
     if values.dtype.kind == "O":
         items = flat.tolist()
-        texts = "\n".join([v for v in items if isinstance(v, str)])  # one scan in C, not one per cell
-        if not any(c in texts for c in _SPECIAL) and not any(isinstance(v, (list, tuple, dict)) for v in items):
+        joined = "\n".join([v for v in items if isinstance(v, str)])  # one scan in C, not one per cell
+        if not any(c in joined for c in _SPECIAL) and not any(isinstance(v, (list, tuple, dict)) for v in items):
             return values
         out = np.empty(flat.shape, dtype=object)
         for i, v in enumerate(flat):
             out[i] = _escape(v)
         return out.reshape(values.shape)
-    texts = values.astype(str)
-    return np.asarray([plotly_escape(v) for v in texts.ravel()], dtype=object).reshape(values.shape)
+    escaped = [plotly_escape(v) for v in values.astype(str).ravel().tolist()]
+    return np.array(escaped, dtype=object).reshape(values.shape)
 
 
 def _escape(node: Any) -> Any:

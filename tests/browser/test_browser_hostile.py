@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ei_anomaly.features.dialect import is_number
 from tests.support.constants import ROOT
 from tests.support.e2e import require_chromium, streamlit_app, wait_idle
 from tests.support.hostile import app_page_titles, hostile_features, hostile_metadata, shown_markers
@@ -183,18 +184,12 @@ def test_the_report_from_disk_and_the_cli_outputs_keep_hostile_text_as_text(brow
     proc = cli("score", meta, features, "-o", out, "--spreadsheet-safe")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.reader(io.StringIO(out.read_text())))
-    risky = [c for row in rows for c in row if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not number(c))]
+    risky = [
+        c for row in rows for c in row if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not is_number(c))
+    ]
     assert not risky, risky[:5]
     assert any(c.startswith("'=HYPERLINK") for row in rows for c in row)
     for stream in (proc.stderr, cli("score", meta, features, "-o", tmp_path / "s.parquet").stderr):
         text = stream.decode()
         assert "\x1b" not in text and "\u202e" not in text, "control characters from data reach the terminal"
     assert hits == []
-
-
-def number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
