@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ei_anomaly.visible import visible_controls
+
 TEXT_DISPLAY_LIMIT = 300  # characters of one untrusted text shown in a label, caption or banner
 WORD_JOINER = "\u2060"
 _AUTOLINK = re.compile(r"[a-z][a-z0-9+.-]*:(?=//)|\b(?:mailto|xmpp):|\bwww(?=\.)|@", re.IGNORECASE)
@@ -28,9 +30,10 @@ def shorten(text: object, limit: int = TEXT_DISPLAY_LIMIT) -> str:
 def md_escape(text: object, limit: int | None = TEXT_DISPLAY_LIMIT) -> str:
     """Text for any Streamlit markdown context, shown literally: outside `code spans`, every ASCII
     punctuation character that markdown or Streamlit's extensions could act on is backslash-escaped
-    (CommonMark allows `\\` before any of them); line breaks become spaces."""
+    (CommonMark allows `\\` before any of them); line breaks become spaces; control and
+    bidi-control characters show as escapes (`ei_anomaly.visible`)."""
     s = shorten(text, limit) if limit is not None else str(text)
-    s = " ".join(s.splitlines())
+    s = visible_controls(" ".join(s.splitlines()))
     # `code spans` (the core's messages name fields that way) stay: their content is never
     # rendered as markdown. Everything outside them is escaped, stray backticks included.
     parts = _CODE_SPAN.split(s)

@@ -16,7 +16,6 @@ import sys
 import tempfile
 import threading
 import traceback
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from .features import map_columns, read_feature_file, replaced_result_columns
 from .redact import redact
 from .review.wording import counts_line
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
+from .visible import visible_controls
 
 if TYPE_CHECKING:
     from .model import AnomalyModel
@@ -280,12 +280,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def for_terminal(text: str) -> str:
-    """Text for a terminal: control and format characters from data (an escape sequence could
-    retitle or rewrite the terminal, a bidi override reorder the line) are shown as escapes."""
-    return "".join(
-        c if c == "\t" or unicodedata.category(c) not in ("Cc", "Cf") else c.encode("unicode_escape").decode()
-        for c in text
-    )
+    """Text for a terminal: control and bidi-control characters from data (an escape sequence
+    could retitle or rewrite the terminal, an override reorder the line) shown as escapes."""
+    return visible_controls(text.replace("\n", " "))
 
 
 def finite_float(text: str) -> float:

@@ -18,10 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from ..visible import ACTING_CHARACTERS, visible_controls
+
 __all__ = ["CHART_LABEL_LIMIT", "chart_label", "plotly_escape", "safe_figure"]
 
 CHART_LABEL_LIMIT = 80  # characters of one untrusted text in a chart (axis title, tick, legend)
 _SPECIAL = ("<", ">", "&")
+
+
+def _needs_escape(text: str) -> bool:
+    return any(c in text for c in _SPECIAL) or ACTING_CHARACTERS.search(text) is not None
 
 
 def chart_label(text: object, limit: int | None = CHART_LABEL_LIMIT) -> str:
@@ -34,9 +40,10 @@ def chart_label(text: object, limit: int | None = CHART_LABEL_LIMIT) -> str:
 
 
 def plotly_escape(text: object, limit: int | None = None) -> str:
-    """One string as Plotly text: `<`, `>`, `&` become entities, so no tag or link is rendered.
-    `limit` cuts it first (`chart_label`)."""
-    return html.escape(chart_label(text, limit), quote=False)
+    """One string as Plotly text: `<`, `>`, `&` become entities, so no tag or link is rendered,
+    and control and bidi-control characters show as escapes (`ei_anomaly.visible`). `limit` cuts
+    it first (`chart_label`)."""
+    return html.escape(visible_controls(chart_label(text, limit)), quote=False)
 
 
 def _is_code(key: str) -> bool:
@@ -52,7 +59,7 @@ def _escape_array(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "O":
         items = flat.tolist()
         joined = "\n".join([v for v in items if isinstance(v, str)])  # one scan in C, not one per cell
-        if not any(c in joined for c in _SPECIAL) and not any(isinstance(v, (list, tuple, dict)) for v in items):
+        if not _needs_escape(joined) and not any(isinstance(v, (list, tuple, dict)) for v in items):
             return values
         out = np.empty(flat.shape, dtype=object)
         for i, v in enumerate(flat):
@@ -65,7 +72,7 @@ def _escape_array(values: np.ndarray) -> np.ndarray:
 def _escape(node: Any) -> Any:
     """`node` with every string in it escaped; containers are copied, numeric arrays shared."""
     if isinstance(node, str):
-        return plotly_escape(node) if any(c in node for c in _SPECIAL) else node
+        return plotly_escape(node) if _needs_escape(node) else node
     if isinstance(node, Mapping):
         return {k: (v if _is_code(str(k)) else _escape(v)) for k, v in node.items()}
     if isinstance(node, (list, tuple)):

@@ -53,6 +53,7 @@ from ..review import (
 )
 from ..rules import SCORE_CAP
 from ..scored_file import ScoredFile
+from ..visible import visible_controls
 
 __all__ = ["build_report", "report_filename"]
 
@@ -117,9 +118,18 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_visible,
     )
     env.filters["num"] = _num
     return env
+
+
+def _visible(value: object) -> object:
+    """Every text the template prints: control and bidi-control characters as escapes (Markup,
+    which render.py made itself, passes as it is)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_controls(value)
+    return value
 
 
 def _num(value: object, digits: int = 3) -> str:

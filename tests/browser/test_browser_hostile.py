@@ -97,6 +97,8 @@ def check_page(page, host: str, where: str) -> str:
     assert not state["found"], f"{where}: live attributes from data: {state['found'][:5]}"
     assert state["injected"] is None, f"{where}: a script from data ran"
     shown: str = page.evaluate(SHOWN_TEXT)
+    acting = [c for c in ("\u202e", "\u2066", "\x1b", "\x07") if c in shown]
+    assert not acting, f"{where}: control or bidi characters from data act instead of showing: {acting}"
     return shown
 
 

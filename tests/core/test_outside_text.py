@@ -365,3 +365,21 @@ def test_control_characters_from_data_never_reach_the_terminal(tmp_path):
     assert proc.returncode == 2
     err = proc.stderr.decode()
     assert "precision" in err and "\x1b" not in err and "\x07" not in err and "\u202e" not in err, err
+
+
+def test_bidi_and_control_characters_are_shown_not_obeyed_in_markdown_charts_and_the_report(demo_model):
+    import plotly.graph_objects as go
+
+    from components.text import md_escape
+    from ei_anomaly.figures.text import safe_figure
+    from ei_anomaly.report import build_report
+
+    spoof = "invoice\u202egnp.exe\u202c \x1b[31m"
+    assert "\u202e" not in md_escape(spoof) and "\x1b" not in md_escape(spoof)
+    assert "u202e" in md_escape(spoof)  # shown, as an escape
+    fig = safe_figure(go.Figure(go.Bar(x=[spoof], y=[1], name=spoof)))
+    assert "\u202e" not in json.dumps(fig, default=str, ensure_ascii=False)
+    meta = json.loads((DEMO / "metadata.json").read_text())
+    meta["thresholds"][0]["description"] = spoof
+    html = build_report(load_metadata(meta), threshold=0.3, title=spoof, source_label=spoof)
+    assert "\u202e" not in html and "\x1b" not in html
