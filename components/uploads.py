@@ -34,6 +34,7 @@ from .threshold import shared_threshold
 
 DOWNLOAD_MAX_ROWS = 2_000_000  # a scored CSV is built in memory: about the file's size again, per click
 SCORE_BYTES_PER_ROW = 16  # a score, a nearest cluster, a flag and the views computed from them
+UPLOAD_IDLE_SECONDS = 3600  # a visitor's file unused this long is released (they may have left)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _kept(name: str) -> object | None:
 
 
 def _keep(name: str, value: object, size: int) -> None:
-    loaders.held().put(_held_key(name), value, size)
+    loaders.held().put(_held_key(name), value, size, idle=UPLOAD_IDLE_SECONDS)
     if name == state.OPENED_FILE:
         st.session_state[state.HELD_FILE_NAME] = value.ref.name if isinstance(value, OpenedFile) else None
 

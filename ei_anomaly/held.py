@@ -22,7 +22,8 @@ __all__ = ["HeldObjects"]
 class _Entry:
     value: Any
     size: int
-    expires: float | None
+    idle: float | None  # seconds without use after which it goes
+    used: float
 
 
 class HeldObjects:
@@ -40,22 +41,23 @@ class HeldObjects:
     def get(self, key: str) -> Any | None:
         """The object, marked as just used; None if it was never put, was dropped or has expired."""
         with self._lock:
+            self._drop_idle()
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry.expires is not None and time.monotonic() >= entry.expires:
-                self._drop(key)
-                return None
+            entry.used = time.monotonic()
             self._entries.move_to_end(key)
             return entry.value
 
-    def put(self, key: str, value: Any, size: int, ttl: float | None = None) -> list[str]:
-        """Hold `value` (replacing the key's last one), then drop least recently used others until
-        the bounds hold. Returns the keys dropped."""
+    def put(self, key: str, value: Any, size: int, idle: float | None = None) -> list[str]:
+        """Hold `value` (replacing the key's last one; dropped after `idle` seconds without use, if
+        given), then drop least recently used others until the bounds hold. Returns the keys
+        dropped for room."""
         with self._lock:
+            self._drop_idle()
             if key in self._entries:
                 self._drop(key)
-            self._entries[key] = _Entry(value, max(0, int(size)), None if ttl is None else time.monotonic() + ttl)
+            self._entries[key] = _Entry(value, max(0, int(size)), idle, time.monotonic())
             self._bytes += max(0, int(size))
             dropped = []
             while len(self._entries) > 1 and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
@@ -68,6 +70,11 @@ class HeldObjects:
         with self._lock:
             if key in self._entries:
                 self._drop(key)
+
+    def _drop_idle(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, e in self._entries.items() if e.idle is not None and now - e.used >= e.idle]:
+            self._drop(key)
 
     def _drop(self, key: str) -> None:
         self._bytes -= self._entries.pop(key).size

@@ -346,8 +346,8 @@ def test_held_objects_are_bounded_by_entries_and_bytes_least_recently_used_first
     held.put("e", "E", 1)
     assert len(held) == 3 and held.get("a") is None  # 4 entries > 3
     assert held.put("big", "X", 1_000) == ["c", "d", "e"] and held.get("big") == "X"  # held alone
-    held.put("t", "T", 1, ttl=0)
-    assert held.get("t") is None
+    held.put("t", "T", 1, idle=0)
+    assert held.get("t") is None  # unused for its idle time: gone
 
 
 def test_the_held_limits_come_from_the_environment():
