@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import sys
@@ -205,25 +204,22 @@ def _client(args: argparse.Namespace) -> EdgeImpulseClient:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .metadata import parse_metadata
+    """`-o X.json`: the metadata file; `-o DIR`: a block directory (a GMM block needs one)."""
+    from .fetch_block import fetch_block
 
-    raw = _client(args).get_metadata(args.project_id, args.learn_id)
-    parse_metadata(raw)  # refuse to save what cannot be scored
-    text = json.dumps(raw, indent=1) + "\n"
-    if args.output:
-        _atomic_write(Path(args.output), lambda fh: fh.write(text.encode()))
-        print(f"saved metadata of block {args.learn_id} to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    text, note = fetch_block(_client(args), args.project_id, args.learn_id, Path(args.output) if args.output else None)
+    sys.stdout.write(text)
+    if note:
+        print(note, file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_blocks(args: argparse.Namespace) -> int:
     blocks = _client(args).list_anomaly_blocks(args.project_id)
     if not blocks:
-        print(f"project {args.project_id} has no K-means anomaly blocks", file=sys.stderr)
+        print(f"project {args.project_id} has no anomaly blocks", file=sys.stderr)
     for b in blocks:
-        print(f"{b.id}\t{b.name}")
+        print(f"{b.id}\t{b.name}\t{'GMM' if b.type == 'anomaly-gmm' else 'K-means'}")
     return EXIT_OK
 
 
@@ -302,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score a feature CSV/Parquet file with SDK semantics")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
@@ -314,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("-o", "--output", required=True, help="where to write the .html file")
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
@@ -322,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     for name, func, text in (
-        ("fetch", cmd_fetch, "download and validate a block's metadata (key from EI_API_KEY)"),
-        ("blocks", cmd_blocks, "list a project's K-means anomaly blocks (key from EI_API_KEY)"),
+        ("fetch", cmd_fetch, "download and validate a block: -o X.json its metadata, -o DIR the block directory"),
+        ("blocks", cmd_blocks, "list a project's anomaly blocks, K-means and GMM (key from EI_API_KEY)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--project-id", type=int, required=True)
@@ -345,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_set_threshold)
 
     p = sub.add_parser("batch", help="score many feature files on a Dask cluster into a Parquet directory")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet/CSV files, directories or globs")
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="new directory for the Parquet output")
     where = p.add_mutually_exclusive_group()
