@@ -9,8 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from ei_anomaly import AnomalyModel, load_metadata, scoring
+from ei_anomaly.blocks import METADATA_FILE, block_files_from_uploads
 from ei_anomaly.client import EdgeImpulseClient
-from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
+from ei_anomaly.demo import (
+    demo_training_features,
+    load_demo_gmm_model,
+    load_demo_model,
+    trained_graph,
+    trained_points_frame,
+)
+from ei_anomaly.model import BlockKind
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
 
@@ -31,10 +39,32 @@ def demo_model() -> AnomalyModel:
     return load_demo_model()
 
 
+@st.cache_resource(show_spinner=False)
+def demo_gmm_model() -> AnomalyModel:
+    """The demo's GMM block (shared: it holds a LiteRT interpreter, which is not copied per rerun)."""
+    return load_demo_gmm_model()
+
+
 @st.cache_data(show_spinner=False)
-def demo_trained_points(ax1: int, ax2: int) -> pd.DataFrame:
+def demo_trained_points(ax1: int, ax2: int, gmm: bool = False) -> pd.DataFrame:
     """The demo's trained windows on two features, through the same code the local API serves."""
-    return trained_points_frame(trained_graph(demo_model(), demo_training_features(), ax1, ax2), ax1, ax2)
+    model = demo_gmm_model() if gmm else demo_model()
+    return trained_points_frame(trained_graph(model, demo_training_features(), ax1, ax2), ax1, ax2)
+
+
+def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyModel:
+    """A block from uploaded files: the metadata JSON plus, for a GMM block, its gmm.json and model file."""
+    if not extra:
+        return model_from_json(metadata)
+    digest = hashlib.sha256(metadata)
+    for name in sorted(extra):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(extra[name]).digest())
+    return _block_for_digest(digest.hexdigest(), metadata, extra)
+
+
+@st.cache_resource(show_spinner="Reading the block…", max_entries=8)
+def _block_for_digest(digest: str, _metadata: bytes, _extra: dict[str, bytes]) -> AnomalyModel:
+    return block_files_from_uploads({METADATA_FILE: _metadata, **_extra}).model()
 
 
 def model_from_json(data: bytes) -> AnomalyModel:
@@ -52,9 +82,10 @@ def _model_for_digest(digest: str, _data: bytes) -> AnomalyModel:
 # `refresh` is the visitor's refresh token: part of the cache key only, so one visitor's
 # "Refresh from Edge Impulse" re-reads their answers without dropping anyone else's.
 @st.cache_data(ttl=API_TTL, show_spinner="Listing anomaly blocks…")
-def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str]]:
+def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str, str]]:
+    """(learnId, name, kind: K-means or GMM) per anomaly block of the project."""
     blocks = EdgeImpulseClient(api_key, base_url).list_anomaly_blocks(project_id)
-    return [(b.id, b.name) for b in blocks]
+    return [(b.id, b.name, BlockKind(b.type).label) for b in blocks]
 
 
 # A model can be tens of MB: cache_resource shares the one validated, never-mutated object instead

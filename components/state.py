@@ -75,3 +75,13 @@ def threshold_slider(
 
 def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
     return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"
+
+# GMM blocks and comparing blocks (issue 18): the demo's block choice, a GMM block's extra files,
+# the Clusters page's ellipse axes, and the Compare page's second block.
+DEMO_BLOCK = "demo_block"
+GMM_FILES = "gmm_block_files"
+COMPARE_SOURCE = "compare_source"
+COMPARE_BLOCK = "compare_block"
+COMPARE_FILES = "compare_files"
+COMPARE_LABELLED = "compare_labelled_source"
+COMPARE_FALSE_ALARM = "compare_false_alarm_rate"

@@ -30,6 +30,7 @@ from ..figures import (
     RAM,
     fig_cluster_map,
     fig_confusion_matrix,
+    fig_gmm_map,
     fig_latency,
     fig_on_device,
     fig_pr_curve,
@@ -38,14 +39,17 @@ from ..figures import (
     timeline_note,
 )
 from ..figures.style import ANOMALY, NORMAL
-from ..model import AnomalyModel
+from ..gmm import GmmAnomalyModel
+from ..model import AnomalyModel, BlockKind
 from ..review import (
     ModelCard,
     ScoreSet,
     ScoreSource,
     default_map_axes,
     device_model_type,
+    gmm_components,
     model_card,
+    score_definition,
     scored_points,
     summarize_scored,
     tuning_scores,
@@ -157,6 +161,17 @@ def report_filename(source_label: str) -> str:
 # --- sections: each renders a decision of `ei_anomaly.review` into figures and template values ---
 
 
+def gmm_score_text(model: AnomalyModel) -> str:
+    """The footer's score definition for a GMM block."""
+    definition = score_definition(model)
+    return (
+        f"A GMM block's score is {definition.meaning}: "
+        + "; ".join(" ".join(line.split()) for line in definition.formula)
+        + f". Computed with {definition.exact_to}; a window is an anomaly when its score is strictly greater than "
+        "the threshold."
+    )
+
+
 def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: float) -> tuple[go.Figure, bool]:
     """The clusters map with the scored file's rows, and whether those rows are a sample."""
     ax1, ax2 = default_map_axes(model)
@@ -168,6 +183,12 @@ def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: floa
         for name, z, color in (("file: normal", points.normal, NORMAL), ("file: anomaly", points.anomalies, ANOMALY)):
             overlays.append((name, z[:, ax1], z[:, ax2], color))
     labels = model.axis_labels
+    if isinstance(model, GmmAnomalyModel):  # components at 1, 2, 3 standard deviations, raw units
+        pair = [ax1, ax2]
+        gmm = model.gmm
+        return fig_gmm_map(
+            gmm.means[:, pair], gmm.covariances[:, pair][:, :, pair], gmm.weights, (labels[ax1], labels[ax2]), overlays
+        ), sampled
     fig = fig_cluster_map(
         model.centers[:, [ax1, ax2]], model.max_errors, (labels[ax1] + " (scaled)", labels[ax2] + " (scaled)"), overlays
     )
@@ -304,7 +325,9 @@ def build_report(
         "on_device": on_device,
         "threshold": threshold_section,
         "scoring": scoring,
-        "score_definition": SCORE_DEFINITION,
+        "score_definition": SCORE_DEFINITION if model.kind is BlockKind.KMEANS else gmm_score_text(model),
+        "gmm": model.kind is BlockKind.GMM,
+        "components": gmm_components(model),
         "version": tool_version(),
         "generated": f"{(generated or datetime.now(timezone.utc)):%Y-%m-%d %H:%M} UTC",
         "plotly_js": _plotly_js(),

@@ -10,6 +10,8 @@ and the command line only render.
 - `summarize_scored`, `counts_line`: what scoring a file found, in the words every command uses.
 - `default_map_axes`, `scored_points`: the clusters map's first axes and a scored file's rows on it.
 - `match_demo`, `with_demo_names`: whether a model is the bundled demo block.
+- `score_definition`, `block_title`, `gmm_components`, `KMEANS_ONLY`: what a block's kind (K-means
+  or GMM) changes in a review.
 A new decision that more than one view makes goes here, as a function returning a typed object.
 """
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_names
 
 if TYPE_CHECKING:
+    from .block_kind import KMEANS_ONLY, ScoreDefinition, block_title, gmm_components, score_definition
     from .card import ModelCard, ModelTypeRow, model_card
     from .cluster_map import ScoredPoints, default_map_axes, scored_points
     from .demo_match import DemoMatch, match_demo, with_demo_names
@@ -32,6 +35,11 @@ if TYPE_CHECKING:
 
 # Names are imported on first use (PEP 562): the command line's start-up needs only `wording`.
 _WHERE = {
+    "KMEANS_ONLY": "block_kind",
+    "ScoreDefinition": "block_kind",
+    "block_title": "block_kind",
+    "gmm_components": "block_kind",
+    "score_definition": "block_kind",
     "DemoMatch": "demo_match",
     "McuCost": "metrics",
     "ModelCard": "card",
@@ -64,23 +72,28 @@ __getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [
+    "KMEANS_ONLY",
     "DemoMatch",
     "McuCost",
     "ModelCard",
     "ModelTypeRow",
+    "ScoreDefinition",
     "ScoreSet",
     "ScoreSource",
     "ScoredPoints",
     "ScoredSummary",
     "SourceKind",
     "ThresholdMeaning",
+    "block_title",
     "counts_line",
     "default_map_axes",
     "default_mcu_cost",
     "device_model_type",
+    "gmm_components",
     "match_demo",
     "model_card",
     "model_testing_scores",
+    "score_definition",
     "scored_points",
     "shown_metrics",
     "summarize_scored",
