@@ -76,6 +76,7 @@ def threshold_slider(
 def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
     return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"
 
+
 # GMM blocks and comparing blocks (issue 18): the demo's block choice, a GMM block's extra files,
 # the Clusters page's ellipse axes, and the Compare page's second block.
 DEMO_BLOCK = "demo_block"

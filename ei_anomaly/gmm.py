@@ -209,4 +209,3 @@ class GmmAnomalyModel(AnomalyModel):
         scorable &= ~np.isnan(score)  # a graph may give NaN for finite input: unscorable, never flagged
         nearest[~scorable] = -1
         return Scores(score=score, nearest_cluster=nearest, scorable=scorable)
-
