@@ -62,6 +62,19 @@ def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyM
     return _block_for_digest(digest.hexdigest(), metadata, extra)
 
 
+def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyModel:
+    """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM)."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return _uploaded_block_for_digest(digest.hexdigest(), files)
+
+
+@st.cache_resource(show_spinner="Reading the block…", max_entries=8)
+def _uploaded_block_for_digest(digest: str, _files: dict[str, bytes]) -> AnomalyModel:
+    return block_files_from_uploads(_files).model()
+
+
 @st.cache_resource(show_spinner="Reading the block…", max_entries=8)
 def _block_for_digest(digest: str, _metadata: bytes, _extra: dict[str, bytes]) -> AnomalyModel:
     return block_files_from_uploads({METADATA_FILE: _metadata, **_extra}).model()

@@ -11,6 +11,7 @@ A new figure goes into the module of its subject, as a `fig_*` function, and is 
 from __future__ import annotations
 
 from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
+from .compare import COMPARE_COLORS, fig_pr_compare
 from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
 from .gmm import fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
 from .layout import MAX_POINTS
@@ -18,6 +19,7 @@ from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
 from .scores import fig_score_timeline, fig_scored_file_timeline, timeline_note
 
 __all__ = [
+    "COMPARE_COLORS",
     "FLASH",
     "MAX_POINTS",
     "RAM",
@@ -31,6 +33,7 @@ __all__ = [
     "fig_latency",
     "fig_on_device",
     "fig_parallel_centers",
+    "fig_pr_compare",
     "fig_pr_curve",
     "fig_score_histogram",
     "fig_score_timeline",

@@ -86,3 +86,34 @@ def test_the_api_source_lists_the_gmm_block_with_its_kind(app, use_api, served_a
     at = goto(at.run(), "thresholds")
     no_problems(at)
     assert at.slider[0].value == pytest.approx(2.05)
+
+
+def test_compare_the_demo_blocks_on_their_shared_validation_windows(app):
+    from ei_anomaly.demo import load_demo_model
+    from ei_anomaly.review import compare_blocks, shared_validation_windows
+
+    at = goto(app(), "compare")
+    no_problems(at)
+    assert len(charts(at)) == 3  # two confusion matrices, the overlaid precision-recall curves
+    a, b = load_demo_model(), load_demo_gmm_model()
+    want = compare_blocks(("A", a), ("B", b), shared_validation_windows(a, b)).agreement
+    shown = {m.label: int(m.value.replace(",", "")) for m in at.metric if m.label in want}
+    assert shown == want
+    pr = charts(at)[2].proto.spec
+    assert "its threshold 0.3" in pr and "its threshold 2.05" in pr
+    at.number_input(key="compare_false_alarm_rate").set_value(5.0).run()
+    no_problems(at)
+    assert any("5.0%" in m.value for m in at.markdown)
+
+
+def test_compare_with_uploaded_block_files(app):
+    at = goto(app(), "compare")
+    at.radio(key="compare_source").set_value("Block files (e.g. before and after retraining)").run()
+    assert at.info and "Upload block B" in at.info[0].value
+    files = [
+        (n, (GMM_DEMO_DIR / n).read_bytes(), "application/octet-stream")
+        for n in ("metadata.json", "gmm.json", "model.tflite")
+    ]
+    at.file_uploader(key="compare_files").set_value(files).run()
+    no_problems(at)
+    assert len(charts(at)) == 3
