@@ -171,6 +171,21 @@ def cmd_report(args: argparse.Namespace) -> int:
             f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
         ) from None
     model = with_demo_names(load_metadata(Path(args.metadata)))  # the demo block's axes have names
+    if args.compare:  # two blocks side by side instead (ei_anomaly/compare_report.py)
+        if args.features:
+            raise UsageError("--compare compares two blocks on their shared validation windows; leave out --features")
+        from .compare_report import write_comparison_report
+
+        line = write_comparison_report(
+            Path(args.metadata),
+            model,
+            Path(args.compare),
+            Path(args.output),
+            threshold=args.threshold,
+            title=args.title,
+        )
+        print(line, file=sys.stderr)
+        return EXIT_OK
     is_demo = match_demo(model).identical
     scored = None
     if args.features:
@@ -313,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("-o", "--output", required=True, help="where to write the .html file")
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
+    p.add_argument(
+        "--compare", metavar="DIR_OR_METADATA", help="compare with this second block (metadata JSON or block directory)"
+    )
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
     p.set_defaults(func=cmd_report)

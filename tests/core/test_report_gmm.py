@@ -26,3 +26,17 @@ def test_report_of_the_gmm_block_from_its_directory(tmp_path):
     table = read_feature_file(ANOMALY_SESSION_CSV)
     flagged = score_table(table, model, map_columns(table, model)).count_anomalies(model.default_threshold)
     assert f"{flagged} anomalies (score &gt; 2.05)" in proc.stderr.decode().replace(">", "&gt;")
+
+
+def test_report_compare_writes_one_offline_file_of_both_blocks(tmp_path, demo_dir):
+    out = tmp_path / "compare.html"
+    run = [sys.executable, "-m", "ei_anomaly", "report", demo_dir, "--compare", GMM_DEMO_DIR, "-o", out]
+    proc = subprocess.run(run, cwd=ROOT, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "330 validation windows both blocks were validated on" in proc.stderr.decode()
+    html = out.read_text()
+    assert "A: demo (K-means)" in html and "B: gmm (GMM)" in html
+    assert "Recall at a matched false-alarm rate" in html and "On-device cost per MCU" in html
+    assert "<script src=" not in html and "https://" not in html.split("<script>")[0]
+    proc = subprocess.run([*run, "--features", ANOMALY_SESSION_CSV], cwd=ROOT, capture_output=True)
+    assert proc.returncode == 2 and "--compare" in proc.stderr.decode()
