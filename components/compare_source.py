@@ -6,18 +6,25 @@ import streamlit as st
 
 from ei_anomaly import AnomalyLensError, AnomalyModel
 from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
+from ei_anomaly.evaluation import is_anomaly_label
+from ei_anomaly.features import map_columns, score_table
 from ei_anomaly.limits import Limits
 from ei_anomaly.model_testing import TestWindows
-from ei_anomaly.review import SharedWindows, SourceKind, shared_validation_windows
+from ei_anomaly.review import SharedWindows, SourceKind, shared_upload_windows, shared_validation_windows
 from ei_anomaly.review.compare import shared_model_testing_windows
+from ei_anomaly.scored_file import ScoredFile
 
 from . import loaders, state
+from .errors import show_error
 from .source import DEMO_BLOCKS, Source, refresh_token, upload_limit_mb
+from .uploads import last_scored
 
 OTHER_BLOCK = "Another block of this project"
 BLOCK_FILES = "Block files (e.g. before and after retraining)"
 VALIDATION = "Validation windows of the same samples"
 MODEL_TESTING = "Studio's model-testing results"
+UPLOAD = "Your last upload, with a label column"
+MAX_LABEL_VALUES = 200
 
 
 def _project_blocks(source: Source) -> dict[int, str]:
@@ -95,6 +102,10 @@ def select_shared_windows(
         shared = shared_model_testing_windows(found_a, found_b)
         if shared is not None:
             options[MODEL_TESTING] = shared
+    scored = last_scored(a)
+    label_columns = [c for c in scored.table.columns if c not in scored.table.numeric_columns] if scored else []
+    if label_columns:
+        options[UPLOAD] = None  # built below, once chosen: it scores the upload with block B
     if not options:
         st.info(
             "The two blocks share no labelled windows: neither validation windows of the same samples nor "
@@ -102,4 +113,29 @@ def select_shared_windows(
         )
         return None
     chosen = st.radio("Judge both on", list(options), key=state.COMPARE_LABELLED, horizontal=True)
+    if chosen == UPLOAD and scored is not None:
+        return _upload_windows(scored, b, label_columns)
     return options[chosen]
+
+
+def _upload_windows(scored: ScoredFile, b: AnomalyModel, label_columns: list[str]) -> SharedWindows | None:
+    """The last upload with the label column the visitor picks; block B scores it (once per upload)."""
+    column = st.selectbox("Label column", label_columns, key=state.COMPARE_LABEL_COLUMN)
+    labels = scored.table.table.column(column).to_pandas()
+    values = sorted({str(v) for v in labels.dropna().unique()[:MAX_LABEL_VALUES]})
+    default = [v for v in values if is_anomaly_label(v)]
+    chosen = st.multiselect("Labels that are anomalies", values, default=default, key=state.COMPARE_ANOMALY_LABELS)
+    if not chosen:
+        st.info("Pick the labels that mark anomalous rows.")
+        return None
+    cached = st.session_state.get(state.COMPARE_B_SCORES)
+    if cached is not None and cached[0] == scored.identity and cached[1] == b.fingerprint:
+        scores_b = cached[2]
+    else:
+        try:
+            scores_b = score_table(scored.table, b, map_columns(scored.table, b)).score
+        except AnomalyLensError as exc:
+            show_error(exc, "Block B cannot score the upload: ")
+            return None
+        st.session_state[state.COMPARE_B_SCORES] = (scored.identity, b.fingerprint, scores_b)
+    return shared_upload_windows(scored.name, scored.scores.score, scores_b, labels, set(chosen))

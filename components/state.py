@@ -86,3 +86,6 @@ COMPARE_BLOCK = "compare_block"
 COMPARE_FILES = "compare_files"
 COMPARE_LABELLED = "compare_labelled_source"
 COMPARE_FALSE_ALARM = "compare_false_alarm_rate"
+COMPARE_LABEL_COLUMN = "compare_label_column"
+COMPARE_ANOMALY_LABELS = "compare_anomaly_labels"
+COMPARE_B_SCORES = "compare_b_scores"  # (upload identity, block B's fingerprint, B's scores of the upload)

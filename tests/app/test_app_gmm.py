@@ -117,3 +117,28 @@ def test_compare_with_uploaded_block_files(app):
     at.file_uploader(key="compare_files").set_value(files).run()
     no_problems(at)
     assert len(charts(at)) == 3
+
+
+def test_compare_on_an_upload_with_a_label_column(app):
+    import numpy as np
+    import pandas as pd
+
+    from ei_anomaly.demo import ANOMALY_KINDS, ANOMALY_SESSION_SEGMENTS, load_demo_model
+
+    frame = pd.read_csv(ANOMALY_SESSION_CSV)
+    frame["motion"] = [kind for kind, n in ANOMALY_SESSION_SEGMENTS for _ in range(n)]
+    at = goto(app(), "scoring")
+    at.file_uploader[0].set_value(("labelled.csv", frame.to_csv(index=False).encode(), "text/csv"))
+    at = goto(at.run(), "compare")
+    at.radio(key="compare_labelled_source").set_value("Your last upload, with a label column").run()
+    at.selectbox(key="compare_label_column").set_value("motion").run()
+    at.multiselect(key="compare_anomaly_labels").set_value(list(ANOMALY_KINDS)).run()
+    no_problems(at)
+    assert len(charts(at)) == 3
+    features = frame.drop(columns=["timestamp", "motion"]).to_numpy()
+    a, b = load_demo_model().score_full(features), load_demo_gmm_model().score_full(features)
+    ok = a.scorable & b.scorable
+    fa, fb = a.is_anomaly(0.3)[ok], b.is_anomaly(2.05)[ok]
+    shown = {m.label: int(m.value.replace(",", "")) for m in at.metric if m.label in ("only A flags", "only B flags")}
+    assert shown == {"only A flags": int(np.sum(fa & ~fb)), "only B flags": int(np.sum(~fa & fb))}
+    assert any("592 labelled rows of labelled.csv" in c.value.replace("\\", "") for c in at.caption)
