@@ -10,17 +10,13 @@ import pytest
 from ei_anomaly.demo import DEMO_DIR, GMM_DEMO_DIR
 from tests.support.constants import ROOT
 from tests.support.e2e import require_chromium, streamlit_app, wait_idle
+from tests.support.offline import open_offline
 
 pytestmark = pytest.mark.browser
 
 require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-ALL_DRAWN = """() => {
-    const plots = [...document.querySelectorAll('div.plot')];
-    return plots.length > 0 && plots.every(p => p.querySelector('.main-svg'));
-}"""
 
 
 def test_the_comparison_report_opens_offline_with_every_chart(browser, tmp_path):
@@ -31,21 +27,7 @@ def test_the_comparison_report_opens_offline_with_every_chart(browser, tmp_path)
         capture_output=True,
     )
     assert proc.returncode == 0, proc.stderr
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    blocked: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def only_the_file(route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_file)
-    page.goto(out.as_uri())
-    page.wait_for_function(ALL_DRAWN, timeout=60_000)
+    page, errors, blocked = open_offline(browser, out)
     assert page.locator("div.plot").count() == 3  # two confusion matrices, the precision-recall curves
     legend = page.locator("div.plot").nth(2).locator(".legend").text_content()
     assert "its threshold 0.3" in legend and "its threshold 2.05" in legend
