@@ -119,3 +119,22 @@ def test_fetch_writes_a_block_directory_and_refuses_a_gmm_json(served_api, tmp_p
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "kmeans").iterdir()) == ["anomaly_config.json", "metadata.json"]
+
+
+def test_a_gmm_blocks_threshold_is_written_back_and_read_again(writable_api):
+    proc = run_cli(
+        "set-threshold",
+        "--project-id",
+        PROJECT_ID,
+        "--learn-id",
+        GMM_BLOCK_ID,
+        "--value",
+        "2.5",
+        "--base-url",
+        writable_api.base_url,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"block {GMM_BLOCK_ID}: min_anomaly_score 2.05 -> 2.5" in proc.stdout.decode()
+    model = EdgeImpulseClient(API_KEY, writable_api.base_url).get_model(PROJECT_ID, GMM_BLOCK_ID)
+    assert isinstance(model, GmmAnomalyModel) and model.default_threshold == 2.5
+    assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3  # the other block is untouched
