@@ -16,6 +16,9 @@ Validation windows include motions never seen in training (shake, circle, tap), 
 `anomaly`. Every number is computed, except the per-MCU latency/RAM/ROM table, which cannot be
 measured here: it is illustrative and says so.
 
+The project's second anomaly block, a GMM trained on the same windows, is written by
+`scripts/make_demo_gmm.py` (called at the end).
+
 Run: python -m scripts.make_demo   (needs scikit-learn, a dev-only dependency)
 """
 
