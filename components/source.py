@@ -14,10 +14,11 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, AnomalyModel
+from ei_anomaly import AnomalyLensError, AnomalyModel, MetadataError
 from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 from ei_anomaly.limits import MB, Limits
+from ei_anomaly.metadata import GMM_METADATA_ALONE
 from ei_anomaly.model import BlockKind
 from ei_anomaly.review import SourceKind, gmm_components
 
@@ -189,15 +190,16 @@ def show_source_sidebar() -> None:
         elif kind == SourceKind.FILE:
             limit = upload_limit_mb(Limits.from_env().metadata_bytes)
             st.file_uploader("Metadata JSON", type=["json"], key=state.METADATA_FILE, max_upload_size=limit)
-            st.file_uploader(
-                "GMM block: gmm.json and model.tflite",
-                type=["json", "tflite", "lite"],
-                accept_multiple_files=True,
-                key=state.GMM_FILES,
-                max_upload_size=limit,
-                help="A GMM block is scored with its own model file: add the other two files of its block "
-                "directory (`python -m ei_anomaly fetch ... -o DIR`).",
-            )
+            if _needs_gmm_files():
+                st.file_uploader(
+                    "GMM block: gmm.json and model.tflite",
+                    type=["json", "tflite", "lite"],
+                    accept_multiple_files=True,
+                    key=state.GMM_FILES,
+                    max_upload_size=limit,
+                    help="A GMM block is scored with its own model file: add the other two files of its block "
+                    "directory (`python -m ei_anomaly fetch ... -o DIR`).",
+                )
         else:
             st.selectbox(
                 "Anomaly block",
@@ -206,6 +208,22 @@ def show_source_sidebar() -> None:
                 format_func=lambda i: f"{DEMO_BLOCKS[i]} (#{i})",
             )
         _show_summary()
+
+
+def _needs_gmm_files() -> bool:
+    """The GMM uploader shows once the uploaded metadata is a GMM block's (or files were given)."""
+    if st.session_state.get(state.GMM_FILES):
+        return True
+    upload = st.session_state.get(state.METADATA_FILE)
+    if upload is None:
+        return False
+    try:
+        loaders.model_from_json(upload.getvalue())  # cached per file
+    except MetadataError as exc:
+        return GMM_METADATA_ALONE in str(exc)
+    except AnomalyLensError:
+        return False
+    return False
 
 
 def _show_base_url_field() -> None:
