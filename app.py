@@ -23,6 +23,7 @@ pages = {
         st.Page(HERE / "pages" / "validation.py", title="Validation", icon=":material/fact_check:"),
         st.Page(HERE / "pages" / "on_device.py", title="On-device", icon=":material/memory:"),
         st.Page(HERE / "pages" / "thresholds.py", title="Thresholds", icon=":material/tune:"),
+        st.Page(HERE / "pages" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
     ],
     "Score data": [
         st.Page(HERE / "pages" / "scoring.py", title="Scoring", icon=":material/upload_file:"),

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from ei_anomaly import AnomalyModel, load_metadata, scoring
+from ei_anomaly.blocks import METADATA_FILE, block_files_from_uploads
 from ei_anomaly.client import EdgeImpulseClient
-from ei_anomaly.demo import demo_training_features, load_demo_model, trained_graph, trained_points_frame
+from ei_anomaly.demo import (
+    demo_training_features,
+    load_demo_gmm_model,
+    load_demo_model,
+    trained_graph,
+    trained_points_frame,
+)
 from ei_anomaly.held import HeldObjects
 from ei_anomaly.limits import Limits
+from ei_anomaly.model import BlockKind
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
 
@@ -33,10 +42,17 @@ def demo_model() -> AnomalyModel:
     return load_demo_model()
 
 
+@st.cache_resource(show_spinner=False)
+def demo_gmm_model() -> AnomalyModel:
+    """The demo's GMM block (shared: it holds a LiteRT interpreter, which is not copied per rerun)."""
+    return load_demo_gmm_model()
+
+
 @st.cache_data(show_spinner=False)
-def demo_trained_points(ax1: int, ax2: int) -> pd.DataFrame:
+def demo_trained_points(ax1: int, ax2: int, gmm: bool = False) -> pd.DataFrame:
     """The demo's trained windows on two features, through the same code the local API serves."""
-    return trained_points_frame(trained_graph(demo_model(), demo_training_features(), ax1, ax2), ax1, ax2)
+    model = demo_gmm_model() if gmm else demo_model()
+    return trained_points_frame(trained_graph(model, demo_training_features(), ax1, ax2), ax1, ax2)
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,26 +66,50 @@ def held() -> HeldObjects:
 MODEL_BYTES_PER_JSON_BYTE = 4  # a parsed model (pydantic objects, arrays) holds a few times its JSON
 
 
+def _held_model(key: str, size: int, build: Callable[[], AnomalyModel], spinner: str) -> AnomalyModel:
+    """The model held under `key`, built once (and shared between visitors) when it is not."""
+    model = held().get(key)
+    if model is None:
+        with st.spinner(spinner):
+            model = build()
+        held().put(key, model, size * MODEL_BYTES_PER_JSON_BYTE)
+    assert isinstance(model, AnomalyModel)
+    return model
+
+
 def model_from_json(data: bytes) -> AnomalyModel:
     """The model of an uploaded metadata file. Parsed once per distinct file (sha256: ~15 ms for
     the 32 MB limit) and shared between visitors through `held()`, never pickled per rerun as
     st.cache_data would (a 180 MB model took 34-71 s a page view that way)."""
     key = "model:" + hashlib.sha256(data).hexdigest()
-    model = held().get(key)
-    if model is None:
-        with st.spinner("Reading the metadata…"):
-            model = load_metadata(data)
-        held().put(key, model, len(data) * MODEL_BYTES_PER_JSON_BYTE)
-    assert isinstance(model, AnomalyModel)
-    return model
+    return _held_model(key, len(data), lambda: load_metadata(data), "Reading the metadata…")
+
+
+def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyModel:
+    """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM),
+    held like an uploaded metadata file."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    size = sum(len(data) for data in files.values())
+    build = lambda: block_files_from_uploads(files).model()  # noqa: E731
+    return _held_model("block:" + digest.hexdigest(), size, build, "Reading the block…")
+
+
+def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyModel:
+    """A block from uploaded files: the metadata JSON plus, for a GMM block, its gmm.json and model file."""
+    if not extra:
+        return model_from_json(metadata)
+    return model_from_uploaded_block({METADATA_FILE: metadata, **extra})
 
 
 # `refresh` is the visitor's refresh token: part of the cache key only, so one visitor's
 # "Refresh from Edge Impulse" re-reads their answers without dropping anyone else's.
 @st.cache_data(ttl=API_TTL, show_spinner="Listing anomaly blocks…")
-def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str]]:
+def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str, str]]:
+    """(learnId, name, kind: K-means or GMM) per anomaly block of the project."""
     blocks = EdgeImpulseClient(api_key, base_url).list_anomaly_blocks(project_id)
-    return [(b.id, b.name) for b in blocks]
+    return [(b.id, b.name, BlockKind(b.type).label) for b in blocks]
 
 
 # A model can be tens of MB: cache_resource shares the one validated, never-mutated object instead

@@ -14,10 +14,13 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, AnomalyModel
+from ei_anomaly import AnomalyLensError, AnomalyModel, MetadataError
+from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 from ei_anomaly.limits import MB, Limits
-from ei_anomaly.review import SourceKind
+from ei_anomaly.metadata import GMM_METADATA_ALONE
+from ei_anomaly.model import BlockKind
+from ei_anomaly.review import SourceKind, gmm_components
 
 from . import loaders, state, streamlit_compat
 from .errors import show_error
@@ -30,6 +33,7 @@ SOURCE_LABELS = {
 }
 DEMO_BLOCK_ID = 4
 DEMO_TITLE = "Continuous motion (demo)"
+DEMO_BLOCKS = {DEMO_BLOCK_ID: "Anomaly detection · K-means", GMM_DEMO_BLOCK_ID: "Anomaly detection · GMM"}
 
 
 @dataclass(frozen=True)
@@ -104,19 +108,18 @@ def current_source() -> Source:
                 "Upload a metadata JSON file in the sidebar (the answer of the anomaly "
                 "metadata endpoint, or `python -m ei_anomaly fetch` output)."
             )
-        return Source(loaders.model_from_json(upload.getvalue()), upload.name, SourceKind.FILE)
+        extra = {f.name: f.getvalue() for f in st.session_state.get(state.GMM_FILES) or []}
+        return Source(loaders.model_from_block_files(upload.getvalue(), extra), upload.name, SourceKind.FILE)
     if kind == SourceKind.PROJECT:
         api = endpoint()
         project = _project_id()
         block = st.session_state.get(state.BLOCK)
         blocks = loaders.fetch_blocks(api.base_url, project, api.api_key, refresh_token())
         if not blocks:
-            raise AnomalyLensError(
-                f"Project {project} has no K-means anomaly block. Add one in Studio's impulse design."
-            )
+            raise AnomalyLensError(f"Project {project} has no anomaly block. Add one in Studio's impulse design.")
         ids = [b[0] for b in blocks]
         learn_id = block if block in ids else ids[0]
-        name = dict(blocks)[learn_id]
+        name = {b[0]: b[1] for b in blocks}[learn_id]
         version = loaders.block_version(api.base_url, project, learn_id)
         model = loaders.fetch_model(api.base_url, project, learn_id, api.api_key, refresh_token(), version)
         return Source(
@@ -129,6 +132,8 @@ def current_source() -> Source:
             api.api_key,
             api.key_is_visitors,
         )
+    if st.session_state.get(state.DEMO_BLOCK) == GMM_DEMO_BLOCK_ID:
+        return Source(loaders.demo_gmm_model(), f"{DEMO_TITLE} · GMM", SourceKind.DEMO, GMM_DEMO_BLOCK_ID)
     return Source(loaders.demo_model(), DEMO_TITLE, SourceKind.DEMO, DEMO_BLOCK_ID)
 
 
@@ -142,7 +147,7 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
             source.base_url, source.project_id, source.learn_id, feature_x, feature_y, source.api_key, refresh_token()
         )
     elif source.kind == SourceKind.DEMO:
-        points = loaders.demo_trained_points(feature_x, feature_y)
+        points = loaders.demo_trained_points(feature_x, feature_y, source.model.kind is BlockKind.GMM)
     else:
         return pd.DataFrame(columns=["x", "y"], dtype=float)
     return points.sample(n=max_points, random_state=0) if len(points) > max_points else points
@@ -193,7 +198,40 @@ def show_source_sidebar() -> None:
         elif kind == SourceKind.FILE:
             limit = upload_limit_mb(Limits.from_env().metadata_bytes)
             st.file_uploader("Metadata JSON", type=["json"], key=state.METADATA_FILE, max_upload_size=limit)
+            if _needs_gmm_files():
+                st.file_uploader(
+                    "GMM block: gmm.json and model.tflite",
+                    type=["json", "tflite", "lite"],
+                    accept_multiple_files=True,
+                    key=state.GMM_FILES,
+                    max_upload_size=limit,
+                    help="A GMM block is scored with its own model file: add the other two files of its block "
+                    "directory (`python -m ei_anomaly fetch ... -o DIR`).",
+                )
+        else:
+            st.selectbox(
+                "Anomaly block",
+                list(DEMO_BLOCKS),
+                key=state.DEMO_BLOCK,
+                format_func=lambda i: f"{DEMO_BLOCKS[i]} (#{i})",
+            )
         _show_summary()
+
+
+def _needs_gmm_files() -> bool:
+    """The GMM uploader shows once the uploaded metadata is a GMM block's (or files were given)."""
+    if st.session_state.get(state.GMM_FILES):
+        return True
+    upload = st.session_state.get(state.METADATA_FILE)
+    if upload is None:
+        return False
+    try:
+        loaders.model_from_json(upload.getvalue())  # cached per file
+    except MetadataError as exc:
+        return GMM_METADATA_ALONE in str(exc)
+    except AnomalyLensError:
+        return False
+    return False
 
 
 def _show_base_url_field() -> None:
@@ -231,7 +269,7 @@ def _show_block_choice() -> None:
     except AnomalyLensError:
         return  # the page shows the error in full
     if blocks:
-        names = dict(blocks)
+        names = {b[0]: f"{b[1]} · {b[2]}" for b in blocks}
         st.selectbox(
             "Anomaly block", [b[0] for b in blocks], key=state.BLOCK, format_func=lambda i: f"{names[i]} (#{i})"
         )
@@ -260,4 +298,6 @@ def _show_summary() -> None:
     trained = f"trained {trained_ago(meta.created)}" if meta.created else "training date unknown"
     st.divider()
     st.markdown(f"**{md_escape(source.title)}**")
-    st.caption(f"{source.model.n_clusters} clusters · {len(source.model.axes)} axes · {trained}")
+    model = source.model
+    parts = f"{model.n_clusters} clusters" if model.kind is BlockKind.KMEANS else f"GMM · {gmm_components(model)}"
+    st.caption(f"{parts} · {len(model.axes)} axes · {trained}")

@@ -81,3 +81,15 @@ def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> st
 # the file it holds there (to say so when the server released it for other visitors).
 HELD_TOKEN = "held_token"
 HELD_FILE_NAME = "held_file_name"
+# GMM blocks and comparing blocks (issue 18): the demo's block choice, a GMM block's extra files,
+# the Clusters page's ellipse axes, and the Compare page's second block.
+DEMO_BLOCK = "demo_block"
+GMM_FILES = "gmm_block_files"
+COMPARE_SOURCE = "compare_source"
+COMPARE_BLOCK = "compare_block"
+COMPARE_FILES = "compare_files"
+COMPARE_LABELLED = "compare_labelled_source"
+COMPARE_FALSE_ALARM = "compare_false_alarm_rate"
+COMPARE_LABEL_COLUMN = "compare_label_column"
+COMPARE_ANOMALY_LABELS = "compare_anomaly_labels"
+COMPARE_B_SCORES = "compare_b_scores"  # (upload identity, block B's fingerprint, B's scores of the upload)

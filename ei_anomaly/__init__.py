@@ -34,11 +34,11 @@ _WHERE = {
 def load_metadata(
     source: str | bytes | Path | dict[str, Any], feature_names: dict[int, str] | None = None
 ) -> AnomalyModel:
-    """Validated model from a path, JSON text/bytes or a dict; raises MetadataError."""
-    from .metadata import parse_metadata
-    from .model import AnomalyModel
+    """Validated model from a metadata file, a block directory (K-means or GMM), JSON text/bytes
+    or a dict; raises MetadataError."""
+    from .blocks import load_block
 
-    return AnomalyModel(parse_metadata(source), dict(feature_names or {}))
+    return load_block(source, feature_names)
 
 
 __getattr__ = lazy_names(__name__, _WHERE)

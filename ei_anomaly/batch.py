@@ -13,7 +13,6 @@ and the threshold. The model is rebuilt on first use in each worker process and 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,19 +38,19 @@ _SCORING_FIELDS = {"axes", "mean", "scale", "clusters", "thresholds"}
 @lru_cache(maxsize=8)
 def model_from_json(metadata_json: str) -> AnomalyModel:
     """One validated model (and loaded kernel) per worker process and block."""
-    from . import load_metadata
+    from .blocks import model_from_scoring_json
     from .scoring import warm_up
 
     warm_up()
-    return load_metadata(metadata_json)
+    return model_from_scoring_json(metadata_json)
 
 
 def _scoring_json(metadata: AnomalyModel | dict[str, Any] | str | bytes | Path) -> str:
     from . import AnomalyModel, load_metadata
+    from .blocks import scoring_json
 
     model = metadata if isinstance(metadata, AnomalyModel) else load_metadata(metadata)
-    fields = model.metadata.model_dump(mode="json", by_alias=True, include=_SCORING_FIELDS)
-    return json.dumps(fields, separators=(",", ":"))
+    return scoring_json(model, _SCORING_FIELDS)  # a GMM block carries its mixture and model file too
 
 
 @dataclass(frozen=True)

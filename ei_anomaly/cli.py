@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import sys
@@ -173,6 +172,21 @@ def cmd_report(args: argparse.Namespace) -> int:
             f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
         ) from None
     model = with_demo_names(load_metadata(Path(args.metadata)))  # the demo block's axes have names
+    if args.compare:  # two blocks side by side instead (ei_anomaly/compare_report.py)
+        if args.features:
+            raise UsageError("--compare compares two blocks on their shared validation windows; leave out --features")
+        from .compare_report import write_comparison_report
+
+        line = write_comparison_report(
+            Path(args.metadata),
+            model,
+            Path(args.compare),
+            Path(args.output),
+            threshold=args.threshold,
+            title=args.title,
+        )
+        print(line, file=sys.stderr)
+        return EXIT_OK
     is_demo = match_demo(model).identical
     scored = None
     if args.features:
@@ -206,25 +220,22 @@ def _client(args: argparse.Namespace) -> EdgeImpulseClient:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .metadata import parse_metadata
+    """`-o X.json`: the metadata file; `-o DIR`: a block directory (a GMM block needs one)."""
+    from .fetch_block import fetch_block
 
-    raw = _client(args).get_metadata(args.project_id, args.learn_id)
-    parse_metadata(raw)  # refuse to save what cannot be scored
-    text = json.dumps(raw, indent=1) + "\n"
-    if args.output:
-        _atomic_write(Path(args.output), lambda fh: fh.write(text.encode()))
-        print(f"saved metadata of block {args.learn_id} to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    text, note = fetch_block(_client(args), args.project_id, args.learn_id, Path(args.output) if args.output else None)
+    sys.stdout.write(text)
+    if note:
+        print(note, file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_blocks(args: argparse.Namespace) -> int:
     blocks = _client(args).list_anomaly_blocks(args.project_id)
     if not blocks:
-        print(f"project {args.project_id} has no K-means anomaly blocks", file=sys.stderr)
+        print(f"project {args.project_id} has no anomaly blocks", file=sys.stderr)
     for b in blocks:
-        print(f"{b.id}\t{for_terminal(b.name)}")
+        print(f"{b.id}\t{for_terminal(b.name)}\t{'GMM' if b.type == 'anomaly-gmm' else 'K-means'}")
     return EXIT_OK
 
 
@@ -309,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score a feature CSV/Parquet file with SDK semantics")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
@@ -321,16 +332,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("-o", "--output", required=True, help="where to write the .html file")
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
+    p.add_argument(
+        "--compare", metavar="DIR_OR_METADATA", help="compare with this second block (metadata JSON or block directory)"
+    )
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
     p.set_defaults(func=cmd_report)
 
     for name, func, text in (
-        ("fetch", cmd_fetch, "download and validate a block's metadata (key from EI_API_KEY)"),
-        ("blocks", cmd_blocks, "list a project's K-means anomaly blocks (key from EI_API_KEY)"),
+        ("fetch", cmd_fetch, "download and validate a block: -o X.json its metadata, -o DIR the block directory"),
+        ("blocks", cmd_blocks, "list a project's anomaly blocks, K-means and GMM (key from EI_API_KEY)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--project-id", type=int, required=True)
@@ -352,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_set_threshold)
 
     p = sub.add_parser("batch", help="score many feature files on a Dask cluster into a Parquet directory")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet/CSV files, directories or globs")
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="new directory for the Parquet output")
     where = p.add_mutually_exclusive_group()

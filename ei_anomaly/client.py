@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
@@ -26,7 +26,7 @@ from requests.adapters import HTTPAdapter
 
 from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
 from .errors import ApiError, AuthError, MetadataError, NotFoundError, UsageError
-from .metadata import feature_names_from_config, parse_metadata
+from .metadata import feature_names_from_config
 from .model import AnomalyModel
 from .redact import redact, url_without_credentials
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ANOMALY_BLOCK_TYPES = ("anomaly", "anomaly-gmm")  # K-means, GMM (`LearnBlockType` in the API models)
+FLOAT32_MODEL_DOWNLOAD_ID = "tflite-float"
 _CHUNK = 64 * 1024
 _in_flight = threading.local()  # per calling thread: the connections the current attempt uses
 
@@ -180,6 +182,10 @@ class EdgeImpulseClient:
         return redact(text, (self._key,))
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        resp, body = self._exchange(method, path, **kwargs)
+        return self._decode(resp, path, body)
+
+    def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[requests.Response, bytes]:
         url = f"{self.base_url}{path}"
         host = urlsplit(url_without_credentials(url)).netloc
         give_up_at = time.monotonic() + self.deadline
@@ -232,7 +238,7 @@ class EdgeImpulseClient:
                 retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
                 self._wait(attempt, retry_after, f"HTTP {resp.status_code}", give_up_at, timed_out)
                 continue
-            return self._decode(resp, path, body)
+            return resp, body
 
     def _read_body(self, resp: requests.Response, give_up_at: float, timed_out: ApiError) -> bytes:
         """The answer's bytes, refusing more than max_bytes and stopping at the deadline.
@@ -300,13 +306,41 @@ class EdgeImpulseClient:
         return list(self._request("GET", "/api/projects").get("projects") or [])
 
     def list_anomaly_blocks(self, project_id: int) -> list[LearnBlock]:
-        """The project's K-means anomaly learn blocks (GMM and other blocks are left out)."""
+        """The project's anomaly learn blocks, K-means (`anomaly`) and GMM (`anomaly-gmm`); `type` says which."""
         impulse = self._request("GET", f"/api/{int(project_id)}/impulse").get("impulse") or {}
         blocks = []
         for b in impulse.get("learnBlocks") or []:
-            if isinstance(b, dict) and b.get("type") == "anomaly" and isinstance(b.get("id"), int):
-                blocks.append(LearnBlock(b["id"], str(b.get("name", "")), str(b.get("title", "")), "anomaly"))
+            if isinstance(b, dict) and b.get("type") in ANOMALY_BLOCK_TYPES and isinstance(b.get("id"), int):
+                blocks.append(LearnBlock(b["id"], str(b.get("name", "")), str(b.get("title", "")), str(b["type"])))
         return blocks
+
+    def get_gmm_metadata(self, project_id: int, learn_id: int) -> dict[str, Any]:
+        """A GMM block's mixture (`AnomalyGmmMetadataResponse`: means, covariances, weights)."""
+        return self._request("GET", f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}/gmm/metadata")
+
+    def list_downloads(self, project_id: int) -> list[dict[str, Any]]:
+        """The project's downloads (`ProjectDownloadsResponse`: id, name, type, link, ...)."""
+        downloads = self._request("GET", f"/api/{int(project_id)}/downloads").get("downloads")
+        return [d for d in downloads or [] if isinstance(d, dict)]
+
+    def float32_model_download_id(self, project_id: int, learn_id: int) -> str:
+        """The download id of the block's float32 TFLite file: the `downloads` entry under
+        `learn-data/{learnId}/model/` that says float32, else `tflite-float` (see docs/gmm.md)."""
+        prefix = f"/learn-data/{int(learn_id)}/model/"
+        for d in self.list_downloads(project_id):
+            link, words = str(d.get("link", "")), f"{d.get('name', '')} {d.get('type', '')}".lower()
+            if prefix in link and "float32" in words and ("tflite" in words or "tensorflow lite" in words):
+                return link.rsplit("/", 1)[-1].split("?")[0]
+        return FLOAT32_MODEL_DOWNLOAD_ID
+
+    def download_learn_model(self, project_id: int, learn_id: int, download_id: str) -> bytes:
+        """A learn block's model file, as downloaded (`GET /api/{projectId}/learn-data/{learnId}/model/{id}`)."""
+        path = f"/api/{int(project_id)}/learn-data/{int(learn_id)}/model/{quote(download_id, safe='')}"
+        resp, body = self._exchange("GET", path)
+        if resp.status_code >= 300 or body[:1] == b"{":  # an error answer: JSON, decoded to its message
+            self._decode(resp, path, body)
+            raise ApiError(f"the answer to {path} was JSON, not a model file", resp.status_code)
+        return body
 
     def get_anomaly_config(self, project_id: int, learn_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}")
@@ -314,14 +348,21 @@ class EdgeImpulseClient:
     def get_metadata(self, project_id: int, learn_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}/metadata")
 
-    def get_model(self, project_id: int, learn_id: int) -> AnomalyModel:
-        """Validated metadata plus axis labels from the block config (labels are optional)."""
-        meta = parse_metadata(self.get_metadata(project_id, learn_id))
+    def get_model(self, project_id: int, learn_id: int, kind: str | None = None) -> AnomalyModel:
+        """Validated model plus axis labels from the block config (labels are optional). `kind`
+        (`anomaly` or `anomaly-gmm`) is looked up in the impulse when not given."""
+        from .blocks import fetch_block_files
+        from .model import BlockKind
+
+        if kind is None:
+            types = {b.id: b.type for b in self.list_anomaly_blocks(project_id)}
+            kind = types.get(int(learn_id), "anomaly")
+        files = fetch_block_files(self, project_id, learn_id, BlockKind(kind))
         try:
             names = feature_names_from_config(self.get_anomaly_config(project_id, learn_id))
         except (ApiError, MetadataError):
             names = {}
-        return AnomalyModel(meta, names)
+        return files.model(names)
 
     def get_trained_features(self, project_id: int, learn_id: int, ax1: int, ax2: int) -> dict[str, Any]:
         return self._request(

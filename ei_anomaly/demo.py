@@ -16,6 +16,8 @@ from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
+GMM_DEMO_DIR = DEMO_DIR / "gmm"  # the demo's GMM block (learn block 5): a block directory
+GMM_DEMO_BLOCK_ID = 5
 NORMAL_SESSION_CSV = DEMO_DIR / "normal_session.csv"
 ANOMALY_SESSION_CSV = DEMO_DIR / "session_with_anomalies.csv"
 # What the rows of the two session CSVs are, in order (scripts/make_demo.py writes them from these).
@@ -55,15 +57,25 @@ def load_demo_model() -> AnomalyModel:
     return AnomalyModel(parse_metadata(files["metadata"]), feature_names_from_config(files["anomaly_config"]))
 
 
+def load_demo_gmm_model() -> AnomalyModel:
+    """The demo project's GMM block (a `GmmAnomalyModel`), with its axis labels."""
+    from .blocks import load_block
+
+    return load_block(GMM_DEMO_DIR)
+
+
 def trained_graph(model: AnomalyModel, features: pd.DataFrame, ax1: int, ax2: int) -> dict[str, Any]:
-    """`features/get-graph` answer: points on two axes, scaled as the API returns them."""
+    """`features/get-graph` answer: points on two axes, scaled as the API returns them (a GMM
+    block has no feature scaler: its points are the raw axis values)."""
     cols = []
     for ax in (ax1, ax2):
         if ax not in model.axes:
             raise ValueError(f"feature {ax} is not one of the block's axes {model.axes}")
         j = model.axes.index(ax)
         raw = features.iloc[:, ax].to_numpy(np.float64)
-        cols.append((raw - model.metadata.mean[j]) / model.metadata.scale[j])
+        cols.append(
+            raw if model.kind.value == "anomaly-gmm" else (raw - model.metadata.mean[j]) / model.metadata.scale[j]
+        )
     data = [{"X": {str(ax1): float(a), str(ax2): float(b)}} for a, b in zip(*cols, strict=True)]
     return {"success": True, "totalSampleCount": len(features), "data": data}
 

@@ -91,8 +91,11 @@ def classify_all_result(
     learn_id: int,
     thresholds: list[dict[str, Any]],
     project_id: int,
+    other_anomaly_blocks: list[tuple[int, list[ScoredTestSample], list[dict[str, Any]]]] | None = None,
 ) -> dict[str, Any]:
-    """`ClassifyJobResponse` for the anomaly block `learn_id` (plus the impulse's classifier, if any)."""
+    """`ClassifyJobResponse` for the anomaly block `learn_id` (plus the impulse's classifier, if any,
+    and one classification per sample for each of `other_anomaly_blocks`: (learnId, the same
+    samples scored by that block, its thresholds)). The summary counts are `learn_id`'s."""
     blocks = {b["id"]: b for b in impulse["learnBlocks"]}
     anomaly_block = blocks[learn_id]
     classifier = next((b for b in impulse["learnBlocks"] if b["type"] == "keras"), None)
@@ -121,6 +124,20 @@ def classify_all_result(
                 **common,
             }
         ]
+        for other_id, other_scored, other_thresholds in other_anomaly_blocks or []:
+            other = next(o for o in other_scored if o.sample.id == s.sample.id)
+            other_value = next(
+                (t["value"] for t in other_thresholds if t["key"] == ANOMALY_THRESHOLD_KEY), STUDIO_DEFAULT_THRESHOLD
+            )
+            classifications.append(
+                {
+                    "learnBlock": blocks[other_id],
+                    "result": [{"anomaly": float(v)} for v in other.scores],
+                    "minimumConfidenceRating": float(other_value) if isinstance(other_value, (int, float)) else 0.3,
+                    "thresholds": other_thresholds,
+                    **common,
+                }
+            )
         if classifier is not None:
             probs = {
                 c: (1.0 if c == s.sample.label else 0.0) if not s.sample.expected_anomaly else 1 / len(classes)

@@ -149,7 +149,7 @@ class AnomalyMetadata(_Model):
     created: datetime | None = None
     scale: list[float]
     mean: list[float]
-    clusters: list[Cluster]
+    clusters: list[Cluster] = []  # K-means only: a GMM block has none
     axes: list[AxisIndex]
     default_minimum_confidence_rating: float | None = None
     available_model_types: list[str] = []
@@ -177,12 +177,30 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(problems) + tail
 
 
-def validate_consistency(meta: AnomalyMetadata) -> None:
-    """Raise MetadataError when the fields cannot describe a scorable K-means block (or its
-    validation metrics cannot be shown: a confusion matrix must be square)."""
+GMM_METADATA_ALONE = (
+    "this is a GMM block's metadata (no clusters; `mean` and `scale` hold one value each, the "
+    "spread of its training log-likelihoods, not a feature scaler). A GMM block is scored with "
+    "its own TFLite file: give its block directory instead (`python -m ei_anomaly fetch "
+    "--project-id P --learn-id L -o DIR` writes one)"
+)
+
+
+def validate_consistency(meta: AnomalyMetadata, kind: str = "anomaly") -> None:
+    """Raise MetadataError when the fields cannot describe a scorable block of this kind
+    (`anomaly`: K-means; `anomaly-gmm`: GMM, scored by its TFLite file, see ei_anomaly.gmm)."""
     n = len(meta.axes)
     if n == 0:
         raise MetadataError("`axes` is empty; the block was trained on no features")
+    if kind == "anomaly-gmm":
+        if len(set(meta.axes)) != n:
+            raise MetadataError("`axes` lists the same feature index twice")
+        _check_float32(meta)
+        _check_confusion_matrices(meta)
+        return
+    if not meta.clusters and len(meta.mean) == 1 and len(meta.scale) == 1 and n > 1:
+        raise MetadataError(GMM_METADATA_ALONE)
+    if "clusters" not in meta.model_fields_set:  # optional only for GMM blocks
+        raise MetadataError("`clusters`: field is required")
     for name in ("mean", "scale"):
         size = len(getattr(meta, name))
         if size != n:
@@ -198,6 +216,11 @@ def validate_consistency(meta: AnomalyMetadata) -> None:
     _check_float32(meta)
     if len(set(meta.axes)) != n:
         raise MetadataError("`axes` lists the same feature index twice")
+    _check_confusion_matrices(meta)
+
+
+def _check_confusion_matrices(meta: AnomalyMetadata) -> None:
+    """A confusion matrix is square: one row and one column per class (any block kind)."""
     for i, m in enumerate(meta.model_validation_metrics):
         rows = len(m.confusion_matrix)
         short = [len(r) for r in m.confusion_matrix if len(r) != rows]
@@ -382,10 +405,13 @@ def _check_values(data: dict[str, Any], limits: Limits) -> None:
                 raise MetadataError(problem)
 
 
-def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits | None = None) -> AnomalyMetadata:
+def parse_metadata(
+    source: str | bytes | Path | dict[str, Any], limits: Limits | None = None, kind: str = "anomaly"
+) -> AnomalyMetadata:
     """Parse and fully validate metadata from a path, JSON text/bytes or a dict.
 
-    `limits` (default: `Limits.from_env()`) bounds the JSON size, clusters x axes and text fields.
+    `limits` (default: `Limits.from_env()`) bounds the JSON size, clusters x axes and text fields;
+    `kind` is the block's type (`anomaly` or `anomaly-gmm`).
     """
     limits = limits or Limits.from_env()
     data = _as_dict(source, limits)
@@ -402,7 +428,7 @@ def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits |
         raise MetadataError(_describe(exc)) from None
     except RecursionError:
         raise MetadataError(_TOO_DEEP) from None
-    validate_consistency(meta)
+    validate_consistency(meta, kind)
     return meta
 
 

@@ -1,7 +1,11 @@
-"""`AnomalyModel`: a validated K-means block plus what users of it need (scores, flags)."""
+"""`AnomalyModel`: a validated K-means block plus what users of it need (scores, flags).
+
+`ei_anomaly.gmm.GmmAnomalyModel` is its GMM counterpart (same scoring interface); `kind` tells
+them apart for the views that need K-means clusters."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,6 +17,18 @@ from . import rules
 from .metadata import AnomalyMetadata, Threshold
 from .rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD
 from .scoring import Method, score_features
+
+
+class BlockKind(str, enum.Enum):
+    """The anomaly learn block's `type` in the impulse (`GET /api/{projectId}/impulse`)."""
+
+    KMEANS = "anomaly"
+    GMM = "anomaly-gmm"
+
+    @property
+    def label(self) -> str:
+        """How a page names the kind: K-means or GMM."""
+        return "K-means" if self is BlockKind.KMEANS else "GMM"
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,10 @@ class AnomalyModel:
 
     metadata: AnomalyMetadata
     feature_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> BlockKind:
+        return BlockKind.KMEANS
 
     @property
     def axes(self) -> list[int]:

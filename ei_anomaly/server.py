@@ -28,13 +28,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from .demo import demo_files, demo_test_samples, demo_training_features, trained_graph
+from .blocks import BlockFiles
+from .demo import GMM_DEMO_BLOCK_ID, demo_files, demo_test_samples, demo_training_features, trained_graph
+from .demo_gmm_server import demo_gmm_block_parts, gmm_downloads
 from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
 from .metadata import feature_names_from_config, parse_metadata
 from .model import AnomalyModel
 from .rules import FLOAT32_MAX, fits_float32
 
-_BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph)?$")
+_BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph|/gmm/metadata)?$")
+_LEARN_MODEL = re.compile(r"^/v1/api/(\d+)/learn-data/(\d+)/model/([A-Za-z0-9_.-]+)$")
+_DOWNLOADS = re.compile(r"^/v1/api/(\d+)/downloads$")
 _IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
 _IMPULSES = re.compile(r"^/v1/api/(\d+)/impulses$")
 _CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
@@ -50,6 +54,7 @@ class _Block:
     metadata: dict[str, Any]
     model: AnomalyModel
     features: pd.DataFrame | None
+    files: BlockFiles | None = None  # a GMM block's gmm/metadata answer and model file
 
 
 @dataclass
@@ -125,6 +130,7 @@ class EdgeImpulseStub:
         self.regenerate = "inline"
         self.jobs_started = 0
         self._scored_tests: list[ScoredTestSample] | None = None
+        self._scored_gmm_tests: list[ScoredTestSample] = []
         self.project = _project(files)
         self.project_id = int(files["project"]["id"])
         self.impulse = json.loads(json.dumps(files["impulse"]))
@@ -134,6 +140,7 @@ class EdgeImpulseStub:
         demo_config = json.loads(json.dumps(files["anomaly_config"]))
         demo_model = AnomalyModel(parse_metadata(demo_meta), feature_names_from_config(demo_config))
         self.blocks: dict[int, _Block] = {4: _Block(demo_config, demo_meta, demo_model, demo_training_features())}
+        self.blocks[GMM_DEMO_BLOCK_ID] = _Block(*demo_gmm_block_parts())
         learn = self.impulse["impulse"]["learnBlocks"]
         for path in extra_metadata or []:
             meta = json.loads(Path(path).read_text())
@@ -153,6 +160,8 @@ class EdgeImpulseStub:
             return 404, {"success": False, "error": f"Project {m[1]} not found"}
         if _IMPULSES.match(path):
             return 200, {"success": True, "impulses": [self.impulse["impulse"]], "maxImpulseCount": 3}
+        if (m := _DOWNLOADS.match(path) or _LEARN_MODEL.match(path)) is not None:
+            return gmm_downloads(self.project_id, {i: b.files for i, b in self.blocks.items()}, m)
         if _CLASSIFY_ALL.match(path):
             return self._classify_all(query)
         if path == "/v1/api/projects":
@@ -173,6 +182,10 @@ class EdgeImpulseStub:
             return 200, block.config
         if m[3] == "/metadata":
             return 200, block.metadata
+        if m[3] == "/gmm/metadata":
+            if block.files is None or block.files.gmm is None:
+                return 400, {"success": False, "error": f"Learn block {m[2]} is not a GMM anomaly block"}
+            return 200, block.files.gmm
         return self._graph(block, query)
 
     def _classify_all(self, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -188,8 +201,12 @@ class EdgeImpulseStub:
         with self.write_lock:
             if self._scored_tests is None:
                 self._scored_tests = score_test_samples(demo_test_samples(), self.blocks[4].model)
+                gmm = self.blocks[GMM_DEMO_BLOCK_ID].model
+                self._scored_gmm_tests = score_test_samples(demo_test_samples(), gmm)
             thresholds = json.loads(json.dumps(self.blocks[4].config.get("thresholds") or []))
-        return 200, classify_all_result(self._scored_tests, impulse, 4, thresholds, self.project_id)
+            gmm_thresholds = json.loads(json.dumps(self.blocks[GMM_DEMO_BLOCK_ID].config.get("thresholds") or []))
+        others = [(GMM_DEMO_BLOCK_ID, self._scored_gmm_tests, gmm_thresholds)]
+        return 200, classify_all_result(self._scored_tests, impulse, 4, thresholds, self.project_id, others)
 
     def answer_post(self, path: str, body: bytes, key: str | None) -> tuple[int, Any]:
         """(status, JSON body) for a POST: only set-thresholds, validated as Studio does."""
@@ -352,6 +369,8 @@ def _handler(
                 return self._send(200, b'{"success": true, "clusters": [', ctype="application/json")
             parts = urlsplit(self.path)
             status, body = stub.answer(parts.path, parse_qs(parts.query), self.headers.get("x-api-key"))
+            if isinstance(body, bytes):  # a model file
+                return self._send(status, body, "application/octet-stream")
             self._send(status, json.dumps(body).encode())
 
         def do_POST(self) -> None:

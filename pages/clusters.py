@@ -6,16 +6,21 @@ import streamlit as st
 
 from components import state
 from components.charts import show_chart
+from components.gmm_clusters import show_gmm_clusters
 from components.source import require_source, trained_points
 from components.text import md_escape
 from components.uploads import last_upload_points
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from ei_anomaly.figures.style import ANOMALY, MUTED, NORMAL
+from ei_anomaly.model import BlockKind
 from ei_anomaly.review import default_map_axes
 
 source = require_source()
 model = source.model
+if model.kind is BlockKind.GMM:  # components instead of clusters (components/gmm_clusters.py)
+    show_gmm_clusters(source)
+    st.stop()
 labels = model.axis_labels
 
 st.title("Clusters")

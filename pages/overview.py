@@ -8,7 +8,8 @@ import streamlit as st
 from components.report_download import show_report_download
 from components.source import require_source, trained_ago
 from components.text import md_escape, shorten
-from ei_anomaly.review import model_card
+from ei_anomaly.model import BlockKind
+from ei_anomaly.review import block_title, gmm_components, model_card, score_definition
 
 source = require_source()
 model = source.model
@@ -17,12 +18,15 @@ card = model_card(model)
 
 st.title("Overview")
 st.caption(
-    f"{md_escape(source.title)} · K-means anomaly block"
+    f"{md_escape(source.title)} · {block_title(model)}"
     + (f" #{source.learn_id}" if source.learn_id is not None else "")
 )
 
 cols = st.columns(4)
-cols[0].metric("Clusters", card.clusters)
+if model.kind is BlockKind.GMM:
+    cols[0].metric("Components", gmm_components(model).split()[0], help="Gaussian components of the mixture")
+else:
+    cols[0].metric("Clusters", card.clusters)
 cols[1].metric("Axes", len(card.axis_labels))
 cols[2].metric(
     "Anomaly threshold",
@@ -38,14 +42,22 @@ cols[3].metric(
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Axes")
-    st.dataframe(
-        pd.DataFrame(
-            {"feature index": model.axes, "label": card.axis_labels, "mean": model.mean, "scale": model.scale}
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    st.caption("Scores are computed on these features after standard scaling: (value − mean) / scale.")
+    if model.kind is BlockKind.GMM:
+        axes_table = pd.DataFrame({"feature index": model.axes, "label": card.axis_labels})
+        st.dataframe(axes_table, hide_index=True, width="stretch")
+        definition = score_definition(model)
+        st.caption(f"A GMM block scores the raw values of these features: {definition.meaning}.")
+        st.code("\n".join(definition.formula), language=None)
+        st.caption(f"Scores here are exact to {definition.exact_to}.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {"feature index": model.axes, "label": card.axis_labels, "mean": model.mean, "scale": model.scale}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption("Scores are computed on these features after standard scaling: (value − mean) / scale.")
 
     st.subheader("Accuracy per model type")
     rows = [

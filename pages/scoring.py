@@ -12,7 +12,7 @@ from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import map_columns, preview
 from ei_anomaly.figures import fig_score_histogram, fig_scored_file_timeline, timeline_note
 from ei_anomaly.limits import Limits
-from ei_anomaly.review import SourceKind, summarize_scored
+from ei_anomaly.review import SourceKind, score_definition, summarize_scored
 
 source = require_source()
 model = source.model
@@ -22,7 +22,7 @@ st.caption(
     f"Rows are feature vectors as the DSP block outputs them. The model reads {len(model.axes)} of them "
     f"({md_escape(', '.join(model.axis_labels))}). Columns named after those axes are used by name; otherwise "
     f"numeric columns count as the full feature vector (column i = feature i), or, if there are exactly "
-    f"{len(model.axes)}, as the axes in order. Scores use the SDK's float32 arithmetic."
+    f"{len(model.axes)}, as the axes in order. Scores are exact to {score_definition(model).exact_to}."
 )
 
 upload = st.file_uploader(

@@ -12,18 +12,25 @@ from components.threshold import select_threshold
 from components.threshold_helpers import show_threshold_helpers
 from ei_anomaly.evaluation import binary_counts, count_flagged, errors_per_sample, pr_curve, threshold_exports
 from ei_anomaly.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
-from ei_anomaly.review import threshold_meaning
+from ei_anomaly.model import BlockKind
+from ei_anomaly.review import score_definition, threshold_meaning
 
 source = require_source()
 model = source.model
 meta = model.metadata
 
 st.title("Thresholds")
-st.caption(
-    "Scores are distances from the nearest cluster's edge in scaled units, not probabilities: "
-    "negative is inside a cluster. A window is an anomaly when its score is **strictly greater** "
-    "than the threshold. Fewer clusters give larger scores."
-)
+if model.kind is BlockKind.GMM:
+    st.caption(
+        f"A GMM score is {score_definition(model).meaning}, not a probability. A window is an anomaly when "
+        "its score is **strictly greater** than the threshold."
+    )
+else:
+    st.caption(
+        "Scores are distances from the nearest cluster's edge in scaled units, not probabilities: "
+        "negative is inside a cluster. A window is an anomaly when its score is **strictly greater** "
+        "than the threshold. Fewer clusters give larger scores."
+    )
 
 show_save_notice()
 chosen = select_score_source(source)

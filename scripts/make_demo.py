@@ -16,6 +16,9 @@ Validation windows include motions never seen in training (shake, circle, tap), 
 `anomaly`. Every number is computed, except the per-MCU latency/RAM/ROM table, which cannot be
 measured here: it is illustrative and says so.
 
+The project's second anomaly block, a GMM trained on the same windows, is written by
+`scripts/make_demo_gmm.py` (called at the end).
+
 Run: python -m scripts.make_demo   (needs scikit-learn, a dev-only dependency)
 """
 
@@ -33,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ei_anomaly import load_metadata
 from ei_anomaly.demo import ANOMALY_SESSION_SEGMENTS, NORMAL_SESSION_SEGMENTS
+from scripts import make_demo_gmm
 
 OUT = Path(__file__).resolve().parents[1] / "ei_anomaly" / "data" / "demo"
 HZ, WINDOW_S = 62.5, 2.0
@@ -43,6 +47,7 @@ NORMAL = ("idle", "wave", "snake", "updown")
 ANOMALIES = ("shake", "circle", "tap")
 PROJECT_ID, IMPULSE_ID, ANOMALY_BLOCK_ID = 48213, 1, 4
 CREATED = "2026-11-20T14:32:05.000Z"
+SEED = 20261120
 
 
 def feature_names() -> list[str]:
@@ -221,7 +226,7 @@ def session(kinds: list[tuple[str, int]], rng: np.random.Generator, start: pd.Ti
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(20261120)
+    rng = np.random.default_rng(SEED)
     axes = [0, 11, 22]
     names = feature_names()
 
@@ -333,6 +338,7 @@ def main() -> None:
                     "dsp": [2],
                     "title": "Anomaly Detection (K-means)",
                 },
+                make_demo_gmm.learn_block(),
             ],
             "postProcessingBlocks": [],
         },
@@ -358,6 +364,8 @@ def main() -> None:
     for row, col in ((140, names[0]), (141, names[11]), (400, names[22])):
         mixed.loc[row, col] = np.nan  # a sensor dropout: these rows cannot be scored
     mixed.to_csv(OUT / "session_with_anomalies.csv", index=False)
+    gmm_suggested = make_demo_gmm.build(train, held, val, labels, t_ms, axes)  # the GMM block, same data
+    print(f"GMM block: suggested threshold {gmm_suggested}")
     print(
         f"wrote {OUT}; suggested threshold {suggested}; "
         f"validation anomalies flagged (float32): {int(np.sum(float_scores > 0.3))}/{labels.count('anomaly')}"

@@ -1,7 +1,8 @@
 """Screenshot every page of the running app in headless Chromium (for review and the README).
 
-Run: python -m scripts.screenshots [--out docs/screenshots] [--readme]
---readme also writes the small docs/screenshot.png the README shows (the Thresholds page).
+Run: python -m scripts.screenshots [--out docs/screenshots] [--readme] [--gmm] [--pages ...]
+--readme also writes the small docs/screenshot.png the README shows (the Thresholds page);
+--gmm shows the demo's GMM block (chosen in the sidebar on every page).
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.e2e import ROOT, launch, streamlit_app, wait_idle
 
-PAGES = {"overview": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0}
+PAGES = {"overview": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0, "compare": 3}
+
+
+def choose_gmm_demo_block(page) -> None:
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Anomaly block").click()
+    page.get_by_role("option", name="GMM").click()
 
 
 def main() -> None:
@@ -21,6 +27,7 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/anomaly-lens-screens")
     parser.add_argument("--readme", action="store_true")
     parser.add_argument("--pages", nargs="*", default=list(PAGES))
+    parser.add_argument("--gmm", action="store_true", help="the demo's GMM block instead of its K-means block")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -30,6 +37,9 @@ def main() -> None:
         for name in args.pages:
             page.goto(f"{url}/{'' if name == 'overview' else name}")
             wait_idle(page, charts=PAGES[name])
+            if args.gmm:
+                choose_gmm_demo_block(page)
+                wait_idle(page, charts=PAGES[name])
             if name == "scoring":
                 page.get_by_role("button", name="Use the demo session with anomalies").click()
                 wait_idle(page, charts=2)

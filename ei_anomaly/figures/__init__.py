@@ -1,7 +1,8 @@
 """Pure Plotly figure builders: data in, `go.Figure` out. No Streamlit, no I/O.
 
 The pages and the HTML report draw with the same builders, one module per subject:
-`clusters` (map, 3-D, parallel coordinates), `evaluation` (confusion matrix, scores per label,
+`clusters` (map, 3-D, parallel coordinates), `gmm` (a GMM block's components, the same three),
+`evaluation` (confusion matrix, scores per label,
 histogram, precision-recall), `scores` (a scored file along the file), `on_device` (cost per MCU).
 Outside text goes in as it is (cut with `text.chart_label`), never as markup: every figure leaves
 Python through `text.safe_figure`, which escapes it all. Colours come from `style`.
@@ -11,12 +12,15 @@ A new figure goes into the module of its subject, as a `fig_*` function, and is 
 from __future__ import annotations
 
 from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
+from .compare import COMPARE_COLORS, fig_pr_compare
 from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
+from .gmm import fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
 from .layout import MAX_POINTS
 from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
 from .scores import fig_score_timeline, fig_scored_file_timeline, timeline_note
 
 __all__ = [
+    "COMPARE_COLORS",
     "FLASH",
     "MAX_POINTS",
     "RAM",
@@ -24,9 +28,13 @@ __all__ = [
     "fig_cluster_3d",
     "fig_cluster_map",
     "fig_confusion_matrix",
+    "fig_gmm_3d",
+    "fig_gmm_map",
+    "fig_gmm_parallel",
     "fig_latency",
     "fig_on_device",
     "fig_parallel_centers",
+    "fig_pr_compare",
     "fig_pr_curve",
     "fig_score_histogram",
     "fig_score_timeline",

@@ -30,8 +30,10 @@ from ..figures import (
     RAM,
     fig_cluster_map,
     fig_confusion_matrix,
+    fig_gmm_map,
     fig_latency,
     fig_on_device,
+    fig_pr_compare,
     fig_pr_curve,
     fig_score_histogram,
     fig_scored_file_timeline,
@@ -39,23 +41,29 @@ from ..figures import (
 )
 from ..figures.style import ANOMALY, NORMAL
 from ..figures.text import safe_figure
-from ..model import AnomalyModel
+from ..gmm import GmmAnomalyModel
+from ..model import AnomalyModel, BlockKind
 from ..review import (
+    Comparison,
     ModelCard,
     ScoreSet,
     ScoreSource,
+    block_title,
     default_map_axes,
     device_model_type,
+    gmm_components,
     model_card,
+    score_definition,
     scored_points,
     summarize_scored,
     tuning_scores,
 )
+from ..review.compare import ComparedBlock
 from ..rules import SCORE_CAP
 from ..scored_file import ScoredFile
 from ..visible import visible_controls
 
-__all__ = ["build_report", "report_filename"]
+__all__ = ["build_comparison_report", "build_report", "report_filename"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_MAP_POINTS = 4_000
@@ -169,6 +177,17 @@ def report_filename(source_label: str) -> str:
 # --- sections: each renders a decision of `ei_anomaly.review` into figures and template values ---
 
 
+def gmm_score_text(model: AnomalyModel) -> str:
+    """The footer's score definition for a GMM block."""
+    definition = score_definition(model)
+    return (
+        f"A GMM block's score is {definition.meaning}: "
+        + "; ".join(" ".join(line.split()) for line in definition.formula)
+        + f". Computed with {definition.exact_to}; a window is an anomaly when its score is strictly greater than "
+        "the threshold."
+    )
+
+
 def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: float) -> tuple[go.Figure, bool]:
     """The clusters map with the scored file's rows, and whether those rows are a sample."""
     ax1, ax2 = default_map_axes(model)
@@ -180,6 +199,12 @@ def _cluster_map(model: AnomalyModel, scored: ScoredFile | None, threshold: floa
         for name, z, color in (("file: normal", points.normal, NORMAL), ("file: anomaly", points.anomalies, ANOMALY)):
             overlays.append((name, z[:, ax1], z[:, ax2], color))
     labels = model.axis_labels
+    if isinstance(model, GmmAnomalyModel):  # components at 1, 2, 3 standard deviations, raw units
+        pair = [ax1, ax2]
+        gmm = model.gmm
+        return fig_gmm_map(
+            gmm.means[:, pair], gmm.covariances[:, pair][:, :, pair], gmm.weights, (labels[ax1], labels[ax2]), overlays
+        ), sampled
     fig = fig_cluster_map(
         model.centers[:, [ax1, ax2]], model.max_errors, (labels[ax1] + " (scaled)", labels[ax2] + " (scaled)"), overlays
     )
@@ -316,7 +341,9 @@ def build_report(
         "on_device": on_device,
         "threshold": threshold_section,
         "scoring": scoring,
-        "score_definition": SCORE_DEFINITION,
+        "score_definition": SCORE_DEFINITION if model.kind is BlockKind.KMEANS else gmm_score_text(model),
+        "gmm": model.kind is BlockKind.GMM,
+        "components": gmm_components(model),
         "version": tool_version(),
         "generated": f"{(generated or datetime.now(timezone.utc)):%Y-%m-%d %H:%M} UTC",
         "plotly_js": _plotly_js(),
@@ -324,3 +351,70 @@ def build_report(
         "n_figures": figures.count,
     }
     return _environment().get_template("report.html.j2").render(context)
+
+
+def _side(block: ComparedBlock) -> dict[str, Any]:
+    model, card = block.model, block.card
+    definition = score_definition(model)
+    mcu = card.default_mcu
+    cost = (
+        f"{mcu.device}: {_num(mcu.latency_ms)} ms, {_num(mcu.ram_kb)} KB RAM, {_num(mcu.flash_kb)} KB flash"
+        if mcu is not None and mcu.latency_ms is not None
+        else ""
+    )
+    units = f"{model.n_clusters} clusters" if model.kind is BlockKind.KMEANS else gmm_components(model)
+    return {
+        "name": block.name,
+        "kind": block_title(model),
+        "units": units,
+        "axes": card.axis_labels,
+        "threshold": block.threshold,
+        "accuracy": card.accuracy,
+        "mcu": cost,
+        "meaning": definition.meaning,
+        "exact_to": definition.exact_to,
+    }
+
+
+def build_comparison_report(comparison: Comparison, *, title: str, generated: datetime | None = None) -> str:
+    """Two blocks side by side (`ei_anomaly.review.compare_blocks`) as one offline HTML document."""
+    figures = _Figures()
+    a, b = comparison.a, comparison.b
+    confusions, pr = [], None
+    if comparison.counts_a is not None and comparison.counts_b is not None and comparison.shared is not None:
+        for side, counts in ((a, comparison.counts_a), (b, comparison.counts_b)):
+            confusions.append(
+                figures.add(
+                    fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], f"{side.name} at {side.threshold:g}")
+                )
+            )
+        assert comparison.curve_a is not None and comparison.curve_b is not None
+        curves = [
+            (a.name, comparison.curve_a, (comparison.counts_a.precision, comparison.counts_a.recall), a.threshold),
+            (b.name, comparison.curve_b, (comparison.counts_b.precision, comparison.counts_b.recall), b.threshold),
+        ]
+        pr = figures.add(fig_pr_compare(curves, comparison.shared.origin))
+    costs = comparison.costs
+    context = {
+        "title": title,
+        "a": _side(a),
+        "b": _side(b),
+        "notes": comparison.notes,
+        "costs": {
+            "header": list(costs.columns),
+            "rows": [
+                [_num(v, 4) if not isinstance(v, str) else v for v in row] for row in costs.itertuples(index=False)
+            ],
+        },
+        "shared": comparison.shared.origin if comparison.shared is not None else None,
+        "confusions": confusions,
+        "pr": pr,
+        "matched": comparison.matched,
+        "agreement": comparison.agreement,
+        "disagreements": comparison.disagreements,
+        "version": tool_version(),
+        "generated": f"{(generated or datetime.now(timezone.utc)):%Y-%m-%d %H:%M} UTC",
+        "plotly_js": _plotly_js(),
+        "plotly_config": Markup(json.dumps(PLOTLY_CONFIG)),
+    }
+    return _environment().get_template("compare.html.j2").render(context)

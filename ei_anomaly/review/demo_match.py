@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..demo import load_demo_model
-from ..model import AnomalyModel
+from ..demo import load_demo_gmm_model, load_demo_model
+from ..model import AnomalyModel, BlockKind
 
 __all__ = ["DemoMatch", "match_demo", "with_demo_names"]
 
@@ -31,8 +32,13 @@ def _demo() -> AnomalyModel:
     return load_demo_model()
 
 
+@lru_cache(maxsize=1)
+def _demo_gmm() -> AnomalyModel:
+    return load_demo_gmm_model()
+
+
 def match_demo(model: AnomalyModel) -> DemoMatch:
-    demo = _demo()
+    demo = _demo() if model.kind is BlockKind.KMEANS else _demo_gmm()
     if model.metadata is demo.metadata:
         return DemoMatch(True, True, True)
     same_block = model.fingerprint == demo.fingerprint
@@ -46,4 +52,6 @@ def with_demo_names(model: AnomalyModel) -> AnomalyModel:
     """The model with the demo's axis names when it is the demo block and has no names of its own."""
     if model.feature_names or not match_demo(model).same_block:
         return model
+    if model.kind is BlockKind.GMM:
+        return dataclasses.replace(model, feature_names=dict(_demo_gmm().feature_names))
     return AnomalyModel(model.metadata, _demo().feature_names)

@@ -12,7 +12,7 @@ import pytest
 
 from ei_anomaly import load_metadata
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
+from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
 
 
 def run(*args, key=None, **kw):
@@ -95,7 +95,10 @@ def test_usage_errors_exit_2(demo_paths, tmp_path):
 def test_fetch_and_blocks_against_the_local_server(served_api, tmp_path):
     proc = run("blocks", "--project-id", PROJECT_ID, "--base-url", served_api, key=API_KEY)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode().strip() == f"{BLOCK_ID}\tAnomaly detection"
+    assert proc.stdout.decode().splitlines() == [
+        f"{BLOCK_ID}\tAnomaly detection\tK-means",
+        f"{GMM_BLOCK_ID}\tAnomaly detection (GMM)\tGMM",
+    ]
     out = tmp_path / "meta.json"
     proc = run(
         "fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api, key=API_KEY
@@ -136,8 +139,8 @@ def test_serve_accepts_extra_metadata_files(tmp_path):
     stub = EdgeImpulseStub(api_key=None, extra_metadata=[extra])
     status, impulse = stub.answer(f"/v1/api/{PROJECT_ID}/impulse", {}, "any")
     ids = [b["id"] for b in impulse["impulse"]["learnBlocks"] if b["type"] == "anomaly"]
-    assert ids == [BLOCK_ID, BLOCK_ID + 1]
-    status, config = stub.answer(f"/v1/api/{PROJECT_ID}/training/anomaly/{BLOCK_ID + 1}", {}, "any")
+    assert ids == [BLOCK_ID, GMM_BLOCK_ID + 1]
+    status, config = stub.answer(f"/v1/api/{PROJECT_ID}/training/anomaly/{GMM_BLOCK_ID + 1}", {}, "any")
     assert status == 200 and config["selectedAxes"] == [3, 1]
 
 

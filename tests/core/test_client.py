@@ -11,7 +11,7 @@ import pytest
 
 from ei_anomaly import ApiError, AuthError, NotFoundError
 from ei_anomaly.client import EdgeImpulseClient
-from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, free_port
+from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, free_port
 from tests.support.hostile_http import answer, hostile
 
 
@@ -20,9 +20,12 @@ def client(server, key=API_KEY, **kw):
     return EdgeImpulseClient(key, server.base_url, **kw)
 
 
-def test_lists_only_kmeans_anomaly_blocks(api_server):
+def test_lists_anomaly_blocks_of_both_kinds_and_no_classifier(api_server):
     blocks = client(api_server).list_anomaly_blocks(PROJECT_ID)
-    assert [(b.id, b.name) for b in blocks] == [(BLOCK_ID, "Anomaly detection")]
+    assert [(b.id, b.name, b.type) for b in blocks] == [
+        (BLOCK_ID, "Anomaly detection", "anomaly"),
+        (GMM_BLOCK_ID, "Anomaly detection (GMM)", "anomaly-gmm"),
+    ]
 
 
 def test_model_comes_with_axis_labels_and_thresholds(api_server, demo_model):

@@ -11,6 +11,7 @@ API_KEY = "ei_test_0123456789abcdef"
 READONLY_KEY = "ei_readonly_fedcba9876543210"
 PROJECT_ID = 48213
 BLOCK_ID = 4
+GMM_BLOCK_ID = 5  # the demo's GMM block
 
 
 def tiny_metadata(**overrides: object) -> dict:

@@ -1,0 +1,282 @@
+"""Two blocks side by side, decided once for the Compare page and the comparison report.
+
+"Which block should we ship?" is answered on ONE shared labelled source, so that both blocks are
+judged on the same windows: the validation windows both blocks were validated on (matched by
+sample and start time), Studio's model-testing results of both (matched by sample and window),
+or a feature file with a label column (both blocks score it). On it: each block's confusion
+matrix at its own threshold, both precision-recall curves, recall at a matched false-alarm rate,
+and the windows one block flags and the other does not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import AnomalyLensError
+from ..evaluation import BinaryCounts, binary_counts, on_device_frame, pr_curve, predictions_frame
+from ..evaluation import threshold_for_false_alarm_rate as for_false_alarm_rate
+from ..model import AnomalyModel
+from ..model_testing import TestWindows
+from ..rules import is_anomaly
+from .card import ModelCard, model_card
+from .metrics import DEFAULT_MCU_ENGINE, device_model_type, shown_metrics
+
+__all__ = [
+    "AgreementRow",
+    "ComparedBlock",
+    "Comparison",
+    "MatchedRate",
+    "SharedWindows",
+    "compare_blocks",
+    "cost_comparison",
+    "shared_model_testing_windows",
+    "shared_upload_windows",
+    "shared_validation_windows",
+]
+
+DEFAULT_FALSE_ALARM_RATE = 0.01
+MAX_AGREEMENT_ROWS = 200
+
+
+@dataclass(frozen=True)
+class ComparedBlock:
+    name: str
+    model: AnomalyModel
+    threshold: float
+    card: ModelCard
+
+
+@dataclass(frozen=True)
+class SharedWindows:
+    """Windows both blocks scored, with one truth: `keys` names each window (sample, time...)."""
+
+    origin: str
+    keys: pd.DataFrame
+    truth: npt.NDArray[np.bool_]
+    scores_a: npt.NDArray[np.float64]
+    scores_b: npt.NDArray[np.float64]
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.truth.any()) and bool((~self.truth).any())
+
+
+@dataclass(frozen=True)
+class MatchedRate:
+    """Each block's lowest threshold with at most `rate` of the normal windows flagged, and its recall."""
+
+    rate: float
+    threshold_a: float
+    threshold_b: float
+    counts_a: BinaryCounts
+    counts_b: BinaryCounts
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    which: str  # "only A" / "only B"
+    key: str
+    label: str
+    score_a: float
+    score_b: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: ComparedBlock
+    b: ComparedBlock
+    costs: pd.DataFrame  # per MCU: latency, RAM, flash of A and B and B - A
+    shared: SharedWindows | None
+    counts_a: BinaryCounts | None  # at A's own threshold, on the shared windows
+    counts_b: BinaryCounts | None
+    curve_a: pd.DataFrame | None
+    curve_b: pd.DataFrame | None
+    matched: MatchedRate | None
+    agreement: dict[str, int]  # both, only A, only B, neither (on the shared windows)
+    disagreements: list[AgreementRow]  # the first MAX_AGREEMENT_ROWS, the largest score margins first
+    notes: list[str]
+
+
+def _block(name: str, model: AnomalyModel, threshold: float | None) -> ComparedBlock:
+    chosen = model.default_threshold if threshold is None else float(threshold)
+    return ComparedBlock(name, model, chosen, model_card(model, chosen))
+
+
+def _shown_predictions(model: AnomalyModel) -> pd.DataFrame | None:
+    metrics = shown_metrics(model.metadata, with_predictions=True)
+    if metrics is None:
+        return None
+    frame = predictions_frame(metrics).dropna(subset=["anomaly score"])
+    return frame if len(frame) else None
+
+
+def shared_validation_windows(a: AnomalyModel, b: AnomalyModel) -> SharedWindows | None:
+    """The validation windows of the same samples in both blocks (same sample id and start, same
+    label), or None when the blocks share none (e.g. trained on different data)."""
+    pa, pb = _shown_predictions(a), _shown_predictions(b)
+    if pa is None or pb is None:
+        return None
+    keys = ["sample", "start (ms)", "label"]
+    merged = pa[[*keys, "anomaly score", "labelled anomaly"]].merge(
+        pb[[*keys, "anomaly score"]], on=keys, suffixes=(" A", " B")
+    )
+    if merged.empty:
+        return None
+    origin = f"{len(merged):,} validation windows both blocks were validated on"
+    return SharedWindows(
+        origin,
+        merged[keys].reset_index(drop=True),
+        merged["labelled anomaly"].to_numpy(bool),
+        merged["anomaly score A"].to_numpy(np.float64),
+        merged["anomaly score B"].to_numpy(np.float64),
+    )
+
+
+def shared_model_testing_windows(a: TestWindows, b: TestWindows) -> SharedWindows | None:
+    """Studio's model-testing windows both blocks have a score for (same sample and window)."""
+    keys = ["sample id", "sample", "label", "window"]
+    merged = a.frame[[*keys, "anomaly score", "expected anomaly"]].merge(
+        b.frame[["sample id", "window", "anomaly score"]], on=["sample id", "window"], suffixes=(" A", " B")
+    )
+    if merged.empty:
+        return None
+    origin = f"{len(merged):,} windows of Studio's model-testing results, scored by both blocks"
+    return SharedWindows(
+        origin,
+        merged[["sample", "window", "label"]].reset_index(drop=True),
+        merged["expected anomaly"].to_numpy(bool),
+        merged["anomaly score A"].to_numpy(np.float64),
+        merged["anomaly score B"].to_numpy(np.float64),
+    )
+
+
+def shared_upload_windows(
+    name: str,
+    scores_a: npt.ArrayLike,
+    scores_b: npt.ArrayLike,
+    labels: pd.Series,
+    anomaly_values: set[str],
+) -> SharedWindows:
+    """A file both blocks scored, with a label column: rows whose label is in `anomaly_values`
+    are anomalies. Rows either block could not score are left out (the origin says how many)."""
+    a, b = np.asarray(scores_a, np.float64), np.asarray(scores_b, np.float64)
+    text = labels.astype("string").fillna("")
+    ok = np.isfinite(a) & np.isfinite(b) & (text != "").to_numpy(bool)
+    rows = np.flatnonzero(ok)
+    dropped = len(a) - len(rows)
+    origin = f"{len(rows):,} labelled rows of {name}" + (
+        f" ({dropped:,} unscorable or unlabelled left out)" if dropped else ""
+    )
+    keys = pd.DataFrame({"row": rows, "label": text.to_numpy()[rows]})
+    truth = keys["label"].isin(anomaly_values).to_numpy(bool)
+    return SharedWindows(origin, keys, truth, a[rows], b[rows])
+
+
+def cost_comparison(a: AnomalyModel, b: AnomalyModel) -> pd.DataFrame:
+    """Per MCU (by its id), each block's shown model type with the default engine: latency (ms),
+    RAM and flash (KB) of A and B and the difference B - A. MCUs only one block was profiled on keep
+    their row, with the other's values empty."""
+    frames = []
+    for tag, model in (("A", a), ("B", b)):
+        devices = on_device_frame(model.metadata)
+        if devices.empty:
+            continue
+        model_type = device_model_type(devices, model.metadata)
+        rows = devices[(devices["model type"] == model_type) & (devices["engine"] == DEFAULT_MCU_ENGINE)]
+        rows = rows.drop_duplicates("mcu").set_index("mcu")
+        frames.append(
+            rows[["device", "latency (ms)", "RAM (KB)", "ROM (KB)"]].rename(
+                columns={c: f"{c.replace('ROM', 'flash')} {tag}" for c in ("latency (ms)", "RAM (KB)", "ROM (KB)")}
+                | {"device": f"device {tag}"}
+            )
+        )
+    if not frames:
+        return pd.DataFrame()
+    table = frames[0].join(frames[1], how="outer") if len(frames) == 2 else frames[0]
+    out = pd.DataFrame(index=table.index)
+    out["device"] = table.get("device A", pd.Series(dtype=object)).fillna(table.get("device B"))
+    for what in ("latency (ms)", "RAM (KB)", "flash (KB)"):
+        for tag in ("A", "B"):
+            out[f"{what} {tag}"] = table.get(f"{what} {tag}", np.nan)
+        out[f"{what} B - A"] = out[f"{what} B"] - out[f"{what} A"]
+    return out.reset_index().rename(columns={"index": "mcu"})
+
+
+def _key_text(keys: pd.DataFrame, i: int) -> str:
+    row = keys.iloc[i]
+    return ", ".join(f"{c} {row[c]}" for c in keys.columns if c != "label")
+
+
+def compare_blocks(
+    a: tuple[str, AnomalyModel],
+    b: tuple[str, AnomalyModel],
+    shared: SharedWindows | None,
+    *,
+    threshold_a: float | None = None,
+    threshold_b: float | None = None,
+    false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE,
+) -> Comparison:
+    """The comparison of two blocks (name, model) on `shared` (None: model cards and costs only)."""
+    block_a, block_b = _block(*a, threshold_a), _block(*b, threshold_b)
+    notes: list[str] = []
+    if block_a.model.fingerprint == block_b.model.fingerprint:
+        notes.append("Both sides are the same block: every score is the same.")
+    if not (math.isfinite(false_alarm_rate) and 0 <= false_alarm_rate <= 1):
+        raise AnomalyLensError("the false-alarm rate must be between 0 and 1")
+    counts_a = counts_b = None
+    curve_a = curve_b = None
+    matched = None
+    agreement = {"both flag": 0, "only A flags": 0, "only B flags": 0, "neither": 0}
+    rows: list[AgreementRow] = []
+    if shared is not None and len(shared.truth):
+        flags_a = is_anomaly(shared.scores_a, block_a.threshold)
+        flags_b = is_anomaly(shared.scores_b, block_b.threshold)
+        agreement = {
+            "both flag": int(np.sum(flags_a & flags_b)),
+            "only A flags": int(np.sum(flags_a & ~flags_b)),
+            "only B flags": int(np.sum(~flags_a & flags_b)),
+            "neither": int(np.sum(~flags_a & ~flags_b)),
+        }
+        # how far past its own threshold each block is, in its own score units: largest first
+        margin = np.abs(shared.scores_a - block_a.threshold) + np.abs(shared.scores_b - block_b.threshold)
+        differ = np.flatnonzero(flags_a != flags_b)
+        for i in differ[np.argsort(-margin[differ], kind="stable")][:MAX_AGREEMENT_ROWS]:
+            rows.append(
+                AgreementRow(
+                    "only A" if flags_a[i] else "only B",
+                    _key_text(shared.keys, int(i)),
+                    str(shared.keys["label"].iloc[int(i)]) if "label" in shared.keys else "",
+                    float(shared.scores_a[i]),
+                    float(shared.scores_b[i]),
+                )
+            )
+        if shared.labelled:
+            counts_a = binary_counts(shared.scores_a, shared.truth, block_a.threshold)
+            counts_b = binary_counts(shared.scores_b, shared.truth, block_b.threshold)
+            curve_a, curve_b = pr_curve(shared.scores_a, shared.truth), pr_curve(shared.scores_b, shared.truth)
+            ma = for_false_alarm_rate(shared.scores_a, shared.truth, false_alarm_rate)
+            mb = for_false_alarm_rate(shared.scores_b, shared.truth, false_alarm_rate)
+            matched = MatchedRate(false_alarm_rate, ma.threshold, mb.threshold, ma.counts, mb.counts)
+        else:
+            notes.append(
+                "The shared windows are not labelled both ways (anomalies and normal): no precision or recall."
+            )
+    return Comparison(
+        block_a,
+        block_b,
+        cost_comparison(block_a.model, block_b.model),
+        shared,
+        counts_a,
+        counts_b,
+        curve_a,
+        curve_b,
+        matched,
+        agreement,
+        rows,
+        notes,
+    )

@@ -1,0 +1,47 @@
+"""Comparing blocks in a real browser: the Compare page, and the comparison report opened offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ei_anomaly.demo import DEMO_DIR, GMM_DEMO_DIR
+from tests.support.constants import ROOT
+from tests.support.e2e import require_chromium, streamlit_app, wait_idle
+from tests.support.offline import open_offline
+
+pytestmark = pytest.mark.browser
+
+require_chromium()
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def test_the_comparison_report_opens_offline_with_every_chart(browser, tmp_path):
+    out = tmp_path / "compare.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ei_anomaly", "report", DEMO_DIR, "--compare", GMM_DEMO_DIR, "-o", out],
+        cwd=ROOT,
+        capture_output=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    page, errors, blocked = open_offline(browser, out)
+    assert page.locator("div.plot").count() == 3  # two confusion matrices, the precision-recall curves
+    legend = page.locator("div.plot").nth(2).locator(".legend").text_content()
+    assert "its threshold 0.3" in legend and "its threshold 2.05" in legend
+    assert "Recall at a matched false-alarm rate" in page.locator("#labelled").inner_text()
+    assert errors == [] and blocked == []
+    page.close()
+
+
+def test_the_compare_page_in_the_browser(browser):
+    with streamlit_app() as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/compare")
+        wait_idle(page, charts=3)
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert "On-device cost per MCU" in text and "Where they agree" in text
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+        page.close()

@@ -1,0 +1,140 @@
+"""The local server's GMM block: listed as `anomaly-gmm`, its metadata, gmm/metadata, model file
+and model-testing results, each validated against the official `edgeimpulse-api` models."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from ei_anomaly.client import EdgeImpulseClient
+from ei_anomaly.demo import ANOMALY_SESSION_CSV, GMM_DEMO_DIR, demo_test_samples, load_demo_gmm_model
+from ei_anomaly.gmm import GmmAnomalyModel
+from ei_anomaly.model_testing import block_test_windows
+from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, ROOT
+
+models = pytest.importorskip("edgeimpulse_api.models")
+
+
+def get(base, path, key=API_KEY):
+    return requests.get(f"{base}{path}", headers={"x-api-key": key}, timeout=10)
+
+
+def test_the_gmm_block_is_listed_with_its_kind(served_api):
+    impulse = models.GetImpulseResponse.from_dict(get(served_api, f"/api/{PROJECT_ID}/impulse").json())
+    kinds = {b.id: b.type for b in impulse.impulse.learn_blocks}
+    assert kinds[BLOCK_ID] == "anomaly" and kinds[GMM_BLOCK_ID] == "anomaly-gmm"
+    impulses = models.GetAllImpulsesResponse.from_dict(get(served_api, f"/api/{PROJECT_ID}/impulses").json())
+    assert {b.id: b.type for b in impulses.impulses[0].learn_blocks}[GMM_BLOCK_ID] == "anomaly-gmm"
+
+
+def test_gmm_answers_validate_against_the_official_models(served_api):
+    block = f"/api/{PROJECT_ID}/training/anomaly/{GMM_BLOCK_ID}"
+    meta = get(served_api, f"{block}/metadata").json()
+    meta["thresholds"] = []  # the official client cannot parse any threshold value (see test_server.py)
+    parsed = models.AnomalyModelMetadataResponse.from_dict(meta)
+    assert parsed.clusters == [] and len(parsed.mean) == len(parsed.scale) == 1 and parsed.axes == [0, 11, 22]
+    gmm = models.AnomalyGmmMetadataResponse.from_dict(get(served_api, f"{block}/gmm/metadata").json())
+    n = len(gmm.weights)
+    assert np.shape(gmm.means) == (n, 3) and np.shape(gmm.covariances) == (n, 3, 3)
+    assert abs(sum(gmm.weights) - 1) < 1e-9
+    config = get(served_api, block).json()
+    config["thresholds"] = []
+    models.AnomalyConfigResponse.from_dict(config)
+    downloads = models.ProjectDownloadsResponse.from_dict(get(served_api, f"/api/{PROJECT_ID}/downloads").json())
+    (entry,) = [d for d in downloads.downloads if f"/learn-data/{GMM_BLOCK_ID}/model/" in d.link]
+    model_file = get(served_api, entry.link.removeprefix("/v1"))
+    assert model_file.headers["Content-Type"] == "application/octet-stream"
+    assert model_file.content == (GMM_DEMO_DIR / "model.tflite").read_bytes()
+
+
+def test_a_kmeans_block_has_no_gmm_metadata_or_model_file(served_api):
+    assert get(served_api, f"/api/{PROJECT_ID}/training/anomaly/{BLOCK_ID}/gmm/metadata").status_code == 400
+    assert get(served_api, f"/api/{PROJECT_ID}/learn-data/{BLOCK_ID}/model/tflite-float").status_code == 404
+
+
+def test_model_testing_results_are_scored_with_the_gmm_block(served_api):
+    body = get(served_api, f"/api/{PROJECT_ID}/classify/all/result?impulseId=1").json()
+    checked = copy.deepcopy(body)
+    for r in checked["result"]:
+        for c in r["classifications"]:
+            c["thresholds"] = []
+    models.ClassifyJobResponse.from_dict(checked)
+    windows = block_test_windows(body, GMM_BLOCK_ID)
+    model = load_demo_gmm_model()
+    want = np.concatenate([model.score(s.features) for s in demo_test_samples()])
+    assert np.array_equal(windows.frame["anomaly score"].to_numpy(np.float32), want)
+
+
+def test_the_client_builds_the_gmm_model_from_the_api(served_api):
+    client = EdgeImpulseClient(API_KEY, served_api)
+    assert [(b.id, b.type) for b in client.list_anomaly_blocks(PROJECT_ID)] == [
+        (BLOCK_ID, "anomaly"),
+        (GMM_BLOCK_ID, "anomaly-gmm"),
+    ]
+    model = client.get_model(PROJECT_ID, GMM_BLOCK_ID)
+    assert isinstance(model, GmmAnomalyModel)
+    assert model.fingerprint == load_demo_gmm_model().fingerprint
+    assert model.axis_labels == ["accX RMS", "accY RMS", "accZ RMS"]
+
+
+def run_cli(*args, key=API_KEY):
+    env = {**os.environ, "EI_API_KEY": key}
+    return subprocess.run([sys.executable, "-m", "ei_anomaly", *map(str, args)], cwd=ROOT, env=env, capture_output=True)
+
+
+def test_fetch_writes_a_block_directory_and_refuses_a_gmm_json(served_api, tmp_path):
+    base = ("--project-id", PROJECT_ID, "--learn-id", GMM_BLOCK_ID, "--base-url", served_api)
+    proc = run_cli("fetch", *base, "-o", tmp_path / "gmm.json")
+    assert proc.returncode == 2 and not (tmp_path / "gmm.json").exists()
+    assert "GMM block" in proc.stderr.decode() and "Give a directory" in proc.stderr.decode()
+    proc = run_cli("fetch", *base, "-o", tmp_path / "block")
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in (tmp_path / "block").iterdir())
+    assert names == ["anomaly_config.json", "gmm.json", "metadata.json", "model.tflite"]
+    assert (tmp_path / "block" / "model.tflite").read_bytes() == (GMM_DEMO_DIR / "model.tflite").read_bytes()
+    # every command takes the directory where it takes a metadata file
+    scored = tmp_path / "scored.csv"
+    proc = run_cli("score", tmp_path / "block", ANOMALY_SESSION_CSV, "-o", scored)
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(scored)
+    model = load_demo_gmm_model()
+    features = pd.read_csv(ANOMALY_SESSION_CSV).drop(columns="timestamp").to_numpy()
+    want = model.score(features)
+    got = frame["anomaly_score"].to_numpy(np.float32)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert (
+        frame["is_anomaly"].fillna(False).astype(bool).tolist()
+        == model.score_full(features).is_anomaly(model.default_threshold).tolist()
+    )
+    # a K-means block still fetches to a .json file, and to a directory
+    proc = run_cli(
+        "fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "--base-url", served_api, "-o", tmp_path / "kmeans"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "kmeans").iterdir()) == ["anomaly_config.json", "metadata.json"]
+
+
+def test_a_gmm_blocks_threshold_is_written_back_and_read_again(writable_api):
+    proc = run_cli(
+        "set-threshold",
+        "--project-id",
+        PROJECT_ID,
+        "--learn-id",
+        GMM_BLOCK_ID,
+        "--value",
+        "2.5",
+        "--base-url",
+        writable_api.base_url,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"block {GMM_BLOCK_ID}: min_anomaly_score 2.05 -> 2.5" in proc.stdout.decode()
+    model = EdgeImpulseClient(API_KEY, writable_api.base_url).get_model(PROJECT_ID, GMM_BLOCK_ID)
+    assert isinstance(model, GmmAnomalyModel) and model.default_threshold == 2.5
+    assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3  # the other block is untouched
