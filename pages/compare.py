@@ -96,7 +96,8 @@ if comparison.counts_a is not None and comparison.counts_b is not None:
         (c2, comparison.b, comparison.counts_b, "compare_cm_b"),
     ):
         title = f"{side.name[:60]} at {side.threshold:g}"
-        col.plotly_chart(fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], title), width="stretch", key=key)
+        with col:
+            show_chart(fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], title), width="stretch", key=key)
     assert comparison.curve_a is not None and comparison.curve_b is not None
     curves = [
         (
