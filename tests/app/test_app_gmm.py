@@ -58,6 +58,7 @@ def test_scoring_a_file_with_the_gmm_block_counts_what_the_core_counts(app):
     table = read_feature_file(ANOMALY_SESSION_CSV)
     want = score_table(table, model, map_columns(table, model)).count_anomalies(model.default_threshold)
     assert int(metric(at, "Anomalies").split()[0].replace(",", "")) == want
+    assert any("most likely component" in d.value.columns for d in at.dataframe)
     at = goto(at, "clusters")  # the upload is drawn over the components
     no_problems(at)
     assert "your upload" in charts(at)[0].proto.spec
