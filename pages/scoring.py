@@ -12,6 +12,7 @@ from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import map_columns, preview
 from ei_anomaly.figures import fig_score_histogram, fig_scored_file_timeline, timeline_note
 from ei_anomaly.limits import Limits
+from ei_anomaly.model import BlockKind
 from ei_anomaly.review import SourceKind, score_definition, summarize_scored
 
 source = require_source()
@@ -132,6 +133,8 @@ def results() -> None:
 
     st.subheader("Top anomalies")
     top = scored.top_anomalies(threshold)
+    if model.kind is BlockKind.GMM:  # a GMM block has components, not clusters
+        top = top.rename(columns={"nearest cluster": "most likely component"})
     if len(top):
         st.dataframe(
             top,

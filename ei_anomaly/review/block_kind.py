@@ -50,7 +50,7 @@ def score_definition(model: AnomalyModel) -> ScoreDefinition:
     scaler = f"   mean {mean:.4g}, scale {scale:.4g}" if mean is not None and scale is not None else ""
     return ScoreDefinition(
         (
-            "x[j]  = f[axes[j]]                  raw values: no feature scaler",
+            "x[j]  = f[axes[j]]         raw, not scaled",
             "ll    = log sum_k w_k N(x; mu_k, Sigma_k)",
             f"score = | (ll - mean) / scale |{scaler}",
         ),

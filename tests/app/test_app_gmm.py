@@ -58,6 +58,7 @@ def test_scoring_a_file_with_the_gmm_block_counts_what_the_core_counts(app):
     table = read_feature_file(ANOMALY_SESSION_CSV)
     want = score_table(table, model, map_columns(table, model)).count_anomalies(model.default_threshold)
     assert int(metric(at, "Anomalies").split()[0].replace(",", "")) == want
+    assert any("most likely component" in d.value.columns for d in at.dataframe)
     at = goto(at, "clusters")  # the upload is drawn over the components
     no_problems(at)
     assert "your upload" in charts(at)[0].proto.spec
@@ -142,3 +143,16 @@ def test_compare_on_an_upload_with_a_label_column(app):
     shown = {m.label: int(m.value.replace(",", "")) for m in at.metric if m.label in ("only A flags", "only B flags")}
     assert shown == {"only A flags": int(np.sum(fa & ~fb)), "only B flags": int(np.sum(~fa & fb))}
     assert any("592 labelled rows of labelled.csv" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_compare_two_blocks_of_a_project_on_studios_model_testing(app, use_api, served_api):
+    from tests.support.apptest import LOCAL_API_SETTINGS
+
+    at = goto(use_api(app(LOCAL_API_SETTINGS), served_api, API_KEY), "compare")
+    no_problems(at)
+    judged_on = at.radio(key="compare_labelled_source")
+    assert judged_on.options == ["Validation windows of the same samples", "Studio's model-testing results"]
+    judged_on.set_value("Studio's model-testing results").run()
+    no_problems(at)
+    assert len(charts(at)) == 3
+    assert any("windows of Studio's model-testing results" in c.value.replace("\\", "") for c in at.caption)
