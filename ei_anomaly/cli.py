@@ -155,6 +155,62 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     print(counts_line(summary.rows, summary.anomalies, summary.unscorable, threshold, mapping.how), file=sys.stderr)
 
 
+def cmd_alarms(args: argparse.Namespace) -> int:
+    """Simulate an alarm policy per device over a fleet log: one CSV row per device, a fleet summary."""
+    from .alarms import AlarmPolicy, parse_smoothing, simulate
+    from .alarms.log_file import choose_fleet_columns, read_fleet_log
+    from .alarms.table_csv import fleet_summary_lines, write_alarm_table
+
+    smoothing = parse_smoothing(args.smooth) if args.smooth else None  # before any reading: exit 2, no output
+    if args.stride is not None and args.stride <= 0:
+        raise UsageError(f"--stride must be a number of seconds above 0, not {args.stride:g}")
+    if not str(args.output).lower().endswith(".csv"):
+        raise UsageError(f"the alarm table is CSV: name the output .csv, not {args.output}")
+    loaded = _Loaded()
+    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
+    worker.start()
+    stream: FeatureStream | AnomalyLensError
+    try:
+        stream = open_feature_stream(Path(args.features))
+    except AnomalyLensError as exc:
+        stream = exc
+    worker.join()
+    try:
+        if loaded.error is not None:
+            raise loaded.error
+        if isinstance(stream, AnomalyLensError):
+            raise stream
+        assert loaded.model is not None
+        model = loaded.model
+        threshold = model.default_threshold if args.threshold is None else args.threshold
+        policy = AlarmPolicy(threshold, smoothing, args.cooldown or 0.0)
+        columns = choose_fleet_columns(stream.first.columns, args.device, args.time, args.class_column)
+        scored = read_fleet_log(stream, model, columns, args.stride)
+    finally:
+        if isinstance(stream, FeatureStream):
+            stream.close()
+    result = simulate(scored.log, policy)
+    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh))
+    for note in scored.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if scored.bad_cells:
+        print(
+            f"warning: {scored.bad_cells} cells of number columns are not numbers; rows that need them are unscorable",
+            file=sys.stderr,
+        )
+    for line in fleet_summary_lines(result, scored.log):
+        print(line, file=sys.stderr)
+    return EXIT_OK
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (seconds)."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return value
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """One offline HTML file of the model review (and of a scored feature file, if given)."""
 
@@ -312,6 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="for CSV opened in Excel/Sheets: prefix text cells starting with = + - @ with ' (numbers unchanged)",
     )
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("alarms", help="simulate an alarm policy (the SDK's smoothing) per device over a fleet log")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("features", help="the fleet log: a feature file (CSV or Parquet) with device and time columns")
+    p.add_argument("-o", "--output", required=True, help="the per-device table, .csv")
+    p.add_argument("--threshold", type=finite_float, help="the anomaly threshold (default: the block's own)")
+    p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
+    p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="no new alarm this soon after one")
+    p.add_argument("--device", metavar="COL", help="the device column (default: detected by name)")
+    p.add_argument("--time", metavar="COL", help="the time column (default: detected by name)")
+    p.add_argument(
+        "--stride", type=finite_float, metavar="SECONDS", help="seconds between windows, without a time column"
+    )
+    p.add_argument("--class-column", metavar="COL", help="the predicted class per window (impulses with a classifier)")
+    p.set_defaults(func=cmd_alarms)
 
     p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")

@@ -195,7 +195,7 @@ def build_fleet_log(
         device_source = f"device column {device_column!r}" if device_column else "device column"
     else:
         codes, names = np.zeros(n, np.int64), ["all rows"]
-        device_source = "no device column: the whole log is one device"
+        device_source = "no device column (the whole log is one device)"
     if times is not None:
         seconds, how = times_in_seconds(times)
         time_source = f"time column {time_column!r} ({how})" if time_column else f"time column ({how})"
