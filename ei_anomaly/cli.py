@@ -203,6 +203,27 @@ def cmd_alarms(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """Write anomaly_policy.h, test_vectors.csv and a README for the firmware into a directory."""
+    from . import load_metadata
+    from .alarms import parse_smoothing
+    from .alarms.handoff import write_handoff
+
+    smoothing = parse_smoothing(args.smooth) if args.smooth else None
+    if args.vectors < 1:
+        raise UsageError(f"--vectors must be at least 1, not {args.vectors}")
+    model = load_metadata(Path(args.metadata))
+    stream = open_feature_stream(Path(args.features)) if args.features else None
+    try:
+        files = write_handoff(model, Path(args.output), args.threshold, smoothing, args.vectors, stream)
+    finally:
+        if stream is not None:
+            stream.close()
+    vectors = files.vectors.count("\n") - 1
+    print(f"wrote {args.output}: anomaly_policy.h, test_vectors.csv ({vectors} vectors), README.md", file=sys.stderr)
+    return EXIT_OK
+
+
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (seconds)."""
     value = finite_float(text)
@@ -383,6 +404,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--class-column", metavar="COL", help="the predicted class per window (impulses with a classifier)")
     p.set_defaults(func=cmd_alarms)
+
+    p = sub.add_parser("handoff", help="write a C header, test vectors and a README that hand a policy to firmware")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory to write into")
+    p.add_argument("--threshold", type=finite_float, required=True, help="anomaly when score > T")
+    p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
+    p.add_argument(
+        "--features", help="pick the test vectors from this feature file (default: made around the clusters)"
+    )
+    p.add_argument("--vectors", type=int, default=64, help="how many test vectors (default 64)")
+    p.set_defaults(func=cmd_handoff)
 
     p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
