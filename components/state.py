@@ -75,3 +75,20 @@ def threshold_slider(
 
 def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
     return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"
+
+
+# Fleet page (issue #16, alarm policy for a fleet): the log, its columns and the policy's controls.
+FLEET_SOURCE = "fleet_source"
+FLEET_LOG = "fleet_log"  # components.fleet.LoadedFleet: the last fleet log built in this session
+FLEET_DEVICE_COLUMN = "fleet_device_column"
+FLEET_TIME_COLUMN = "fleet_time_column"
+FLEET_CLASS_COLUMN = "fleet_class_column"
+FLEET_STRIDE = "fleet_stride_s"
+FLEET_SMOOTH = "fleet_smooth"
+FLEET_N_READINGS = "fleet_n_readings"
+FLEET_MIN_SAME = "fleet_min_same"
+FLEET_COOLDOWN_MIN = "fleet_cooldown_min"
+FLEET_BUDGET = "fleet_budget"
+FLEET_BUDGET_PER = "fleet_budget_per"
+FLEET_DEVICE = "fleet_drilldown_device"
+FLEET_EXPLAIN_ROW = "fleet_explain_row"

@@ -10,7 +10,7 @@ simulation and counted (`FleetLog.skipped`), never dropped silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,9 @@ import pyarrow.compute as pc
 from ..errors import FeatureFileError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+T = TypeVar("T")
 
 __all__ = [
     "DAY_S",
@@ -126,7 +128,7 @@ class FleetLog:
     has_time_column: bool
     skipped: int = 0  # rows left out: no device or no readable time
     first_skipped_row: int | None = None  # 1-based data row
-    _levels: dict[tuple[int, int], npt.NDArray[np.float32]] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[object, ...], Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_devices(self) -> int:
@@ -163,11 +165,13 @@ class FleetLog:
     def device_slice(self, device: int) -> slice:
         return slice(int(self.starts[device]), int(self.starts[device + 1]))
 
-    def cached_levels(self, key: tuple[int, int], compute: Any) -> npt.NDArray[np.float32]:
-        """The smoothing levels of `key` (n, min same), computed once per log."""
-        if key not in self._levels:
-            self._levels[key] = compute()
-        return self._levels[key]
+    def cached(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+        """What `compute` gives for `key` (smoothing levels, alarm intervals), computed once per log:
+        everything that does not depend on the threshold, so a threshold step only compares."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        found: T = self._cache[key]
+        return found
 
 
 def build_fleet_log(

@@ -30,7 +30,9 @@ def answer_levels(log: FleetLog, smoothing: Smoothing | None) -> npt.NDArray[np.
     """Per window, the level the answer compares with the threshold (see `kernels`): the score
     itself without smoothing; with smoothing, computed once per (n, min same) and log."""
     if smoothing is None:
-        return np.where(np.isnan(log.scores), np.float32(-np.inf), log.scores).astype(np.float32)
+        return log.cached(
+            ("levels", None), lambda: np.where(np.isnan(log.scores), np.float32(-np.inf), log.scores).astype(np.float32)
+        )
     n, k = smoothing.n_readings, smoothing.min_readings_same
     if log.classes is None:
 
@@ -43,7 +45,7 @@ def answer_levels(log: FleetLog, smoothing: Smoothing | None) -> npt.NDArray[np.
         def compute() -> npt.NDArray[np.float32]:
             return kernels.class_levels(log.scores, classes, max(len(log.class_names), 1), log.starts, n, k)
 
-    return log.cached_levels((n, k), compute)
+    return log.cached(("levels", n, k), compute)
 
 
 def effective_level(threshold: float, smoothing: Smoothing | None) -> float:

@@ -38,6 +38,11 @@ class _Intervals:
 
 
 def _intervals(log: FleetLog, smoothing: Smoothing | None) -> _Intervals:
+    key = None if smoothing is None else (smoothing.n_readings, smoothing.min_readings_same)
+    return log.cached(("intervals", key), lambda: _compute_intervals(log, smoothing))
+
+
+def _compute_intervals(log: FleetLog, smoothing: Smoothing | None) -> _Intervals:
     levels = answer_levels(log, smoothing)
     before = np.empty_like(levels)
     before[1:] = levels[:-1]

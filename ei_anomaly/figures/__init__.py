@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
+from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
 from .layout import MAX_POINTS
 from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
 from .scores import fig_score_timeline, fig_scored_file_timeline, timeline_note
@@ -20,13 +21,16 @@ __all__ = [
     "MAX_POINTS",
     "RAM",
     "DeviceMetric",
+    "fig_alarm_curve",
     "fig_cluster_3d",
     "fig_cluster_map",
     "fig_confusion_matrix",
+    "fig_device_trace",
     "fig_latency",
     "fig_on_device",
     "fig_parallel_centers",
     "fig_pr_curve",
+    "fig_rate_grid",
     "fig_score_histogram",
     "fig_score_timeline",
     "fig_scored_file_timeline",
