@@ -92,3 +92,5 @@ FLEET_BUDGET = "fleet_budget"
 FLEET_BUDGET_PER = "fleet_budget_per"
 FLEET_DEVICE = "fleet_drilldown_device"
 FLEET_EXPLAIN_ROW = "fleet_explain_row"
+EXPLAINED_WINDOW = "explained_window"  # components.explain.ExplainedWindow: drawn on the Clusters page
+SCORING_EXPLAIN_ROW = "scoring_explain_row"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import state
 from components.errors import show_error
+from components.explain import show_explanation
 from components.fleet import DEMO_FLEET, fleet_choices, fleet_data, fleet_log
 from components.source import require_source
 from components.text import md_escape
@@ -224,6 +225,21 @@ def policy_view() -> None:
         if len(alarms)
         else f"{len(trace.scores):,} windows, no alarm with this policy."
     )
+
+    st.subheader("Explain a window")
+    if len(alarms):
+        first = int(trace.rows[alarms[0]])
+    else:  # the highest score (unscorable windows last)
+        first = int(trace.rows[int(np.argmax(np.nan_to_num(trace.scores, nan=-np.inf)))])
+    row = st.number_input(
+        "Row of the log (0-based; the drill-down's hover shows it)",
+        min_value=0,
+        max_value=data.scored.n_rows - 1,
+        value=first,
+        key=f"{state.FLEET_EXPLAIN_ROW}::{data.scored.identity}::{device}",
+        help="Starts at this device's first alarm (or its highest score).",
+    )
+    show_explanation(model, data.scored, int(row), "fleet_explain")
 
 
 policy_view()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
+from .explain import add_window_marker, fig_axis_shares
 from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
 from .layout import MAX_POINTS
 from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
@@ -21,7 +22,9 @@ __all__ = [
     "MAX_POINTS",
     "RAM",
     "DeviceMetric",
+    "add_window_marker",
     "fig_alarm_curve",
+    "fig_axis_shares",
     "fig_cluster_3d",
     "fig_cluster_map",
     "fig_confusion_matrix",

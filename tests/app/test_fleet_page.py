@@ -21,7 +21,7 @@ def test_demo_fleet_shows_the_policy_outcome(app):
     expected = simulate(log, AlarmPolicy(threshold, Smoothing(10, 7)))
     assert metric(at, "Devices") == "36"
     assert metric(at, "Alarms") == f"{expected.total_alarms:,}"
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 4  # grid, curve, drill-down, explained window
     table = at.dataframe[0].value
     assert list(table.columns) == ["device", "windows", "anomalous windows", "alarms", "days", "alarms per day"]
     assert table["device"].iloc[0] in {"press-07", "press-23", "press-15", "press-31"}  # a sick device on top
@@ -75,3 +75,26 @@ def test_an_upload_without_device_or_time_asks_for_a_stride(app, upload_demo_csv
     no_problems(at)  # the demo session has a timestamp and no device: one device
     assert metric(at, "Devices") == "1"
     assert any("no device column" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_explain_a_window_from_the_fleet_and_see_it_on_the_clusters_page(app):
+    at = goto(app(), "fleet")
+    at.selectbox(key="fleet_drilldown_device").set_value("press-15").run()
+    no_problems(at)
+    assert any("of the squared distance" in c.value for c in at.caption)
+    assert any("share of the squared distance" in c.proto.spec for c in charts(at))
+    at = goto(at, "clusters")
+    no_problems(at)
+    assert any("explained: row" in c.proto.spec for c in charts(at))
+
+
+def test_explain_a_row_on_the_scoring_page(app, upload_demo_csv):
+    at = upload_demo_csv(app())
+    row = next(n for n in at.number_input if n.key.startswith("scoring_explain_row"))
+    row.set_value(140).run()  # a sensor dropout: no score to explain
+    assert not at.exception
+    assert any("row 140 has an empty or non-numeric feature" in e.value.replace("\\", "") for e in at.error)
+    row = next(n for n in at.number_input if n.key.startswith("scoring_explain_row"))
+    row.set_value(300).run()
+    no_problems(at)
+    assert any("of the squared distance" in c.value for c in at.caption)
