@@ -33,6 +33,7 @@ from .review.wording import counts_line
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 
 if TYPE_CHECKING:
+    from .alarms.views import FleetReview
     from .model import AnomalyModel
 
 # The HTTP pieces are imported by the commands that use them: `score` starts faster without.
@@ -257,6 +258,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         mapping = map_columns(table, model)
         scored = ScoredFile.score(table, model, mapping, path.name, str(path.resolve()))
     threshold = model.default_threshold if args.threshold is None else args.threshold
+    fleet = _fleet_review(args, model, threshold) if args.fleet else None
     name = Path(args.metadata).name + (" (the bundled demo)" if is_demo else "")
     subject = demo_files()["project"]["name"] if is_demo else Path(args.metadata).stem
     html = build_report(
@@ -265,11 +267,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         title=args.title or f"Anomaly model review: {subject}",
         source_label=name,
         scored=scored,
+        fleet=fleet,
     ).encode("utf-8")
     _atomic_write(Path(args.output), lambda fh: fh.write(html))
     detail = f"; {summarize_scored(scored, threshold).line}" if scored is not None else ""
     print(f"wrote {args.output} ({len(html) / 1e6:.1f} MB){detail}", file=sys.stderr)
     return EXIT_OK
+
+
+def _fleet_review(args: argparse.Namespace, model: AnomalyModel, threshold: float) -> FleetReview:
+    """`report --fleet LOG`: the log under the policy of --smooth and --cooldown at the threshold."""
+    from .alarms import AlarmPolicy, parse_smoothing, simulate
+    from .alarms.log_file import choose_fleet_columns, read_fleet_log
+    from .alarms.views import FleetReview
+
+    policy = AlarmPolicy(threshold, parse_smoothing(args.smooth) if args.smooth else None, args.cooldown or 0.0)
+    stream = open_feature_stream(Path(args.fleet))
+    try:
+        columns = choose_fleet_columns(stream.first.columns, args.device, args.time, None)
+        scored = read_fleet_log(stream, model, columns, args.stride)
+    finally:
+        stream.close()
+    return FleetReview(Path(args.fleet).name, scored.log, simulate(scored.log, policy))
 
 
 def _client(args: argparse.Namespace) -> EdgeImpulseClient:
@@ -422,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
+    p.add_argument("--fleet", metavar="LOG", help="add a fleet section: this fleet log under the alarm policy below")
+    p.add_argument("--smooth", metavar="N:K", help="with --fleet: the SDK's smoothing (default: none)")
+    p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="with --fleet: the alarm cool-down")
+    p.add_argument("--device", metavar="COL", help="with --fleet: the device column (default: detected by name)")
+    p.add_argument("--time", metavar="COL", help="with --fleet: the time column (default: detected by name)")
+    p.add_argument("--stride", type=finite_float, metavar="SECONDS", help="with --fleet: seconds between windows")
     p.set_defaults(func=cmd_report)
 
     for name, func, text in (

@@ -23,7 +23,7 @@ from ei_anomaly.alarms import (
     lowest_threshold,
     simulate,
 )
-from ei_anomaly.alarms.views import anomaly_rate_grid, curve_thresholds, device_table
+from ei_anomaly.alarms.views import FleetReview, anomaly_rate_grid, curve_thresholds, device_table
 from ei_anomaly.figures import fig_alarm_curve, fig_device_trace, fig_rate_grid
 from ei_anomaly.review import SourceKind
 
@@ -140,6 +140,7 @@ def policy_view() -> None:
         return
     policy = AlarmPolicy(threshold, smoothing, cooldown_min * 60)
     result = simulate(log, policy)
+    st.session_state[state.FLEET_REVIEW] = (model.fingerprint, FleetReview(data.name, log, result))  # for the report
     rate = result.fleet_rate
     m = st.columns(4)
     m[0].metric("Devices", f"{log.n_devices:,}", help=f"{log.n_windows:,} windows")

@@ -13,7 +13,7 @@ from ..rules import is_anomaly
 from .fleet_log import DAY_S, FleetLog
 from .simulate import FleetAlarms
 
-__all__ = ["HOUR_S", "RateGrid", "anomaly_rate_grid", "curve_thresholds", "device_table", "grid_bin"]
+__all__ = ["HOUR_S", "FleetReview", "RateGrid", "anomaly_rate_grid", "curve_thresholds", "device_table", "grid_bin"]
 
 HOUR_S = 3_600.0
 MAX_BINS = 400  # time bins of the grid, at most
@@ -89,3 +89,12 @@ def curve_thresholds(log: FleetLog, points: int = 161) -> npt.NDArray[np.float64
     lo, hi = min(float(lo), -0.1), max(float(hi), 0.5)
     pad = 0.05 * (hi - lo)
     return np.linspace(lo - pad, hi + pad, points)
+
+
+@dataclass(frozen=True)
+class FleetReview:
+    """A fleet log under one policy, as the report shows it (`name`: the log's file name)."""
+
+    name: str
+    log: FleetLog
+    result: FleetAlarms

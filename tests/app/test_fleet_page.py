@@ -98,3 +98,12 @@ def test_explain_a_row_on_the_scoring_page(app, upload_demo_csv):
     row.set_value(300).run()
     no_problems(at)
     assert any("of the squared distance" in c.value for c in at.caption)
+
+
+def test_the_report_download_takes_the_fleet_after_a_visit(app):
+    at = app()
+    assert not any("Fleet page" in c.value for c in at.caption)
+    at = goto(at, "fleet")
+    at = goto(at, "overview")
+    no_problems(at)
+    assert any("alarm policy last shown on the Fleet page" in c.value for c in at.caption)
