@@ -45,9 +45,10 @@ def _demo_fleet(model_fingerprint: str, _model: AnomalyModel) -> ScoredFile:
 
 
 def fleet_choices(model: AnomalyModel, is_demo: bool) -> list[str]:
-    options = [DEMO_FLEET] if is_demo else []
-    if last_scored(model) is not None:
-        options.append(LAST_UPLOAD)
+    """The last scored upload first (what a visitor coming from the Scoring page wants), then the demo's log."""
+    options = [LAST_UPLOAD] if last_scored(model) is not None else []
+    if is_demo:
+        options.append(DEMO_FLEET)
     return options
 
 

@@ -92,6 +92,7 @@ FLEET_BUDGET = "fleet_budget"
 FLEET_BUDGET_PER = "fleet_budget_per"
 FLEET_DEVICE = "fleet_drilldown_device"
 FLEET_EXPLAIN_ROW = "fleet_explain_row"
+FLEET_EXPLAIN = "fleet_explain"
 EXPLAINED_WINDOW = "explained_window"  # components.explain.ExplainedWindow: drawn on the Clusters page
 SCORING_EXPLAIN_ROW = "scoring_explain_row"
 FLEET_REVIEW = "fleet_review"  # (model fingerprint, ei_anomaly.alarms.views.FleetReview): the report's fleet section

@@ -227,7 +227,9 @@ def policy_view() -> None:
         else f"{len(trace.scores):,} windows, no alarm with this policy."
     )
 
-    st.subheader("Explain a window")
+    # Off by default: every chart a policy change redraws costs the browser (no GPU) a forced layout.
+    if not st.toggle("Explain a window", key=state.FLEET_EXPLAIN, help="Its nearest cluster and each axis's share"):
+        return
     if len(alarms):
         first = int(trace.rows[alarms[0]])
     else:  # the highest score (unscorable windows last)

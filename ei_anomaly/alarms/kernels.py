@@ -16,7 +16,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["alarm_flags", "class_levels", "majority_levels"]
+__all__ = ["alarm_flags", "class_levels", "majority_levels", "warm_up"]
 
 _F32 = npt.NDArray[np.float32]
 _I64 = npt.NDArray[np.int64]
@@ -128,3 +128,12 @@ def alarm_flags(
                 last = times[i]
             before = on
     return out
+
+
+def warm_up() -> None:
+    """Load the compiled loops (numba's first call costs a few tenths of a second); any thread."""
+    scores = np.zeros(2, np.float32)
+    starts = np.array([0, 2], np.int64)
+    majority_levels(scores, starts, 2, 2)
+    class_levels(scores, np.zeros(2, np.int32), 1, starts, 2, 1)
+    alarm_flags(scores, starts, np.zeros(2), 0.0, 0.0)

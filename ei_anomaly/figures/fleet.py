@@ -3,13 +3,14 @@ curve against the threshold, and one device's scores, smoothed answer and alarms
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
-from .layout import MAX_POINTS, apply_layout
+from .layout import apply_layout
 from .style import ANOMALY, MUTED, NORMAL, THRESHOLD
 from .text import plotly_escape
 
@@ -17,7 +18,9 @@ if TYPE_CHECKING:  # types only: drawing needs no numba
     from ..alarms import AlarmCurve, DeviceTrace
     from ..alarms.views import RateGrid
 
-__all__ = ["fig_alarm_curve", "fig_device_trace", "fig_rate_grid"]
+__all__ = ["TRACE_POINTS", "fig_alarm_curve", "fig_device_trace", "fig_rate_grid"]
+
+TRACE_POINTS = 4_000  # score points of one device's chart, at most
 
 
 def _time_axis(seconds: npt.NDArray[np.float64], epoch: bool) -> npt.NDArray[np.generic]:
@@ -42,8 +45,6 @@ def fig_rate_grid(grid: RateGrid) -> go.Figure:
             colorscale=[[0, "#f8fafc"], [0.15, "#fed7aa"], [1, ANOMALY]],
             colorbar={"title": {"text": "anomalous"}, "tickformat": ".0%"},
             hovertemplate="%{y}<br>%{x}<br>%{z:.1%} of windows anomalous<extra></extra>",
-            xgap=1,
-            ygap=1,
         )
     )
     height = min(900, max(320, 60 + 14 * len(names)))
@@ -112,15 +113,40 @@ def fig_alarm_curve(
 
 
 def fig_device_trace(trace: DeviceTrace, threshold: float, epoch: bool) -> go.Figure:
-    """One device: its scores in time order, where the (smoothed) answer is anomaly, its alarms."""
+    """One device: its scores in time order, where the (smoothed) answer is anomaly (a band), its
+    alarms. SVG only: a WebGL chart costs a browser without a GPU far more than a few thousand points."""
     n = len(trace.scores)
     keep = np.arange(n)
-    if n > MAX_POINTS:  # every k-th window, plus every alarm
-        keep = np.union1d(np.arange(0, n, int(np.ceil(n / MAX_POINTS))), np.flatnonzero(trace.alarm))
+    if n > TRACE_POINTS:  # the lowest and highest score of each stretch, plus every alarm
+        edges = np.linspace(0, n, TRACE_POINTS // 2 + 1).astype(np.int64)
+        filled = np.nan_to_num(trace.scores, nan=np.inf)
+        lows = [a + int(np.argmin(filled[a:b])) for a, b in itertools.pairwise(edges) if b > a]
+        highs = [
+            a + int(np.argmax(np.nan_to_num(trace.scores[a:b], nan=-np.inf)))
+            for a, b in itertools.pairwise(edges)
+            if b > a
+        ]
+        keep = np.union1d(np.union1d(lows, highs), np.flatnonzero(trace.alarm))
     x = _time_axis(trace.times, epoch)
     fig = go.Figure()
+    answer = trace.answer_anomaly.astype(np.int8)
+    change = np.flatnonzero(np.diff(answer)) + 1  # the band needs only the windows where the answer changes
+    corners = np.unique(np.concatenate([[0, n - 1], change - 1, change])) if n else np.zeros(0, np.int64)
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
+            x=x[corners],
+            y=answer[corners],
+            mode="lines",
+            line={"width": 0, "shape": "hv"},
+            fill="tozeroy",
+            fillcolor="rgba(234, 88, 12, 0.15)",
+            name="answer: anomaly",
+            yaxis="y2",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
             x=x[keep],
             y=trace.scores[keep],
             mode="lines",
@@ -130,18 +156,6 @@ def fig_device_trace(trace: DeviceTrace, threshold: float, epoch: bool) -> go.Fi
             hovertemplate="row %{customdata}<br>score %{y:.4f}<extra></extra>",
         )
     )
-    on = keep[trace.answer_anomaly[keep]]
-    fig.add_trace(
-        go.Scattergl(
-            x=x[on],
-            y=trace.scores[on],
-            mode="markers",
-            name="answer: anomaly",
-            marker={"color": ANOMALY, "size": 5, "opacity": 0.6},
-            customdata=trace.rows[on],
-            hovertemplate="row %{customdata}<br>score %{y:.4f}<extra>anomaly</extra>",
-        )
-    )
     alarms = np.flatnonzero(trace.alarm)
     fig.add_trace(
         go.Scatter(
@@ -149,14 +163,17 @@ def fig_device_trace(trace: DeviceTrace, threshold: float, epoch: bool) -> go.Fi
             y=trace.scores[alarms],
             mode="markers",
             name=f"alarm ({len(alarms)})",
-            marker={"color": THRESHOLD, "size": 12, "symbol": "triangle-down"},
+            marker={"color": ANOMALY, "size": 12, "symbol": "triangle-down", "line": {"color": THRESHOLD, "width": 1}},
             customdata=trace.rows[alarms],
             hovertemplate="row %{customdata}<br>alarm<extra></extra>",
         )
     )
     fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     apply_layout(fig, f"Device {plotly_escape(trace.device)}: score, smoothed answer and alarms", height=360)
-    fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
+    fig.update_layout(
+        legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+    )
     fig.update_xaxes(title="time" if epoch else "hours since the first window")
-    fig.update_yaxes(title="anomaly score")
+    fig.update_yaxes(title="anomaly score", selector={"anchor": "x"})
     return fig

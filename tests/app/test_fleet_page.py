@@ -21,7 +21,7 @@ def test_demo_fleet_shows_the_policy_outcome(app):
     expected = simulate(log, AlarmPolicy(threshold, Smoothing(10, 7)))
     assert metric(at, "Devices") == "36"
     assert metric(at, "Alarms") == f"{expected.total_alarms:,}"
-    assert len(charts(at)) == 4  # grid, curve, drill-down, explained window
+    assert len(charts(at)) == 3  # grid, curve, drill-down (explaining a window is off until asked for)
     table = at.dataframe[0].value
     assert list(table.columns) == ["device", "windows", "anomalous windows", "alarms", "days", "alarms per day"]
     assert table["device"].iloc[0] in {"press-07", "press-23", "press-15", "press-31"}  # a sick device on top
@@ -80,6 +80,7 @@ def test_an_upload_without_device_or_time_asks_for_a_stride(app, upload_demo_csv
 def test_explain_a_window_from_the_fleet_and_see_it_on_the_clusters_page(app):
     at = goto(app(), "fleet")
     at.selectbox(key="fleet_drilldown_device").set_value("press-15").run()
+    at.toggle(key="fleet_explain").set_value(True).run()
     no_problems(at)
     assert any("of the squared distance" in c.value for c in at.caption)
     assert any("share of the squared distance" in c.proto.spec for c in charts(at))
