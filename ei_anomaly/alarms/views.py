@@ -17,6 +17,7 @@ __all__ = ["HOUR_S", "FleetReview", "RateGrid", "anomaly_rate_grid", "curve_thre
 
 HOUR_S = 3_600.0
 MAX_BINS = 400  # time bins of the grid, at most
+GRID_DEVICES = 50  # rows of the grid, at most: the worst devices (a taller chart costs every redraw)
 
 
 def device_table(result: FleetAlarms) -> pd.DataFrame:
@@ -49,12 +50,19 @@ class RateGrid:
     bin_s: float
     rates: npt.NDArray[np.float64]
     epoch_times: bool
+    of_devices: int  # devices in the log; `devices` may be the worst of them
 
 
 def anomaly_rate_grid(
-    log: FleetLog, threshold: float, device_order: npt.NDArray[np.intp], bin_s: float | None = None
+    log: FleetLog,
+    threshold: float,
+    device_order: npt.NDArray[np.intp],
+    bin_s: float | None = None,
+    max_devices: int = GRID_DEVICES,
 ) -> RateGrid:
-    """The share of anomalous windows (score > threshold) per device and time bin."""
+    """The share of anomalous windows (score > threshold) per device and time bin, for the first
+    `max_devices` devices of `device_order` (`RateGrid.of_devices` says out of how many)."""
+    device_order = device_order[:max_devices]
     size = bin_s or grid_bin(log)
     t0 = float(np.floor(log.times.min() / size) * size) if log.n_windows else 0.0
     bins = ((log.times - t0) // size).astype(np.int64)
@@ -77,6 +85,7 @@ def anomaly_rate_grid(
         bin_s=size,
         rates=rates[device_order],
         epoch_times=log.has_time_column,
+        of_devices=log.n_devices,
     )
 
 

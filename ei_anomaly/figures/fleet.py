@@ -48,7 +48,8 @@ def fig_rate_grid(grid: RateGrid) -> go.Figure:
         )
     )
     height = min(900, max(320, 60 + 14 * len(names)))
-    apply_layout(fig, f"Anomalous windows per device and {unit}", height=height)
+    which = f"the {len(names)} worst of {grid.of_devices} devices" if len(names) < grid.of_devices else "device"
+    apply_layout(fig, f"Anomalous windows per {which} and {unit}", height=height)
     fig.update_yaxes(autorange="reversed", type="category", tickfont={"size": 10} if len(names) > 40 else None)
     if len(names) <= 60:  # every device named (Plotly would skip every other label)
         fig.update_yaxes(tickmode="array", tickvals=names, ticktext=names)
