@@ -27,6 +27,7 @@ pages = {
     ],
     "Score data": [
         st.Page(HERE / "pages" / "scoring.py", title="Scoring", icon=":material/upload_file:"),
+        st.Page(HERE / "pages" / "fleet.py", title="Fleet", icon=":material/sensors:"),
     ],
 }
 navigation = st.navigation(pages)

@@ -25,11 +25,18 @@ from ei_anomaly.model import BlockKind
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
 
+def _warm_up_kernels() -> None:
+    scoring.warm_up()
+    from ei_anomaly.alarms import kernels  # the Fleet page's loops (issue #16)
+
+    kernels.warm_up()
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up_scoring() -> threading.Thread:
     """Load the compiled scoring kernels once per server, in the background, at the first page
     view: otherwise the first visitor who uploads a file waits about a second more for them."""
-    thread = threading.Thread(target=scoring.warm_up, name="scoring-warm-up", daemon=True)
+    thread = threading.Thread(target=_warm_up_kernels, name="scoring-warm-up", daemon=True)
     thread.start()
     return thread
 

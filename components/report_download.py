@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ei_anomaly import AnomalyModel
+from ei_anomaly.alarms.views import FleetReview
 from ei_anomaly.report import build_report, report_filename
 
+from . import state
 from .source import Source
 from .threshold import shared_threshold
 from .uploads import last_scored
+
+
+def last_fleet_review(model: AnomalyModel) -> FleetReview | None:
+    """The fleet log and policy the Fleet page last showed with this model, if any."""
+    found = st.session_state.get(state.FLEET_REVIEW)
+    if found is None or found[0] != model.fingerprint:
+        return None
+    review: FleetReview = found[1]
+    return review
 
 
 def show_report_download(source: Source) -> None:
@@ -16,6 +28,7 @@ def show_report_download(source: Source) -> None:
     model = source.model
     threshold = shared_threshold(model, model.anomaly_threshold)
     upload = last_scored(model)  # read now: the download callable runs without the session
+    fleet = last_fleet_review(model)
 
     def build() -> str:
         return build_report(
@@ -24,6 +37,7 @@ def show_report_download(source: Source) -> None:
             title=f"Anomaly model review: {source.title}",
             source_label=source.title,
             scored=upload,
+            fleet=fleet,
         )
 
     st.download_button(
@@ -38,4 +52,5 @@ def show_report_download(source: Source) -> None:
     )
     # No file name here: captions render markdown, and the name is the user's text.
     with_upload = "with your last scored upload" if upload else "score a file on the Scoring page to add it"
-    st.caption(f"Report at threshold {threshold:g}; {with_upload}.")
+    with_fleet = "; with the fleet and the alarm policy last shown on the Fleet page" if fleet else ""
+    st.caption(f"Report at threshold {threshold:g}; {with_upload}{with_fleet}.")

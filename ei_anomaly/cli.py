@@ -33,6 +33,7 @@ from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_
 from .visible import visible_controls
 
 if TYPE_CHECKING:
+    from .alarms.views import FleetReview
     from .model import AnomalyModel
 
 # The HTTP pieces are imported by the commands that use them: `score` starts faster without.
@@ -155,6 +156,83 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     print(counts_line(summary.rows, summary.anomalies, summary.unscorable, threshold, mapping.how), file=sys.stderr)
 
 
+def cmd_alarms(args: argparse.Namespace) -> int:
+    """Simulate an alarm policy per device over a fleet log: one CSV row per device, a fleet summary."""
+    from .alarms import AlarmPolicy, parse_smoothing, simulate
+    from .alarms.log_file import choose_fleet_columns, read_fleet_log
+    from .alarms.table_csv import fleet_summary_lines, write_alarm_table
+
+    smoothing = parse_smoothing(args.smooth) if args.smooth else None  # before any reading: exit 2, no output
+    if args.stride is not None and args.stride <= 0:
+        raise UsageError(f"--stride must be a number of seconds above 0, not {args.stride:g}")
+    if not str(args.output).lower().endswith(".csv"):
+        raise UsageError(f"the alarm table is CSV: name the output .csv, not {args.output}")
+    loaded = _Loaded()
+    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
+    worker.start()
+    stream: FeatureStream | AnomalyLensError
+    try:
+        stream = open_feature_stream(Path(args.features))
+    except AnomalyLensError as exc:
+        stream = exc
+    worker.join()
+    try:
+        if loaded.error is not None:
+            raise loaded.error
+        if isinstance(stream, AnomalyLensError):
+            raise stream
+        assert loaded.model is not None
+        model = loaded.model
+        threshold = model.default_threshold if args.threshold is None else args.threshold
+        policy = AlarmPolicy(threshold, smoothing, args.cooldown or 0.0)
+        columns = choose_fleet_columns(stream.first.columns, args.device, args.time, args.class_column)
+        scored = read_fleet_log(stream, model, columns, args.stride)
+    finally:
+        if isinstance(stream, FeatureStream):
+            stream.close()
+    result = simulate(scored.log, policy)
+    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh))
+    for note in scored.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if scored.bad_cells:
+        print(
+            f"warning: {scored.bad_cells} cells of number columns are not numbers; rows that need them are unscorable",
+            file=sys.stderr,
+        )
+    for line in fleet_summary_lines(result, scored.log):
+        print(line, file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """Write anomaly_policy.h, test_vectors.csv and a README for the firmware into a directory."""
+    from . import load_metadata
+    from .alarms import parse_smoothing
+    from .alarms.handoff import write_handoff
+
+    smoothing = parse_smoothing(args.smooth) if args.smooth else None
+    if args.vectors < 1:
+        raise UsageError(f"--vectors must be at least 1, not {args.vectors}")
+    model = load_metadata(Path(args.metadata))
+    stream = open_feature_stream(Path(args.features)) if args.features else None
+    try:
+        files = write_handoff(model, Path(args.output), args.threshold, smoothing, args.vectors, stream)
+    finally:
+        if stream is not None:
+            stream.close()
+    vectors = files.vectors.count("\n") - 1
+    print(f"wrote {args.output}: anomaly_policy.h, test_vectors.csv ({vectors} vectors), README.md", file=sys.stderr)
+    return EXIT_OK
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (seconds)."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return value
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """One offline HTML file of the model review (and of a scored feature file, if given)."""
 
@@ -195,6 +273,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         mapping = map_columns(table, model)
         scored = ScoredFile.score(table, model, mapping, path.name, str(path.resolve()))
     threshold = model.default_threshold if args.threshold is None else args.threshold
+    fleet = _fleet_review(args, model, threshold) if args.fleet else None
     name = Path(args.metadata).name + (" (the bundled demo)" if is_demo else "")
     subject = demo_files()["project"]["name"] if is_demo else Path(args.metadata).stem
     html = build_report(
@@ -203,11 +282,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         title=args.title or f"Anomaly model review: {subject}",
         source_label=name,
         scored=scored,
+        fleet=fleet,
     ).encode("utf-8")
     _atomic_write(Path(args.output), lambda fh: fh.write(html))
     detail = f"; {summarize_scored(scored, threshold).line}" if scored is not None else ""
     print(f"wrote {args.output} ({len(html) / 1e6:.1f} MB){detail}", file=sys.stderr)
     return EXIT_OK
+
+
+def _fleet_review(args: argparse.Namespace, model: AnomalyModel, threshold: float) -> FleetReview:
+    """`report --fleet LOG`: the log under the policy of --smooth and --cooldown at the threshold."""
+    from .alarms import AlarmPolicy, parse_smoothing, simulate
+    from .alarms.log_file import choose_fleet_columns, read_fleet_log
+    from .alarms.views import FleetReview
+
+    policy = AlarmPolicy(threshold, parse_smoothing(args.smooth) if args.smooth else None, args.cooldown or 0.0)
+    stream = open_feature_stream(Path(args.fleet))
+    try:
+        columns = choose_fleet_columns(stream.first.columns, args.device, args.time, None)
+        scored = read_fleet_log(stream, model, columns, args.stride)
+    finally:
+        stream.close()
+    return FleetReview(Path(args.fleet).name, scored.log, simulate(scored.log, policy))
 
 
 def _client(args: argparse.Namespace) -> EdgeImpulseClient:
@@ -331,6 +427,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_score)
 
+    p = sub.add_parser("alarms", help="simulate an alarm policy (the SDK's smoothing) per device over a fleet log")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("features", help="the fleet log: a feature file (CSV or Parquet) with device and time columns")
+    p.add_argument("-o", "--output", required=True, help="the per-device table, .csv")
+    p.add_argument("--threshold", type=finite_float, help="the anomaly threshold (default: the block's own)")
+    p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
+    p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="no new alarm this soon after one")
+    p.add_argument("--device", metavar="COL", help="the device column (default: detected by name)")
+    p.add_argument("--time", metavar="COL", help="the time column (default: detected by name)")
+    p.add_argument(
+        "--stride", type=finite_float, metavar="SECONDS", help="seconds between windows, without a time column"
+    )
+    p.add_argument("--class-column", metavar="COL", help="the predicted class per window (impulses with a classifier)")
+    p.set_defaults(func=cmd_alarms)
+
+    p = sub.add_parser("handoff", help="write a C header, test vectors and a README that hand a policy to firmware")
+    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory to write into")
+    p.add_argument("--threshold", type=finite_float, required=True, help="anomaly when score > T")
+    p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
+    p.add_argument(
+        "--features", help="pick the test vectors from this feature file (default: made around the clusters)"
+    )
+    p.add_argument("--vectors", type=int, default=64, help="how many test vectors (default 64)")
+    p.set_defaults(func=cmd_handoff)
+
     p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
     p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("-o", "--output", required=True, help="where to write the .html file")
@@ -340,6 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
+    p.add_argument("--fleet", metavar="LOG", help="add a fleet section: this fleet log under the alarm policy below")
+    p.add_argument("--smooth", metavar="N:K", help="with --fleet: the SDK's smoothing (default: none)")
+    p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="with --fleet: the alarm cool-down")
+    p.add_argument("--device", metavar="COL", help="with --fleet: the device column (default: detected by name)")
+    p.add_argument("--time", metavar="COL", help="with --fleet: the time column (default: detected by name)")
+    p.add_argument("--stride", type=finite_float, metavar="SECONDS", help="with --fleet: seconds between windows")
     p.set_defaults(func=cmd_report)
 
     for name, func, text in (

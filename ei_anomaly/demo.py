@@ -20,6 +20,8 @@ GMM_DEMO_DIR = DEMO_DIR / "gmm"  # the demo's GMM block (learn block 5): a block
 GMM_DEMO_BLOCK_ID = 5
 NORMAL_SESSION_CSV = DEMO_DIR / "normal_session.csv"
 ANOMALY_SESSION_CSV = DEMO_DIR / "session_with_anomalies.csv"
+# 36 devices over 3 days, a few drifting or faulty (scripts/make_demo.py says which)
+FLEET_LOG_CSV = DEMO_DIR / "fleet_log.csv"
 # What the rows of the two session CSVs are, in order (scripts/make_demo.py writes them from these).
 NORMAL_SESSION_SEGMENTS = (("idle", 120), ("wave", 150), ("snake", 150), ("updown", 150), ("idle", 80))
 ANOMALY_SESSION_SEGMENTS = (

@@ -6,12 +6,13 @@ import streamlit as st
 
 from components import state
 from components.charts import show_chart
+from components.explain import explained_window
 from components.gmm_clusters import show_gmm_clusters
 from components.source import require_source, trained_points
 from components.text import md_escape
 from components.uploads import last_upload_points
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.figures import MAX_POINTS, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
+from ei_anomaly.figures import MAX_POINTS, add_window_marker, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from ei_anomaly.figures.style import ANOMALY, MUTED, NORMAL
 from ei_anomaly.model import BlockKind
 from ei_anomaly.review import default_map_axes
@@ -73,6 +74,9 @@ if upload is not None:
 
 unit = "" if original else " (scaled)"
 fig = fig_cluster_map(centers[:, [ax1, ax2]], radii, (labels[ax1] + unit, labels[ax2] + unit), overlays, stretch)
+if (explained := explained_window(model)) is not None:  # the window last explained (Fleet or Scoring page)
+    z, row = explained.explanation.scaled, explained.explanation.row
+    add_window_marker(fig, float(on_screen(z[ax1], ax1)), float(on_screen(z[ax2], ax2)), f"explained: row {row}")
 show_chart(fig, width="stretch", key="cluster_map")
 
 if n_axes >= 3:

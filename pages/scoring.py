@@ -5,6 +5,7 @@ import streamlit as st
 from components import state, uploads
 from components.charts import show_chart
 from components.errors import show_error
+from components.explain import show_explanation
 from components.source import require_source, upload_limit_mb
 from components.text import md_escape
 from components.threshold import select_threshold
@@ -150,6 +151,15 @@ def results() -> None:
             )
     else:
         st.caption("No row scores above the threshold.")
+    with st.expander("Explain a row", icon=":material/troubleshoot:"):  # the Fleet page does the same
+        explain_row = st.number_input(
+            "Row (0-based, as in the table above)",
+            min_value=0,
+            max_value=scored.n_rows - 1,
+            value=int(scored.top_rows["row"].iloc[0]) if len(scored.top_rows) else 0,
+            key=f"{state.SCORING_EXPLAIN_ROW}::{scored.identity}",
+        )
+        show_explanation(model, scored, int(explain_row), "scoring_explain", chart=False)
     spreadsheet = st.checkbox(
         "Spreadsheet-safe CSV",
         key=state.SPREADSHEET_SAFE,

@@ -20,6 +20,13 @@ The project's second anomaly block, a GMM trained on the same windows, is writte
 `scripts/make_demo_gmm.py` (called at the end).
 
 Run: python -m scripts.make_demo   (needs scikit-learn, a dev-only dependency)
+     python -m scripts.make_demo --fleet   (only the fleet log, `fleet_log.csv`)
+
+The fleet log: 36 devices over 3 days, one window every 10 minutes, each device doing the normal
+motions; a few are not well: two drift (their sensor noise grows day by day), one is faulty (bursts
+of taps from a loose mount, more each day) and one shakes for an hour every afternoon. Rows are
+written in the order a collector receives them (late deliveries), not in time order; columns:
+timestamp, device, the three axes by name.
 """
 
 from __future__ import annotations
@@ -224,6 +231,52 @@ def session(kinds: list[tuple[str, int]], rng: np.random.Generator, start: pd.Ti
     return frame
 
 
+FLEET_DEVICES, FLEET_DAYS, FLEET_STEP_MIN = 36, 3, 10
+FLEET_DRIFTING = ("press-07", "press-23")
+FLEET_FAULTY = "press-15"
+FLEET_SHAKY = "press-31"
+
+
+def fleet_window(device: str, at: pd.Timestamp, day: float, mount: float, rng: np.random.Generator) -> np.ndarray:
+    """One window's features for a device at a time (`day`: days since the log starts); `mount`:
+    the device's own vibration in the field, which training never saw."""
+    kind = NORMAL[rng.integers(len(NORMAL))]
+    if device == FLEET_FAULTY and rng.random() < 0.03 + 0.08 * day:
+        kind = "tap"
+    if device == FLEET_SHAKY and at.hour == 15:
+        kind = "shake"
+    sig = simulate(kind, rng)
+    sig += rng.normal(0, mount, sig.shape)
+    if device in FLEET_DRIFTING:
+        sig += rng.normal(0, 0.25 + 0.9 * day, sig.shape)  # a sensor getting noisier by the day
+    return spectral_features(sig)
+
+
+def fleet_log() -> pd.DataFrame:
+    rng = np.random.default_rng(20261202)
+    start = pd.Timestamp("2026-11-23T00:00:00")
+    steps = FLEET_DAYS * 24 * 60 // FLEET_STEP_MIN
+    rows = []
+    for d in range(FLEET_DEVICES):
+        device = f"press-{d + 1:02d}"
+        offset = pd.Timedelta(seconds=int(rng.integers(0, 600)))
+        mount = float(rng.uniform(0.2, 0.8))
+        for i in range(steps):
+            at = start + offset + pd.Timedelta(minutes=FLEET_STEP_MIN * i)
+            feats = fleet_window(device, at, i / (steps / FLEET_DAYS), mount, rng)
+            delay = rng.exponential(300) + (86_400 * 0.5 if rng.random() < 0.01 else 0.0)  # a few arrive late
+            rows.append((at + pd.Timedelta(seconds=delay), at.isoformat(), device, *feats[[0, 11, 22]]))
+    names = feature_names()
+    frame = pd.DataFrame(rows, columns=["received", "timestamp", "device", names[0], names[11], names[22]])
+    frame = frame.sort_values("received", kind="stable").drop(columns="received").round(5)
+    return frame.reset_index(drop=True)
+
+
+def write_fleet_log() -> None:
+    fleet_log().to_csv(OUT / "fleet_log.csv", index=False)
+    print(f"wrote {OUT / 'fleet_log.csv'}")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -373,4 +426,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--fleet" not in sys.argv[1:]:
+        main()
+    write_fleet_log()

@@ -14,7 +14,16 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.e2e import ROOT, launch, streamlit_app, wait_idle
 
-PAGES = {"overview": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0, "compare": 3}
+PAGES = {
+    "overview": 0,
+    "clusters": 3,
+    "validation": 2,
+    "on_device": 3,
+    "thresholds": 3,
+    "scoring": 0,
+    "fleet": 3,
+    "compare": 3,
+}
 
 
 def choose_gmm_demo_block(page) -> None:

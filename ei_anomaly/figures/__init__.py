@@ -14,6 +14,8 @@ from __future__ import annotations
 from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from .compare import COMPARE_COLORS, fig_pr_compare
 from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
+from .explain import add_window_marker, fig_axis_shares
+from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
 from .gmm import fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
 from .layout import MAX_POINTS
 from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
@@ -25,9 +27,13 @@ __all__ = [
     "MAX_POINTS",
     "RAM",
     "DeviceMetric",
+    "add_window_marker",
+    "fig_alarm_curve",
+    "fig_axis_shares",
     "fig_cluster_3d",
     "fig_cluster_map",
     "fig_confusion_matrix",
+    "fig_device_trace",
     "fig_gmm_3d",
     "fig_gmm_map",
     "fig_gmm_parallel",
@@ -36,6 +42,7 @@ __all__ = [
     "fig_parallel_centers",
     "fig_pr_compare",
     "fig_pr_curve",
+    "fig_rate_grid",
     "fig_score_histogram",
     "fig_score_timeline",
     "fig_scored_file_timeline",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -62,6 +62,10 @@ from ..review.compare import ComparedBlock
 from ..rules import SCORE_CAP
 from ..scored_file import ScoredFile
 from ..visible import visible_controls
+from .fleet_section import fleet_section
+
+if TYPE_CHECKING:
+    from ..alarms.views import FleetReview
 
 __all__ = ["build_comparison_report", "build_report", "report_filename"]
 
@@ -313,8 +317,9 @@ def build_report(
     source_label: str,
     scored: ScoredFile | None = None,
     generated: datetime | None = None,
+    fleet: FleetReview | None = None,
 ) -> str:
-    """The whole review as one HTML document (str)."""
+    """The whole review as one HTML document (str); `fleet`: a fleet log under an alarm policy."""
     threshold = float(threshold)
     if not math.isfinite(threshold):
         raise ValueError("the threshold must be a finite number")
@@ -331,7 +336,9 @@ def build_report(
         if scored is not None
         else None
     )
+    fleet_view = fleet_section(fleet, figures.add) if fleet is not None else None
     context = {
+        "fleet": fleet_view,
         "title": title,
         "source": source_label,
         "card": card,

@@ -1,0 +1,74 @@
+"""Explain a window (Fleet and Scoring pages) and remember it for the Clusters page to draw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from ei_anomaly import AnomalyLensError, AnomalyModel
+from ei_anomaly.figures import fig_axis_shares
+from ei_anomaly.model import BlockKind
+from ei_anomaly.review.explain import NOT_FOR_GMM, WindowExplanation, explain_window
+from ei_anomaly.scored_file import ScoredFile
+
+from . import state
+from .charts import show_chart
+from .errors import show_error
+from .text import md_escape
+
+
+@dataclass(frozen=True)
+class ExplainedWindow:
+    model_fingerprint: str
+    source: str  # the file's name
+    explanation: WindowExplanation
+
+
+def explained_window(model: AnomalyModel) -> ExplainedWindow | None:
+    """The window last explained in this session with this model, if any."""
+    found: ExplainedWindow | None = st.session_state.get(state.EXPLAINED_WINDOW)
+    return found if found is not None and found.model_fingerprint == model.fingerprint else None
+
+
+def show_explanation(model: AnomalyModel, scored: ScoredFile, row: int, key: str, chart: bool = True) -> None:
+    """The nearest cluster and each axis's share of the squared distance to it, for one row.
+    `chart` False: the table only (its share column is a bar), for pages whose charts all follow
+    the threshold."""
+    if model.kind is BlockKind.GMM:
+        st.info(NOT_FOR_GMM, icon=":material/info:")
+        return
+    try:
+        explanation = explain_window(model, scored.axis_values[row], row)
+    except AnomalyLensError as exc:
+        show_error(exc)
+        return
+    st.session_state[state.EXPLAINED_WINDOW] = ExplainedWindow(model.fingerprint, scored.name, explanation)
+    st.caption(md_escape(explanation.sentence()[0].upper() + explanation.sentence()[1:] + ".", 1000))
+    left, right = st.columns([3, 2], gap="large") if chart else (None, st.container())
+    if left is not None:
+        with left:
+            show_chart(fig_axis_shares(explanation), width="stretch", key=f"{key}_shares")
+    with right:
+        table = pd.DataFrame(
+            {
+                "axis": [a.label for a in explanation.axes],
+                "value": [a.value for a in explanation.axes],
+                "scaled": [a.scaled for a in explanation.axes],
+                f"cluster {explanation.cluster} center": [a.center for a in explanation.axes],
+                "share": [a.share for a in explanation.axes],
+            }
+        ).sort_values("share", ascending=False, kind="stable")
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                "value": st.column_config.NumberColumn(format="%.4g"),
+                "scaled": st.column_config.NumberColumn(format="%.3f"),
+                f"cluster {explanation.cluster} center": st.column_config.NumberColumn(format="%.3f"),
+            },
+        )
+        st.page_link("pages/clusters.py", label="See this window on the Clusters page", icon=":material/bubble_chart:")

@@ -1,0 +1,109 @@
+"""What the Fleet page and the report show of a simulated policy, decided once: the per-device
+table worst first, the device-by-time grid of anomaly rates, the thresholds of the curve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..rules import is_anomaly
+from .fleet_log import DAY_S, FleetLog
+from .simulate import FleetAlarms
+
+__all__ = ["HOUR_S", "FleetReview", "RateGrid", "anomaly_rate_grid", "curve_thresholds", "device_table", "grid_bin"]
+
+HOUR_S = 3_600.0
+MAX_BINS = 400  # time bins of the grid, at most
+GRID_DEVICES = 50  # rows of the grid, at most: the worst devices (a taller chart costs every redraw)
+
+
+def device_table(result: FleetAlarms) -> pd.DataFrame:
+    """One row per device, worst first (alarms per day, then alarms, then anomalous windows)."""
+    order = result.worst_first()
+    return pd.DataFrame(
+        {
+            "device": np.asarray(result.devices, dtype=object)[order],
+            "windows": result.windows[order],
+            "anomalous windows": result.anomaly_windows[order],
+            "alarms": result.alarms[order],
+            "days": result.days[order],
+            "alarms per day": result.alarms_per_day[order],
+        }
+    )
+
+
+def grid_bin(log: FleetLog) -> float:
+    """Hour bins for a log of up to two weeks, day bins beyond (so the grid stays readable)."""
+    span = float(log.times.max() - log.times.min()) if log.n_windows else 0.0
+    return HOUR_S if span <= 14 * DAY_S else DAY_S
+
+
+@dataclass(frozen=True)
+class RateGrid:
+    """Anomalous windows / windows per device (rows, in `devices` order) and time bin (NaN: none)."""
+
+    devices: list[str]
+    bin_starts: npt.NDArray[np.float64]  # seconds (epoch with a time column)
+    bin_s: float
+    rates: npt.NDArray[np.float64]
+    epoch_times: bool
+    of_devices: int  # devices in the log; `devices` may be the worst of them
+
+
+def anomaly_rate_grid(
+    log: FleetLog,
+    threshold: float,
+    device_order: npt.NDArray[np.intp],
+    bin_s: float | None = None,
+    max_devices: int = GRID_DEVICES,
+) -> RateGrid:
+    """The share of anomalous windows (score > threshold) per device and time bin, for the first
+    `max_devices` devices of `device_order` (`RateGrid.of_devices` says out of how many)."""
+    device_order = device_order[:max_devices]
+    size = bin_s or grid_bin(log)
+    t0 = float(np.floor(log.times.min() / size) * size) if log.n_windows else 0.0
+    bins = ((log.times - t0) // size).astype(np.int64)
+    n_bins = int(bins.max()) + 1 if log.n_windows else 0
+    if n_bins > MAX_BINS:  # wider bins, never more than MAX_BINS columns
+        size *= float(np.ceil(n_bins / MAX_BINS))
+        bins = ((log.times - t0) // size).astype(np.int64)
+        n_bins = int(bins.max()) + 1
+    device = np.repeat(np.arange(log.n_devices), log.windows)
+    cell = device * n_bins + bins
+    total = np.bincount(cell, minlength=log.n_devices * n_bins).reshape(log.n_devices, n_bins)
+    flagged = np.bincount(cell, weights=is_anomaly(log.scores, threshold), minlength=log.n_devices * n_bins).reshape(
+        log.n_devices, n_bins
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(total > 0, flagged / total, np.nan)
+    return RateGrid(
+        devices=[log.device_names[i] for i in device_order],
+        bin_starts=np.asarray(t0 + np.arange(n_bins) * size, np.float64),
+        bin_s=size,
+        rates=rates[device_order],
+        epoch_times=log.has_time_column,
+        of_devices=log.n_devices,
+    )
+
+
+def curve_thresholds(log: FleetLog, points: int = 161) -> npt.NDArray[np.float64]:
+    """Thresholds for the alarms-per-day curve: from the lowest scores to past the highest ones."""
+    finite = log.scores[np.isfinite(log.scores)]
+    if not len(finite):
+        return np.linspace(-0.5, 1.0, points)
+    lo, hi = np.percentile(finite, [1.0, 99.99])
+    lo, hi = min(float(lo), -0.1), max(float(hi), 0.5)
+    pad = 0.05 * (hi - lo)
+    return np.linspace(lo - pad, hi + pad, points)
+
+
+@dataclass(frozen=True)
+class FleetReview:
+    """A fleet log under one policy, as the report shows it (`name`: the log's file name)."""
+
+    name: str
+    log: FleetLog
+    result: FleetAlarms
