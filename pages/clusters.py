@@ -69,8 +69,15 @@ unit = "" if original else " (scaled)"
 fig = fig_cluster_map(centers[:, [ax1, ax2]], radii, (labels[ax1] + unit, labels[ax2] + unit), overlays, stretch)
 st.plotly_chart(fig, width="stretch", key="cluster_map")
 
-if n_axes >= 3:
+WEBGL_NOTE = "Drawn on request: it is WebGL, which takes seconds in a browser without a graphics card."
+
+
+@st.fragment
+def view_3d() -> None:
+    """The 3-D view, on request (a fragment: its toggle and axes rerun only this)."""
     with st.expander("3-D view", expanded=n_axes == 3, icon=":material/view_in_ar:"):
+        if not st.toggle("Draw the 3-D view", key=state.CLUSTERS_3D_SHOW, help=WEBGL_NOTE):
+            return
         picks = st.multiselect(
             "Axes",
             options,
@@ -87,8 +94,18 @@ if n_axes >= 3:
             )
         else:
             st.caption("Pick three axes.")
+
+
+@st.fragment
+def view_parallel() -> None:
+    """Every axis as parallel coordinates, on request."""
+    if st.toggle("Draw every axis (parallel coordinates)", key=state.CLUSTERS_PARALLEL_SHOW, help=WEBGL_NOTE):
+        st.plotly_chart(fig_parallel_centers(model.centers, radii, labels), width="stretch", key="cluster_parallel")
+
+
 if n_axes >= 3:
-    st.plotly_chart(fig_parallel_centers(model.centers, radii, labels), width="stretch", key="cluster_parallel")
+    view_3d()
+    view_parallel()
 
 st.subheader("Cluster table")
 table = pd.DataFrame(model.centers_in_original_units(), columns=labels)

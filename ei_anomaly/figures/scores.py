@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
-from .layout import MAX_POINTS, apply_layout
+from .layout import MAX_POINTS, apply_layout, scatter_trace
 from .style import ANOMALY, MUTED, THRESHOLD
 from .text import plotly_escape
 
@@ -28,9 +28,12 @@ def fig_score_timeline(
         raise ValueError(f"{max(len(ex), len(fx))} points: reduce to at most {MAX_POINTS} first")
     shown = f"anomaly ({len(fx):,} of {flagged_total:,} shown)" if len(fx) < flagged_total else "anomaly"
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=ex, y=ey, mode="lines", name="score", line={"color": MUTED, "width": 1}))
+    # The envelope is one SVG path whatever its length; markers are one SVG element each.
+    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="score", line={"color": MUTED, "width": 1}))
     size = 6 if len(fx) <= 1000 else 4
-    fig.add_trace(go.Scattergl(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": size}))
+    fig.add_trace(
+        scatter_trace(len(fx))(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": size})
+    )
     fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     apply_layout(fig, "Score along the file", height=360)
     fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the x title
@@ -57,6 +60,11 @@ def timeline_note(scored: ScoredFile, flagged: FlaggedPoints) -> str:
     notes = []
     if scored.envelope.reduced:
         notes.append(f"all {scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column")
-    if flagged.capped:
+    if flagged.per_cell:
+        notes.append(
+            f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked: the highest in each "
+            "marker-sized patch of the chart, so every patch that holds an anomaly shows one"
+        )
+    elif flagged.capped:
         notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")
     return "; ".join(notes)

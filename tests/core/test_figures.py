@@ -42,6 +42,28 @@ def test_cluster_map_stretches_circles_into_ellipses_in_original_units():
     assert xs.max() == pytest.approx(2.0) and ys.max() == pytest.approx(0.5, abs=1e-3)
 
 
+def test_cluster_map_draws_one_overlay_point_per_marker_cell_as_svg():
+    from ei_anomaly.figures.thin import MAP_CELLS
+
+    rng = np.random.default_rng(0)
+    x, y = (rng.normal(size=(2, 50_000)) * 5).round() / 5  # on a lattice: a few thousand cells
+    fig = figures.fig_cluster_map(np.zeros((1, 2)), np.array([1.0]), ("a", "b"), [("points", x, y, "#000")])
+    drawn = fig.data[0]
+    assert drawn.type == "scatter"  # SVG: few enough markers
+    assert len(drawn.x) < 5000 < len(x)
+    cells = {(int(a), int(b)) for a, b in zip(drawn.x * 1e6, drawn.y * 1e6, strict=True)}
+    assert len(cells) == len(drawn.x)  # no point drawn twice
+    lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
+    occupied = {
+        (
+            min(int((a - lo_x) / (hi_x - lo_x) * MAP_CELLS[0]), MAP_CELLS[0] - 1),
+            min(int((b - lo_y) / (hi_y - lo_y) * MAP_CELLS[1]), MAP_CELLS[1] - 1),
+        )
+        for a, b in zip(x, y, strict=True)
+    }
+    assert len(drawn.x) == len(occupied)  # every occupied cell keeps a point
+
+
 def test_cluster_map_refuses_mismatched_input():
     with pytest.raises(ValueError, match="match radii"):
         figures.fig_cluster_map(np.zeros((2, 2)), np.zeros(3), ("a", "b"))
