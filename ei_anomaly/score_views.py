@@ -23,10 +23,10 @@ from .rules import SCORE_CAP
 HISTOGRAM_BINS = 160  # a few KB to the browser, and fine bins around the threshold
 ENVELOPE_COLUMNS = 1500  # about one per pixel column of a wide chart: 3,000 points at most
 FLAGGED_CAP = 5000
-# Marker-sized cells of the score-along-the-file chart (columns along the file x score bands): a
-# 4-6 px marker in a chart about 800 x 260 px. More markers than cells draw nothing new, and every
-# marker is an SVG element the browser lays out again on each slider step.
-FLAGGED_CELLS = (150, 40)
+# Marker-sized cells of the score-along-the-file chart (columns along the file x score bands): about
+# 8 x 10 px in a chart about 800 x 260 px, for 5 px markers. More markers than cells draw nothing
+# new, and every marker is an SVG element the browser styles again on each slider step.
+FLAGGED_CELLS = (100, 26)
 
 
 @dataclass(frozen=True)

@@ -21,22 +21,34 @@ def fig_score_timeline(
     x_title: str,
 ) -> go.Figure:
     """Score along the file: the min/max envelope per pixel column as a line, and the flagged
-    windows as markers (at most a few thousand; the legend says how many of how many).
+    windows as markers (at most a few thousand; `timeline_note` says how many of how many).
     Each is (x, score); x is the row or the time column's cell (`ScoredFile.x_values`)."""
     (ex, ey), (fx, fy) = envelope, flagged
     if len(ex) > MAX_POINTS or len(fx) > MAX_POINTS:
         raise ValueError(f"{max(len(ex), len(fx))} points: reduce to at most {MAX_POINTS} first")
-    shown = f"anomaly ({len(fx):,} of {flagged_total:,} shown)" if len(fx) < flagged_total else "anomaly"
     fig = go.Figure()
     # The envelope is one SVG path whatever its length; markers are one SVG element each.
     fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="score", line={"color": MUTED, "width": 1}))
-    size = 6 if len(fx) <= 1000 else 4
+    size = 6 if len(fx) <= 1000 else 5
+    # The name stays the same at every threshold (how many are drawn is said below the chart): a
+    # legend that changes width makes Plotly lay the chart out twice per slider step.
+    marked = f"{len(fx):,} of {flagged_total:,} marked" if len(fx) < flagged_total else ""
     fig.add_trace(
-        scatter_trace(len(fx))(x=fx, y=fy, mode="markers", name=shown, marker={"color": ANOMALY, "size": size})
+        scatter_trace(len(fx))(
+            x=fx,
+            y=fy,
+            mode="markers",
+            name="anomaly",
+            marker={"color": ANOMALY, "size": size},
+            hovertemplate=f"%{{x}}<br>score %{{y:.3f}}<extra>{marked}</extra>",
+        )
     )
     fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     apply_layout(fig, "Score along the file", height=360)
     fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the x title
+    # The legend fits the top margin beside the title: with margins that may grow to fit it, Plotly
+    # draws the whole chart a second time on every update (every slider step).
+    fig.update_layout(margin={"autoexpand": False})
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="anomaly score")
     return fig
