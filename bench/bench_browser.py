@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -229,7 +230,7 @@ def open_metadata_file(probe: Probe, path: Path) -> None:
     page.get_by_text("Metadata JSON file", exact=True).click()
     wait_idle(page)
     page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-    page.get_by_text("1000", exact=True).first.wait_for(timeout=300_000)  # the model card's cluster count
+    page.get_by_text(re.compile(r"^1000 clusters")).first.wait_for(timeout=300_000)  # the sidebar's summary
     probe.settle(300_000)
 
 

@@ -188,3 +188,14 @@ def test_validation_filters_the_predictions_by_outcome(app):
         at.selectbox(key="validation_outcome").set_value(outcome).run()
         no_problems(at)
         assert f"{count} of {len(frame)} windows" in [c.value for c in at.caption]
+
+
+def test_the_uploaders_accept_every_file_the_limits_accept():
+    """Streamlit's uploader counts decimal megabytes: a cap of 32 refused the largest accepted
+    model (31.5 MiB = 33.0 MB) in the browser before the app saw it."""
+    from components.source import upload_limit_mb
+    from ei_anomaly.limits import Limits
+
+    limit = Limits.from_env().metadata_bytes
+    assert upload_limit_mb(limit) * 1_000_000 >= limit
+    assert upload_limit_mb(10**12) == 2048  # never above server.maxUploadSize
