@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.e2e import ROOT, launch, streamlit_app, wait_idle
 
-PAGES = {"overview": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0}
+PAGES = {"overview": 0, "clusters": 1, "validation": 2, "on_device": 3, "thresholds": 3, "scoring": 0}
 
 
 def main() -> None:
@@ -30,6 +30,11 @@ def main() -> None:
         for name in args.pages:
             page.goto(f"{url}/{'' if name == 'overview' else name}")
             wait_idle(page, charts=PAGES[name])
+            if name == "clusters":  # its WebGL views are drawn on request
+                for toggle in ("Draw the 3-D view", "Draw every axis (parallel coordinates)"):
+                    page.get_by_text(toggle).click()
+                    wait_idle(page)
+                wait_idle(page, charts=3)
             if name == "scoring":
                 page.get_by_role("button", name="Use the demo session with anomalies").click()
                 wait_idle(page, charts=2)

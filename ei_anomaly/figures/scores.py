@@ -46,9 +46,10 @@ def fig_score_timeline(
     fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
     apply_layout(fig, "Score along the file", height=360)
     fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the x title
-    # The legend fits the top margin beside the title: with margins that may grow to fit it, Plotly
-    # draws the whole chart a second time on every update (every slider step).
-    fig.update_layout(margin={"autoexpand": False})
+    # Fixed margins, as wide as Plotly's own fit gave (the legend beside the title, the tick labels
+    # and the x title below): with margins that may grow to fit them, Plotly lays the whole chart
+    # out a second time on every update (every slider step).
+    fig.update_layout(margin={"l": 70, "b": 85, "autoexpand": False})
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="anomaly score")
     return fig
