@@ -76,6 +76,7 @@ def threshold_slider(
 def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> str:
     return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"
 
+
 # Issue 19 (fast without a GPU): the Clusters page's WebGL views are drawn on request.
 CLUSTERS_3D_SHOW = "clusters_3d_show"
 CLUSTERS_PARALLEL_SHOW = "clusters_parallel_show"
