@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
-from .layout import MAX_POINTS, apply_layout, scatter_trace
+from .layout import MAX_POINTS, apply_layout, scatter_trace, value_line
 from .style import ANOMALY, MUTED, THRESHOLD
 from .text import plotly_escape
 
@@ -43,7 +43,7 @@ def fig_score_timeline(
             hovertemplate=f"%{{x}}<br>score %{{y:.3f}}<extra>{marked}</extra>",
         )
     )
-    fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
+    value_line(fig, y=threshold, line={"color": THRESHOLD, "dash": "dash"}, text=f"threshold {threshold:g}")
     apply_layout(fig, "Score along the file", height=360)
     fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})  # clear of the x title
     # Fixed margins, as wide as Plotly's own fit gave (the legend beside the title, the tick labels

@@ -157,3 +157,28 @@ def test_a_long_tailed_histogram_is_drawn_on_a_log_axis():
     assert figures.fig_score_histogram(score_histogram(scores), 0.3).layout.yaxis.type == "log"
     even = np.linspace(0, 1, 1000)
     assert figures.fig_score_histogram(score_histogram(even), 0.3).layout.yaxis.type != "log"
+
+
+@pytest.mark.parametrize(
+    ("plotly_way", "ours"),
+    [
+        ({"y": 0.3}, {"y": 0.3}),
+        ({"x": 0.3}, {"x": 0.3}),
+        ({"x": 0.3, "annotation_position": "bottom right"}, {"x": 0.3, "top": False}),
+    ],
+)
+def test_value_lines_draw_what_plotlys_own_lines_draw(plotly_way, ours):
+    import plotly.graph_objects as go
+
+    from ei_anomaly.figures.layout import value_line
+
+    line = {"color": "#111827", "dash": "dash"}
+    expected = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    axis = "x" if "x" in plotly_way else "y"
+    add = expected.add_vline if axis == "x" else expected.add_hline
+    add(
+        **{axis: plotly_way[axis]}, line=line, annotation_text="t", **{k: v for k, v in plotly_way.items() if k != axis}
+    )
+    got = value_line(go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), line=line, text="t", **ours)
+    assert got.layout.shapes == expected.layout.shapes
+    assert got.layout.annotations == expected.layout.annotations
