@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-# Marker-sized cells of a full-width map about 560 px tall (5 px markers).
-MAP_CELLS = (260, 100)
+# Marker-sized cells of a full-width map (about 1300 x 460 px of plot: 6.5 x 5.75 px cells, 5 px markers).
+MAP_CELLS = (200, 80)
 
 
 def one_per_cell(
