@@ -18,7 +18,8 @@ SVG_MAX_MARKERS = 5000
 
 def scatter_trace(markers: int) -> type[go.Scatter] | type[go.Scattergl]:
     """The scatter trace type for this many markers: SVG below the point where WebGL pays."""
-    return go.Scatter if markers <= SVG_MAX_MARKERS else go.Scattergl
+    trace: type[go.Scatter] | type[go.Scattergl] = go.Scatter if markers <= SVG_MAX_MARKERS else go.Scattergl
+    return trace
 
 
 @functools.cache

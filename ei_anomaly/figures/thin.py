@@ -30,7 +30,8 @@ def one_per_cell(
 
     cell = index(xs[finite], *x_range, cells[0]) * cells[1] + index(ys[finite], *y_range, cells[1])
     _, first = np.unique(cell, return_index=True)
-    return finite[np.sort(first)]
+    kept: npt.NDArray[np.intp] = finite[np.sort(first)]
+    return kept
 
 
 def extent(*arrays: npt.ArrayLike) -> tuple[float, float]:
