@@ -4,7 +4,7 @@ Same 1,000,000-row x 33-column CSV, same run, best of N, measured two ways:
 - process vs process: the whole CLI command vs a process that only does `pandas.read_csv`
   (both pay interpreter start, imports and first-touch memory), with each process's peak RSS;
 - in process: `cli.main([...])` vs `pandas.read_csv(...)`, both in this warm interpreter.
-Target (issues #2, #8): at most 1.6x, process vs process.
+Target (issue #19): at most 1.4x, process vs process, best of several runs.
 With --memory-rows N (e.g. 5000000), also scores an N-row CSV, and the same rows as Parquet,
 once each and checks the peak RSS stays under 1 GB (issue #8: memory bounded for any file size).
 Run: python -m bench.bench_cli [--rows 1000000] [--repeats 3] [--memory-rows 5000000]
@@ -34,7 +34,7 @@ from ei_anomaly.demo import DEMO_DIR
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-TARGET = 1.6
+TARGET = 1.4  # issue 19 (issues 2 and 8 asked for 1.6)
 MEMORY_TARGET_MB = 1000
 _CHUNK_ROWS = 1_000_000
 

@@ -18,3 +18,12 @@ from ei_anomaly.figures.text import safe_figure
 def show_chart(fig: Any, **kwargs: Any) -> Any:
     """`st.plotly_chart` of the escaped figure; keyword arguments are Streamlit's (width, key, on_select...)."""
     return st.plotly_chart(safe_figure(fig), **kwargs)
+
+
+WEBGL_NOTE = "Drawn on request: it is WebGL, which takes seconds in a browser without a graphics card."
+
+
+def draw_on_request(label: str, key: str) -> bool:
+    """A toggle in front of a WebGL view (3-D, parallel coordinates): such views are drawn only when
+    asked for, since a browser without a GPU draws them in software for seconds."""
+    return st.toggle(label, key=key, help=WEBGL_NOTE)

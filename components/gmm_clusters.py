@@ -9,11 +9,11 @@ import streamlit as st
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.figures import MAX_POINTS, fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
 from ei_anomaly.figures.style import ANOMALY, MUTED, NORMAL
-from ei_anomaly.gmm import GmmAnomalyModel
+from ei_anomaly.gmm import GmmAnomalyModel, GmmParameters
 from ei_anomaly.review import default_map_axes
 
 from . import state
-from .charts import show_chart
+from .charts import draw_on_request, show_chart
 from .source import Source, trained_points
 from .text import md_escape
 from .uploads import last_upload_points
@@ -55,24 +55,8 @@ def show_gmm_clusters(source: Source) -> None:
     show_chart(fig, width="stretch", key="gmm_map")
 
     if n_axes >= 3:
-        with st.expander("3-D view", expanded=n_axes == 3, icon=":material/view_in_ar:"):
-            picks = st.multiselect(
-                "Axes",
-                options,
-                default=options[:3],
-                max_selections=3,
-                format_func=lambda j: labels[j],
-                key=state.CLUSTERS_3D_AXES,
-            )
-            if len(picks) == 3:
-                sub = gmm.covariances[:, picks][:, :, picks]
-                figure = fig_gmm_3d(
-                    gmm.means[:, picks], sub, gmm.weights, (labels[picks[0]], labels[picks[1]], labels[picks[2]])
-                )
-                show_chart(figure, width="stretch", key="gmm_3d")
-            else:
-                st.caption("Pick three axes.")
-        show_chart(fig_gmm_parallel(gmm.means, gmm.weights, labels), width="stretch", key="gmm_parallel")
+        _gmm_3d(gmm, labels)
+        _gmm_parallel(gmm, labels)
 
     st.subheader("Component table")
     table = pd.DataFrame(gmm.means, columns=labels)
@@ -90,3 +74,35 @@ def show_gmm_clusters(source: Source) -> None:
         "Means and standard deviations in the axes' raw units (the block scores raw values). The Scoring page's "
         "`nearest_cluster` column is, for a GMM block, the most likely component of each window."
     )
+
+
+@st.fragment
+def _gmm_3d(gmm: GmmParameters, labels: list[str]) -> None:
+    """The components as ellipsoids on three axes, on request (a fragment: its controls rerun only this)."""
+    options = list(range(len(labels)))
+    with st.expander("3-D view", expanded=len(labels) == 3, icon=":material/view_in_ar:"):
+        if not draw_on_request("Draw the 3-D view", state.CLUSTERS_3D_SHOW):
+            return
+        picks = st.multiselect(
+            "Axes",
+            options,
+            default=options[:3],
+            max_selections=3,
+            format_func=lambda j: labels[j],
+            key=state.CLUSTERS_3D_AXES,
+        )
+        if len(picks) == 3:
+            sub = gmm.covariances[:, picks][:, :, picks]
+            figure = fig_gmm_3d(
+                gmm.means[:, picks], sub, gmm.weights, (labels[picks[0]], labels[picks[1]], labels[picks[2]])
+            )
+            show_chart(figure, width="stretch", key="gmm_3d")
+        else:
+            st.caption("Pick three axes.")
+
+
+@st.fragment
+def _gmm_parallel(gmm: GmmParameters, labels: list[str]) -> None:
+    """Every axis as parallel coordinates of the component means, on request."""
+    if draw_on_request("Draw every axis (parallel coordinates)", state.CLUSTERS_PARALLEL_SHOW):
+        show_chart(fig_gmm_parallel(gmm.means, gmm.weights, labels), width="stretch", key="gmm_parallel")

@@ -44,8 +44,9 @@ def warm_up_scoring() -> threading.Thread:
 API_TTL = 300  # seconds: long enough for a review, short enough to see a retrained model
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def demo_model() -> AnomalyModel:
+    """One shared, never-mutated model: cache_data would unpickle a copy at every call (twice a run)."""
     return load_demo_model()
 
 

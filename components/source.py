@@ -17,7 +17,7 @@ import streamlit as st
 from ei_anomaly import AnomalyLensError, AnomalyModel, MetadataError
 from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
-from ei_anomaly.limits import MB, Limits
+from ei_anomaly.limits import Limits
 from ei_anomaly.metadata import GMM_METADATA_ALONE
 from ei_anomaly.model import BlockKind
 from ei_anomaly.review import SourceKind, gmm_components
@@ -253,10 +253,14 @@ def _show_base_url_field() -> None:
         )
 
 
+UPLOADER_MB = 1_000_000  # Streamlit's uploader counts megabytes of 10^6 bytes (it refused a 33.0 MB file at "32")
+
+
 def upload_limit_mb(limit_bytes: int) -> int:
-    """A file_uploader's size cap: the input limit, never above the server's `server.maxUploadSize`
+    """A file_uploader's size cap: the input limit (rounded up to the uploader's decimal megabytes,
+    so every file the limit accepts gets through), never above the server's `server.maxUploadSize`
     (a widget's own cap overrides the server's, so it must not raise it)."""
-    return max(1, min(-(-limit_bytes // MB), int(st.get_option("server.maxUploadSize"))))
+    return max(1, min(-(-limit_bytes // UPLOADER_MB), int(st.get_option("server.maxUploadSize"))))
 
 
 def _show_block_choice() -> None:

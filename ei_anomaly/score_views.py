@@ -5,8 +5,10 @@ instead, and each view here is computed once per scored file (none depends on th
 - `score_histogram`: bin counts over the finite scores;
 - `score_envelope`: per pixel column, the lowest and highest score (M4-style aggregation), so
   every spike and dip of the full series is still drawn;
-- `flagged_points`: the windows above a threshold, at most `cap` of them, spread evenly over the
-  file, with the total said. This one takes the threshold and is cheap (a vector compare).
+- `flagged_points`: the windows above a threshold, with the total said; when there are many, one per
+  marker-sized cell of the chart (the highest score there), so every place that has an anomaly still
+  shows one, and at most `cap`, spread evenly over the file. This one takes the threshold and is
+  cheap (a vector compare and a sort of the flagged rows).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from .rules import SCORE_CAP
 HISTOGRAM_BINS = 160  # a few KB to the browser, and fine bins around the threshold
 ENVELOPE_COLUMNS = 1500  # about one per pixel column of a wide chart: 3,000 points at most
 FLAGGED_CAP = 5000
+# Marker-sized cells of the score-along-the-file chart (columns along the file x score bands): about
+# 8 x 10 px in a chart about 800 x 260 px, for 5 px markers. More markers than cells draw nothing
+# new, and every marker is an SVG element the browser styles again on each slider step.
+FLAGGED_CELLS = (100, 26)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class FlaggedPoints:
     rows: npt.NDArray[np.intp]
     scores: npt.NDArray[np.floating]
     total: int
+    per_cell: bool = False  # reduced to one per marker-sized cell (before any even spread)
 
     @property
     def capped(self) -> bool:
@@ -104,10 +111,43 @@ def score_envelope(scores: npt.ArrayLike, columns: int = ENVELOPE_COLUMNS) -> Sc
     return ScoreEnvelope(rows, s[rows])
 
 
-def flagged_points(scores: npt.ArrayLike, flags: npt.ArrayLike, cap: int = FLAGGED_CAP) -> FlaggedPoints:
-    """Rows where `flags` is set; above `cap`, an even spread of them across the file."""
+def flagged_points(
+    scores: npt.ArrayLike,
+    flags: npt.ArrayLike,
+    cap: int = FLAGGED_CAP,
+    cells: tuple[int, int] | None = None,
+    score_range: tuple[float, float] | None = None,
+) -> FlaggedPoints:
+    """Rows where `flags` is set. With `cells` (columns along the file, bands of `score_range`)
+    and more flagged rows than cells, one row per occupied cell: the highest-scoring one (the first
+    on ties). Then, above `cap`, an even spread of them across the file."""
+    s = np.asarray(scores)
     rows = np.flatnonzero(flags)
     total = len(rows)
-    if total > cap:
-        rows = rows[np.linspace(0, total - 1, cap).round().astype(np.int64)]
-    return FlaggedPoints(rows, np.asarray(scores)[rows], total)
+    per_cell = False
+    if cells is not None and score_range is not None and total > cells[0] * cells[1] // 4:
+        rows = one_per_cell(rows, s[rows], len(s), cells, score_range)
+        per_cell = len(rows) < total
+    if len(rows) > cap:
+        rows = rows[np.linspace(0, len(rows) - 1, cap).round().astype(np.int64)]
+    return FlaggedPoints(rows, s[rows], total, per_cell)
+
+
+def one_per_cell(
+    rows: npt.NDArray[np.intp],
+    values: npt.NDArray[np.floating],
+    n_rows: int,
+    cells: tuple[int, int],
+    value_range: tuple[float, float],
+) -> npt.NDArray[np.intp]:
+    """Of points (row, value), the highest value in each occupied cell of a grid of `cells[0]`
+    equal runs of rows x `cells[1]` equal bands of `value_range`, first row on ties; in row order."""
+    lo, hi = value_range
+    span = hi - lo if hi > lo else 1.0
+    column = rows.astype(np.int64) * cells[0] // max(n_rows, 1)
+    band = np.clip(((values.astype(np.float64) - lo) / span * cells[1]).astype(np.int64), 0, cells[1] - 1)
+    cell = column * cells[1] + band
+    order = np.lexsort((rows, -values.astype(np.float64), cell))  # by cell, highest first, then first row
+    first = np.ones(len(order), bool)
+    first[1:] = cell[order][1:] != cell[order][:-1]
+    return np.sort(rows[order[first]])

@@ -19,6 +19,7 @@ from .model import AnomalyModel, Scores
 from .rules import is_anomaly
 from .score_views import (
     FLAGGED_CAP,
+    FLAGGED_CELLS,
     FlaggedPoints,
     ScoreEnvelope,
     ScoreHistogram,
@@ -90,8 +91,17 @@ class ScoredFile:
         return np.asarray(self._times.take(pa.array(np.asarray(rows, np.int64))).to_pylist(), dtype=object)
 
     def flagged(self, threshold: float, cap: int = FLAGGED_CAP) -> FlaggedPoints:
-        """The anomalies at this threshold: their count, and at most `cap` of them to draw."""
-        return flagged_points(self.scores.score, self.scores.is_anomaly(threshold), cap)
+        """The anomalies at this threshold: their count, and the ones to draw: one per marker-sized
+        cell of the score-along-the-file chart, at most `cap`."""
+        return flagged_points(
+            self.scores.score, self.scores.is_anomaly(threshold), cap, FLAGGED_CELLS, self._score_range
+        )
+
+    @cached_property
+    def _score_range(self) -> tuple[float, float] | None:
+        """Lowest and highest scorable score: the envelope keeps both, and the chart's y axis spans them."""
+        drawn = self.envelope.scores
+        return (float(drawn.min()), float(drawn.max())) if len(drawn) else None
 
     @cached_property
     def top_rows(self) -> pd.DataFrame:

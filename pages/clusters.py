@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components import state
-from components.charts import show_chart
+from components.charts import draw_on_request, show_chart
 from components.explain import explained_window
 from components.gmm_clusters import show_gmm_clusters
 from components.source import require_source, trained_points
@@ -79,8 +79,13 @@ if (explained := explained_window(model)) is not None:  # the window last explai
     add_window_marker(fig, float(on_screen(z[ax1], ax1)), float(on_screen(z[ax2], ax2)), f"explained: row {row}")
 show_chart(fig, width="stretch", key="cluster_map")
 
-if n_axes >= 3:
+
+@st.fragment
+def view_3d() -> None:
+    """The 3-D view, on request (a fragment: its toggle and axes rerun only this)."""
     with st.expander("3-D view", expanded=n_axes == 3, icon=":material/view_in_ar:"):
+        if not draw_on_request("Draw the 3-D view", state.CLUSTERS_3D_SHOW):
+            return
         picks = st.multiselect(
             "Axes",
             options,
@@ -97,8 +102,18 @@ if n_axes >= 3:
             )
         else:
             st.caption("Pick three axes.")
+
+
+@st.fragment
+def view_parallel() -> None:
+    """Every axis as parallel coordinates, on request."""
+    if draw_on_request("Draw every axis (parallel coordinates)", state.CLUSTERS_PARALLEL_SHOW):
+        show_chart(fig_parallel_centers(model.centers, radii, labels), width="stretch", key="cluster_parallel")
+
+
 if n_axes >= 3:
-    show_chart(fig_parallel_centers(model.centers, radii, labels), width="stretch", key="cluster_parallel")
+    view_3d()
+    view_parallel()
 
 st.subheader("Cluster table")
 table = pd.DataFrame(model.centers_in_original_units(), columns=labels)

@@ -8,9 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
-from .layout import apply_layout
+from .layout import apply_layout, scatter_trace
 from .style import CLUSTER
 from .text import chart_label
+from .thin import MAP_CELLS, extent, one_per_cell
 
 
 def _outline(cx: float, cy: float, rx: float, ry: float, n: int = 48) -> tuple[list[float | None], list[float | None]]:
@@ -28,15 +29,21 @@ def fig_cluster_map(
     """Clusters on two axes: each a circle of radius maxError around its center.
 
     `centers` is (K, 2) in the plotted units; `stretch` turns the circles into ellipses when the
-    axes are in original units (radius * scale per axis). Overlays are (name, x, y, colour).
+    axes are in original units (radius * scale per axis). Overlays are (name, x, y, colour); of
+    their points, one per marker-sized cell of the map is drawn (`thin.one_per_cell`).
     """
     if centers.ndim != 2 or centers.shape[1] != 2 or len(centers) != len(radii):
         raise ValueError("centers must be (K, 2) and match radii")
     fig = go.Figure()
+    x_range = extent(centers[:, 0], *(o[1] for o in overlays))
+    y_range = extent(centers[:, 1], *(o[2] for o in overlays))
+    drawn = []
     for name, x, y, color in overlays:
-        fig.add_trace(
-            go.Scattergl(x=x, y=y, mode="markers", name=name, marker={"size": 5, "color": color, "opacity": 0.55})
-        )
+        keep = one_per_cell(x, y, MAP_CELLS, x_range, y_range)
+        drawn.append((name, np.asarray(x)[keep], np.asarray(y)[keep], color))
+    trace = scatter_trace(sum(len(d[1]) for d in drawn))
+    for name, x, y, color in drawn:
+        fig.add_trace(trace(x=x, y=y, mode="markers", name=name, marker={"size": 5, "color": color, "opacity": 0.55}))
     xs: list[float | None] = []
     ys: list[float | None] = []
     for (cx, cy), r in zip(centers, radii, strict=True):

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..score_views import ScoreHistogram
-from .layout import apply_layout
+from .layout import apply_layout, value_line
 from .style import ANOMALY, MUTED, NORMAL, THRESHOLD, label_color
 from .text import chart_label
 
@@ -59,9 +59,7 @@ def fig_scores_by_label(frame: pd.DataFrame, threshold: float | None) -> go.Figu
             )
         )
     if threshold is not None:
-        fig.add_vline(
-            x=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}"
-        )
+        value_line(fig, x=threshold, line={"color": THRESHOLD, "dash": "dash"}, text=f"threshold {threshold:g}")
     apply_layout(fig, "Anomaly score per label", height=120 + 45 * max(1, frame["label"].nunique()))
     fig.update_layout(showlegend=False)
     fig.update_xaxes(title="anomaly score (distance from the nearest cluster edge)")
@@ -92,13 +90,8 @@ def fig_score_histogram(
                 )
             )
     if suggested is not None:
-        fig.add_vline(
-            x=suggested,
-            line={"color": MUTED, "dash": "dot"},
-            annotation_text=f"suggested {suggested:g}",
-            annotation_position="bottom right",
-        )
-    fig.add_vline(x=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
+        value_line(fig, x=suggested, line={"color": MUTED, "dash": "dot"}, text=f"suggested {suggested:g}", top=False)
+    value_line(fig, x=threshold, line={"color": THRESHOLD, "dash": "dash"}, text=f"threshold {threshold:g}")
     apply_layout(fig, title, height=360)
     fig.update_layout(bargap=0.02, barmode="overlay")
     fig.update_xaxes(title="anomaly score")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import state
 from ei_anomaly.demo import load_demo_model
 from ei_anomaly.evaluation import predictions_frame
 from ei_anomaly.review import SourceKind, shown_metrics
@@ -16,7 +17,7 @@ from tests.support.constants import API_KEY, ROOT
 
 PAGES = {
     "overview": 0,
-    "clusters": 3,  # 2-D map, 3-D view, parallel coordinates
+    "clusters": 1,  # 2-D map; the 3-D view and parallel coordinates are drawn on request
     "validation": 2,  # confusion matrix, scores per label
     "on_device": 3,  # latency, RAM, flash
     "thresholds": 3,  # histogram, PR curve, confusion matrix
@@ -81,6 +82,17 @@ def test_upload_produces_a_summary_and_threshold_is_shared(app, upload_demo_csv)
     at = goto(at, "clusters")
     names = [t["name"] for t in json.loads(charts(at)[0].proto.spec)["data"]]
     assert "your upload: anomalies" in names
+
+
+def test_the_clusters_webgl_views_are_drawn_on_request(app):
+    """The 3-D view and the parallel coordinates are WebGL (seconds without a GPU): a toggle each."""
+    at = goto(app(), "clusters")
+    assert [json.loads(c.proto.spec)["data"][0]["type"] for c in charts(at)] == ["scatter"]
+    at.toggle(key=state.CLUSTERS_3D_SHOW).set_value(True).run()
+    at.toggle(key=state.CLUSTERS_PARALLEL_SHOW).set_value(True).run()
+    no_problems(at)
+    types = {t["type"] for c in charts(at) for t in json.loads(c.proto.spec)["data"]}
+    assert {"surface", "parcoords"} <= types and len(charts(at)) == 3
 
 
 @pytest.mark.parametrize(
@@ -176,3 +188,14 @@ def test_validation_filters_the_predictions_by_outcome(app):
         at.selectbox(key="validation_outcome").set_value(outcome).run()
         no_problems(at)
         assert f"{count} of {len(frame)} windows" in [c.value for c in at.caption]
+
+
+def test_the_uploaders_accept_every_file_the_limits_accept():
+    """Streamlit's uploader counts decimal megabytes: a cap of 32 refused the largest accepted
+    model (31.5 MiB = 33.0 MB) in the browser before the app saw it."""
+    from components.source import upload_limit_mb
+    from ei_anomaly.limits import Limits
+
+    limit = Limits.from_env().metadata_bytes
+    assert upload_limit_mb(limit) * 1_000_000 >= limit
+    assert upload_limit_mb(10**12) == 2048  # never above server.maxUploadSize

@@ -17,7 +17,7 @@ require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-PAGES = {"": 0, "clusters": 3, "validation": 2, "on_device": 3, "thresholds": 3}
+PAGES = {"": 0, "clusters": 1, "validation": 2, "on_device": 3, "thresholds": 3}
 
 
 @pytest.fixture(scope="module")

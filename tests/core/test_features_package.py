@@ -261,3 +261,14 @@ def test_a_failed_parquet_write_to_a_path_leaves_no_file(tmp_path):
     with pytest.raises(pa.ArrowNotImplementedError):
         features.write_table(pa.table({"u": mixed}), "parquet", str(target))
     assert not target.exists()
+
+
+def test_parquet_output_compresses_text_but_not_numbers():
+    """Snappy on measured floats costs most of the write for about 12% smaller files (issue 19)."""
+    table = pa.table({"f0": [1.25, 2.5], "device": ["a", "b"], "anomaly_score": pa.array([0.1, 0.2], pa.float32())})
+    sink = io.BytesIO()
+    with features.parquet_writer(sink, table.schema) as writer:
+        writer.write_table(table)
+    group = pq.ParquetFile(io.BytesIO(sink.getvalue())).metadata.row_group(0)
+    assert [group.column(i).compression for i in range(3)] == ["UNCOMPRESSED", "SNAPPY", "UNCOMPRESSED"]
+    assert pq.read_table(io.BytesIO(sink.getvalue())).equals(table)

@@ -42,6 +42,28 @@ def test_cluster_map_stretches_circles_into_ellipses_in_original_units():
     assert xs.max() == pytest.approx(2.0) and ys.max() == pytest.approx(0.5, abs=1e-3)
 
 
+def test_cluster_map_draws_one_overlay_point_per_marker_cell_as_svg():
+    from ei_anomaly.figures.thin import MAP_CELLS
+
+    rng = np.random.default_rng(0)
+    x, y = (rng.normal(size=(2, 50_000)) * 5).round() / 5  # on a lattice: a few thousand cells
+    fig = figures.fig_cluster_map(np.zeros((1, 2)), np.array([1.0]), ("a", "b"), [("points", x, y, "#000")])
+    drawn = fig.data[0]
+    assert drawn.type == "scatter"  # SVG: few enough markers
+    assert len(drawn.x) < 5000 < len(x)
+    cells = {(int(a), int(b)) for a, b in zip(drawn.x * 1e6, drawn.y * 1e6, strict=True)}
+    assert len(cells) == len(drawn.x)  # no point drawn twice
+    lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
+    occupied = {
+        (
+            min(int((a - lo_x) / (hi_x - lo_x) * MAP_CELLS[0]), MAP_CELLS[0] - 1),
+            min(int((b - lo_y) / (hi_y - lo_y) * MAP_CELLS[1]), MAP_CELLS[1] - 1),
+        )
+        for a, b in zip(x, y, strict=True)
+    }
+    assert len(drawn.x) == len(occupied)  # every occupied cell keeps a point
+
+
 def test_cluster_map_refuses_mismatched_input():
     with pytest.raises(ValueError, match="match radii"):
         figures.fig_cluster_map(np.zeros((2, 2)), np.zeros(3), ("a", "b"))
@@ -84,7 +106,8 @@ def test_timeline_marks_anomalies_and_says_when_it_shows_only_some():
     fig = figures.fig_score_timeline((np.arange(4), scores), (np.array([1, 3]), scores[[1, 3]]), 2, 0.3, "row")
     assert list(trace(fig, "anomaly").x) == [1, 3]
     fig = figures.fig_score_timeline((np.arange(4), scores), (np.array([3]), scores[[3]]), 2, 0.3, "row")
-    assert list(trace(fig, "anomaly (1 of 2 shown)").x) == [3]
+    some = trace(fig, "anomaly")
+    assert list(some.x) == [3] and "1 of 2 marked" in some.hovertemplate
 
 
 def test_pr_curve_marks_the_current_point(demo_model):
@@ -135,3 +158,28 @@ def test_a_long_tailed_histogram_is_drawn_on_a_log_axis():
     assert figures.fig_score_histogram(score_histogram(scores), 0.3).layout.yaxis.type == "log"
     even = np.linspace(0, 1, 1000)
     assert figures.fig_score_histogram(score_histogram(even), 0.3).layout.yaxis.type != "log"
+
+
+@pytest.mark.parametrize(
+    ("plotly_way", "ours"),
+    [
+        ({"y": 0.3}, {"y": 0.3}),
+        ({"x": 0.3}, {"x": 0.3}),
+        ({"x": 0.3, "annotation_position": "bottom right"}, {"x": 0.3, "top": False}),
+    ],
+)
+def test_value_lines_draw_what_plotlys_own_lines_draw(plotly_way, ours):
+    import plotly.graph_objects as go
+
+    from ei_anomaly.figures.layout import value_line
+
+    line = {"color": "#111827", "dash": "dash"}
+    expected = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    axis = "x" if "x" in plotly_way else "y"
+    add = expected.add_vline if axis == "x" else expected.add_hline
+    add(
+        **{axis: plotly_way[axis]}, line=line, annotation_text="t", **{k: v for k, v in plotly_way.items() if k != axis}
+    )
+    got = value_line(go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), line=line, text="t", **ours)
+    assert got.layout.shapes == expected.layout.shapes
+    assert got.layout.annotations == expected.layout.annotations

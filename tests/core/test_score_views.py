@@ -61,6 +61,29 @@ def test_flagged_points_are_capped_evenly_and_count_all():
     assert not small.capped and len(small.rows) == total
 
 
+def test_many_flagged_points_are_one_per_cell_the_highest_there():
+    rng = np.random.default_rng(3)
+    s = rng.normal(2.0, 1.0, 200_000).astype(np.float32)
+    flags = s > np.float32(0.3)
+    cells, score_range = (20, 10), (float(s.min()), float(s.max()))
+    points = flagged_points(s, flags, cap=10_000, cells=cells, score_range=score_range)
+    assert points.per_cell and points.total == int(flags.sum()) and np.all(flags[points.rows])
+    assert np.all(np.diff(points.rows) > 0)  # in file order
+
+    def cell(rows: np.ndarray) -> np.ndarray:
+        lo, hi = score_range
+        band = np.clip(((s[rows].astype(np.float64) - lo) / (hi - lo) * 10).astype(int), 0, 9)
+        return rows * 20 // len(s) * 10 + band
+
+    flagged_rows = np.flatnonzero(flags)
+    occupied = cell(flagged_rows)
+    assert sorted(cell(points.rows)) == sorted(set(occupied))  # every occupied cell once
+    for row, c in zip(points.rows, cell(points.rows), strict=True):
+        assert s[row] == s[flagged_rows[occupied == c]].max()
+    few = flagged_points(s[:100], flags[:100], cells=(150, 40), score_range=score_range)  # under a quarter of the cells
+    assert not few.per_cell and len(few.rows) == int(flags[:100].sum())
+
+
 def test_histogram_counts_every_finite_score():
     s = series()
     hist = score_histogram(s)

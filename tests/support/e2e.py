@@ -48,8 +48,11 @@ def streamlit_app(env: dict[str, str] | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` on a free loopback port; yields its URL and process (for its memory)."""
+def streamlit_server(
+    env: dict[str, str] | None = None, root: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on a free loopback port; yields its URL and process (for its memory).
+    `root`: another checkout of the app to run (benchmarks compare two)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -67,7 +70,7 @@ def streamlit_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, s
         "false",
     ]
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd, cwd=root or ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
