@@ -52,6 +52,8 @@ LIVE_ATTRIBUTES = """(host) => {
     }
     return {found, injected: window.__injected || null};
 }"""
+CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                   .every(c => c.querySelector('.main-svg'))"""
 SHOWN_TEXT = """() => {
     const svg = [...document.querySelectorAll('svg text')].map(t => t.textContent).join('\\n');
     return (document.body.innerText + '\\n' + svg).replaceAll('\\u2060', '');
@@ -129,14 +131,13 @@ def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(browser, host
         for title in titles:
             nav.filter(has_text=title).first.click()
             wait_idle(page, charts=0)
-            page.wait_for_function(  # every chart on the page drawn
-                """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                        .every(c => c.querySelector('.main-svg'))""",
-                timeout=60_000,
+            page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
+            page.evaluate(  # open what is folded away, so it is rendered and checked too
+                """() => document.querySelectorAll('[data-testid="stExpander"] details:not([open]) > summary')
+                        .forEach(s => s.click())"""
             )
-            for expander in page.locator('[data-testid="stExpander"] summary').all():
-                expander.click()  # what is folded away is rendered too
             wait_idle(page)
+            page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
             page.wait_for_timeout(500)
             page.screenshot(path=str(SHOTS / f"hostile_{title.lower()}.png"), full_page=True)
             shown = check_page(page, host, title)

@@ -324,7 +324,7 @@ def test_a_key_headers_cannot_carry_is_a_clear_error_exit_2(key):
     assert err.startswith("error: ") and "API key" in err and len(err.strip().splitlines()) == 1
 
 
-def test_hostile_fixture_is_left_alone():
+def test_parsing_leaves_the_given_metadata_unchanged():
     meta = tiny_metadata()
     before = copy.deepcopy(meta)
     load_metadata(meta)
