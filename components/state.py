@@ -95,4 +95,5 @@ FLEET_EXPLAIN_ROW = "fleet_explain_row"
 FLEET_EXPLAIN = "fleet_explain"
 EXPLAINED_WINDOW = "explained_window"  # components.explain.ExplainedWindow: drawn on the Clusters page
 SCORING_EXPLAIN_ROW = "scoring_explain_row"
+SCORING_EXPLAIN = "scoring_explain"
 FLEET_REVIEW = "fleet_review"  # (model fingerprint, ei_anomaly.alarms.views.FleetReview): the report's fleet section
