@@ -32,10 +32,8 @@ def explained_window(model: AnomalyModel) -> ExplainedWindow | None:
     return found if found is not None and found.model_fingerprint == model.fingerprint else None
 
 
-def show_explanation(model: AnomalyModel, scored: ScoredFile, row: int, key: str, chart: bool = True) -> None:
-    """The nearest cluster and each axis's share of the squared distance to it, for one row.
-    `chart` False: the table only (its share column is a bar), for pages whose charts all follow
-    the threshold."""
+def show_explanation(model: AnomalyModel, scored: ScoredFile, row: int, key: str) -> None:
+    """The nearest cluster and each axis's share of the squared distance to it, for one row."""
     if model.kind is BlockKind.GMM:
         st.info(NOT_FOR_GMM, icon=":material/info:")
         return
@@ -46,10 +44,9 @@ def show_explanation(model: AnomalyModel, scored: ScoredFile, row: int, key: str
         return
     st.session_state[state.EXPLAINED_WINDOW] = ExplainedWindow(model.fingerprint, scored.name, explanation)
     st.caption(md_escape(explanation.sentence()[0].upper() + explanation.sentence()[1:] + ".", 1000))
-    left, right = st.columns([3, 2], gap="large") if chart else (None, st.container())
-    if left is not None:
-        with left:
-            show_chart(fig_axis_shares(explanation), width="stretch", key=f"{key}_shares")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        show_chart(fig_axis_shares(explanation), width="stretch", key=f"{key}_shares")
     with right:
         table = pd.DataFrame(
             {

@@ -111,6 +111,7 @@ FLEET_EXPLAIN_ROW = "fleet_explain_row"
 FLEET_EXPLAIN = "fleet_explain"
 EXPLAINED_WINDOW = "explained_window"  # components.explain.ExplainedWindow: drawn on the Clusters page
 SCORING_EXPLAIN_ROW = "scoring_explain_row"
+SCORING_EXPLAIN = "scoring_explain"
 FLEET_REVIEW = "fleet_review"  # (model fingerprint, ei_anomaly.alarms.views.FleetReview): the report's fleet section
 # Issue 19 (fast without a GPU): the Clusters page's WebGL views are drawn on request.
 CLUSTERS_3D_SHOW = "clusters_3d_show"

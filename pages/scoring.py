@@ -151,15 +151,6 @@ def results() -> None:
             )
     else:
         st.caption("No row scores above the threshold.")
-    with st.expander("Explain a row", icon=":material/troubleshoot:"):  # the Fleet page does the same
-        explain_row = st.number_input(
-            "Row (0-based, as in the table above)",
-            min_value=0,
-            max_value=scored.n_rows - 1,
-            value=int(scored.top_rows["row"].iloc[0]) if len(scored.top_rows) else 0,
-            key=f"{state.SCORING_EXPLAIN_ROW}::{scored.identity}",
-        )
-        show_explanation(model, scored, int(explain_row), "scoring_explain", chart=False)
     spreadsheet = st.checkbox(
         "Spreadsheet-safe CSV",
         key=state.SPREADSHEET_SAFE,
@@ -184,3 +175,21 @@ def results() -> None:
 
 
 results()
+
+
+@st.fragment
+def explain() -> None:
+    """Explain one row (the Fleet page does the same): its own fragment, so a slider step never redraws it."""
+    if not st.toggle("Explain a row", key=state.SCORING_EXPLAIN, help="Its nearest cluster and each axis's share"):
+        return
+    row = st.number_input(
+        "Row (0-based, as in the table of top anomalies)",
+        min_value=0,
+        max_value=scored.n_rows - 1,
+        value=int(scored.top_rows["row"].iloc[0]) if len(scored.top_rows) else 0,
+        key=f"{state.SCORING_EXPLAIN_ROW}::{scored.identity}",
+    )
+    show_explanation(model, scored, int(row), "scoring_explain")
+
+
+explain()

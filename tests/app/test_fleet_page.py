@@ -91,6 +91,8 @@ def test_explain_a_window_from_the_fleet_and_see_it_on_the_clusters_page(app):
 
 def test_explain_a_row_on_the_scoring_page(app, upload_demo_csv):
     at = upload_demo_csv(app())
+    assert not any(n.key.startswith("scoring_explain_row") for n in at.number_input)  # only when asked for
+    at.toggle(key="scoring_explain").set_value(True).run()
     row = next(n for n in at.number_input if n.key.startswith("scoring_explain_row"))
     row.set_value(140).run()  # a sensor dropout: no score to explain
     assert not at.exception
