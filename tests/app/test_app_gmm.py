@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import state
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, GMM_DEMO_BLOCK_ID, GMM_DEMO_DIR, load_demo_gmm_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
 from tests.support.apptest import charts, goto, metric, no_problems
@@ -12,7 +13,7 @@ from tests.support.constants import API_KEY
 
 PAGES = {
     "overview": 0,
-    "clusters": 3,  # ellipse map, 3-D view, parallel coordinates
+    "clusters": 1,  # ellipse map; the 3-D view and parallel coordinates are drawn on request
     "validation": 2,  # confusion matrix, scores per label
     "on_device": 3,  # latency, RAM, flash
     "thresholds": 3,  # histogram, PR curve, confusion matrix
@@ -30,6 +31,15 @@ def test_every_page_renders_on_the_gmm_demo_block(page, n_charts, app):
     at = goto(on_gmm_demo(app()), page)
     no_problems(at)
     assert len(charts(at)) == n_charts
+
+
+def test_the_gmm_webgl_views_are_drawn_on_request(app):
+    """As for K-means: the components' 3-D view and parallel coordinates (WebGL) wait for a toggle."""
+    at = goto(on_gmm_demo(app()), "clusters")
+    at.toggle(key=state.CLUSTERS_3D_SHOW).set_value(True).run()
+    at.toggle(key=state.CLUSTERS_PARALLEL_SHOW).set_value(True).run()
+    no_problems(at)
+    assert [c.key for c in charts(at)] == ["gmm_map", "gmm_3d", "gmm_parallel"]
 
 
 def test_the_overview_says_what_a_gmm_block_is(app):
