@@ -33,6 +33,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 SHOTS = Path(os.environ.get("ANOMALY_LENS_SHOTS", "/tmp/anomaly-lens-screens"))
 # The megabyte strings must reach the pages (and be cut there), not stop at the text limit.
 ENV = {"ANOMALY_LENS_MAX_TEXT_CHARS": "2000000"}
+# Pages that show outside text in full with these files loaded (the metadata's names, labels and
+# metric values; the feature file's columns and cells).
+TEXT_PAGES = ("Overview", "Validation", "On-device", "Scoring")
 
 # Attributes through which a document fetches or links: none may carry the listener's address.
 LIVE_ATTRIBUTES = """(host) => {
@@ -143,10 +146,11 @@ def test_every_page_shows_hostile_text_as_text_and_fetches_nothing(browser, host
             shown = check_page(page, host, title)
             seen[title] = {m for m in shown_markers(host) if m in shown}
         page.close()
-    # every payload is shown as the text it is somewhere, and on most pages (a page may show no
-    # outside text at all: the clusters of a block without axis names)
+    # every payload is shown as the text it is somewhere, and the pages that show outside text in
+    # full show it there (other pages may show no outside text at all: the Fleet page
+    # says the hostile time column holds no readable time, Compare waits for a second block)
     assert set().union(*seen.values()) == set(shown_markers(host)), seen
-    assert sum(1 for found in seen.values() if found) > len(titles) / 2, seen
+    assert all(seen[title] for title in TEXT_PAGES), "; ".join(f"{t}: {len(found)}" for t, found in seen.items())
     assert not [u for u in requested if u.startswith(host)]
     assert hits == []
 
