@@ -8,11 +8,14 @@ through it (`tests/test_structure.py` checks that no page calls `st.plotly_chart
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 
 from ei_anomaly.figures.text import safe_figure
+
+from . import state
 
 
 def show_chart(fig: Any, **kwargs: Any) -> Any:
@@ -27,3 +30,24 @@ def draw_on_request(label: str, key: str) -> bool:
     """A toggle in front of a WebGL view (3-D, parallel coordinates): such views are drawn only when
     asked for, since a browser without a GPU draws them in software for seconds."""
     return st.toggle(label, key=key, help=WEBGL_NOTE)
+
+
+def view_3d_on_request(labels: Sequence[str], figure: Callable[[list[int]], Any], key: str) -> None:
+    """A 3-D view of three chosen axes, folded and drawn only when asked for: `figure(picks)` builds
+    it for the three axis positions picked. Call it inside a fragment, so its controls rerun only it."""
+    options = list(range(len(labels)))
+    with st.expander("3-D view", expanded=len(labels) == 3, icon=":material/view_in_ar:"):
+        if not draw_on_request("Draw the 3-D view", state.CLUSTERS_3D_SHOW):
+            return
+        picks = st.multiselect(
+            "Axes",
+            options,
+            default=options[:3],
+            max_selections=3,
+            format_func=lambda j: labels[j],
+            key=state.CLUSTERS_3D_AXES,
+        )
+        if len(picks) == 3:
+            show_chart(figure(picks), width="stretch", key=key)
+        else:
+            st.caption("Pick three axes.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from ei_anomaly import AnomalyLensError
@@ -13,7 +14,7 @@ from ei_anomaly.gmm import GmmAnomalyModel, GmmParameters
 from ei_anomaly.review import default_map_axes
 
 from . import state
-from .charts import draw_on_request, show_chart
+from .charts import draw_on_request, show_chart, view_3d_on_request
 from .source import Source, trained_points
 from .text import md_escape
 from .uploads import last_upload_points
@@ -79,26 +80,12 @@ def show_gmm_clusters(source: Source) -> None:
 @st.fragment
 def _gmm_3d(gmm: GmmParameters, labels: list[str]) -> None:
     """The components as ellipsoids on three axes, on request (a fragment: its controls rerun only this)."""
-    options = list(range(len(labels)))
-    with st.expander("3-D view", expanded=len(labels) == 3, icon=":material/view_in_ar:"):
-        if not draw_on_request("Draw the 3-D view", state.CLUSTERS_3D_SHOW):
-            return
-        picks = st.multiselect(
-            "Axes",
-            options,
-            default=options[:3],
-            max_selections=3,
-            format_func=lambda j: labels[j],
-            key=state.CLUSTERS_3D_AXES,
-        )
-        if len(picks) == 3:
-            sub = gmm.covariances[:, picks][:, :, picks]
-            figure = fig_gmm_3d(
-                gmm.means[:, picks], sub, gmm.weights, (labels[picks[0]], labels[picks[1]], labels[picks[2]])
-            )
-            show_chart(figure, width="stretch", key="gmm_3d")
-        else:
-            st.caption("Pick three axes.")
+
+    def figure(picks: list[int]) -> go.Figure:
+        sub = gmm.covariances[:, picks][:, :, picks]
+        return fig_gmm_3d(gmm.means[:, picks], sub, gmm.weights, (labels[picks[0]], labels[picks[1]], labels[picks[2]]))
+
+    view_3d_on_request(labels, figure, "gmm_3d")
 
 
 @st.fragment

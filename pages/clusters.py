@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components import state
-from components.charts import draw_on_request, show_chart
+from components.charts import draw_on_request, show_chart, view_3d_on_request
 from components.explain import explained_window
 from components.gmm_clusters import show_gmm_clusters
 from components.source import require_source, trained_points
@@ -83,25 +83,13 @@ show_chart(fig, width="stretch", key="cluster_map")
 @st.fragment
 def view_3d() -> None:
     """The 3-D view, on request (a fragment: its toggle and axes rerun only this)."""
-    with st.expander("3-D view", expanded=n_axes == 3, icon=":material/view_in_ar:"):
-        if not draw_on_request("Draw the 3-D view", state.CLUSTERS_3D_SHOW):
-            return
-        picks = st.multiselect(
-            "Axes",
-            options,
-            default=options[:3],
-            max_selections=3,
-            format_func=lambda j: labels[j],
-            key=state.CLUSTERS_3D_AXES,
-        )
-        if len(picks) == 3:
-            show_chart(
-                fig_cluster_3d(model.centers[:, picks], radii, tuple(labels[j] for j in picks)),
-                width="stretch",
-                key="cluster_3d",
-            )
-        else:
-            st.caption("Pick three axes.")
+    view_3d_on_request(
+        labels,
+        lambda picks: fig_cluster_3d(
+            model.centers[:, picks], radii, (labels[picks[0]], labels[picks[1]], labels[picks[2]])
+        ),
+        "cluster_3d",
+    )
 
 
 @st.fragment

@@ -107,13 +107,23 @@ def fig_cluster_3d(
                 showlegend=False,
             )
         )
+    return finish_3d(fig, "Clusters in 3-D (scaled space)", axis_titles, overlays)
+
+
+def finish_3d(
+    fig: go.Figure,
+    title: str,
+    axis_titles: tuple[str, str, str],
+    overlays: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike, str]] = (),
+) -> go.Figure:
+    """The points drawn over a 3-D view of clusters or components, its axes and its layout."""
     for name, px, py, pz, color in overlays:
         fig.add_trace(
             go.Scatter3d(
                 x=px, y=py, z=pz, mode="markers", name=name, marker={"size": 2.5, "color": color, "opacity": 0.6}
             )
         )
-    apply_layout(fig, "Clusters in 3-D (scaled space)", height=600)
+    apply_layout(fig, title, height=600)
     fig.update_layout(
         scene={
             "xaxis_title": chart_label(axis_titles[0]),
@@ -129,9 +139,20 @@ def fig_parallel_centers(
     centers: npt.NDArray[np.floating], radii: npt.NDArray[np.floating], labels: Sequence[str]
 ) -> go.Figure:
     """Every axis at once: one line per cluster center, coloured by maxError."""
-    dims = [{"label": chart_label(lab), "values": centers[:, j]} for j, lab in enumerate(labels)]
-    dims.append({"label": "maxError", "values": radii})
-    fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": radii, "colorscale": "Teal", "showscale": True}))
-    apply_layout(fig, "Cluster centers on every axis (scaled space)", height=480)
+    return fig_parallel(centers, labels, radii, "maxError", "Cluster centers on every axis (scaled space)")
+
+
+def fig_parallel(
+    rows: npt.NDArray[np.floating],
+    labels: Sequence[str],
+    colour: npt.NDArray[np.floating],
+    colour_label: str,
+    title: str,
+) -> go.Figure:
+    """Parallel coordinates: one line per row on every axis, plus `colour` as the last axis and the line colour."""
+    dims = [{"label": chart_label(lab), "values": rows[:, j]} for j, lab in enumerate(labels)]
+    dims.append({"label": colour_label, "values": colour})
+    fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": colour, "colorscale": "Teal", "showscale": True}))
+    apply_layout(fig, title, height=480)
     fig.update_layout(margin={"t": 100, "l": 70, "r": 40})  # room for the axis names above the lines
     return fig

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
+from .clusters import fig_parallel, finish_3d
 from .layout import apply_layout
 from .style import CLUSTER
 from .text import chart_label
@@ -130,31 +131,11 @@ def fig_gmm_3d(
                 showlegend=False,
             )
         )
-    for name, px, py, pz, color in overlays:
-        fig.add_trace(
-            go.Scatter3d(
-                x=px, y=py, z=pz, mode="markers", name=name, marker={"size": 2.5, "color": color, "opacity": 0.6}
-            )
-        )
-    apply_layout(fig, "GMM components in 3-D (1 standard deviation)", height=600)
-    fig.update_layout(
-        scene={
-            "xaxis_title": chart_label(axis_titles[0]),
-            "yaxis_title": chart_label(axis_titles[1]),
-            "zaxis_title": chart_label(axis_titles[2]),
-            "aspectmode": "data",
-        }
-    )
-    return fig
+    return finish_3d(fig, "GMM components in 3-D (1 standard deviation)", axis_titles, overlays)
 
 
 def fig_gmm_parallel(
     means: npt.NDArray[np.floating], weights: npt.NDArray[np.floating], labels: Sequence[str]
 ) -> go.Figure:
     """Every axis at once: one line per component mean, coloured by weight."""
-    dims = [{"label": chart_label(lab), "values": means[:, j]} for j, lab in enumerate(labels)]
-    dims.append({"label": "weight", "values": weights})
-    fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": weights, "colorscale": "Teal", "showscale": True}))
-    apply_layout(fig, "Component means on every axis (raw units)", height=480)
-    fig.update_layout(margin={"t": 100, "l": 70, "r": 40})
-    return fig
+    return fig_parallel(means, labels, weights, "weight", "Component means on every axis (raw units)")

@@ -7,6 +7,7 @@ import pytest
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.report import build_report
 from tests.support.e2e import require_chromium, streamlit_app, wait_idle
+from tests.support.offline import open_offline
 from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, scored_demo_file
 
 pytestmark = pytest.mark.browser
@@ -14,31 +15,6 @@ pytestmark = pytest.mark.browser
 require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-ALL_DRAWN = """() => {
-    const plots = [...document.querySelectorAll('div.plot')];
-    return plots.length > 0 && plots.every(p => p.querySelector('.main-svg'));
-}"""
-
-
-def open_offline(browser, path):
-    """Open a file:// page with every other request aborted; returns (page, page errors, blocked URLs)."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    blocked: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def only_the_file(route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_file)
-    page.goto(path.as_uri())
-    page.wait_for_function(ALL_DRAWN, timeout=60_000)
-    return page, errors, blocked
 
 
 def test_report_opens_offline_with_every_chart_drawn(browser, tmp_path):
