@@ -33,14 +33,13 @@ def _fleet_for(source: Source, model: AnomalyModel) -> tuple[FleetData, FleetLog
     return None
 
 
-def _fleet_policy(model: AnomalyModel, log: FleetLog) -> tuple[Smoothing | None, float]:
-    """The Fleet page's smoothing and cool-down, when it last simulated this block on this log;
-    else no smoothing and no cool-down."""
+def _fleet_policy(model: AnomalyModel, log: FleetLog) -> tuple[Smoothing | None, float] | None:
+    """The Fleet page's smoothing and cool-down, when it last simulated this block on this log."""
     found = st.session_state.get(state.FLEET_REVIEW)
     if found is not None and found[0] == model.fingerprint and found[1].log is log:
         policy = found[1].result.policy
         return policy.smoothing, float(policy.cooldown_s)
-    return None, 0.0
+    return None
 
 
 def _log_b(data: FleetData, log_a: FleetLog, b: AnomalyModel) -> FleetLog | None:
@@ -58,8 +57,9 @@ def _log_b(data: FleetData, log_a: FleetLog, b: AnomalyModel) -> FleetLog | None
 
 def fleet_comparison(
     source: Source, a: tuple[str, AnomalyModel, float], b: tuple[str, AnomalyModel, float]
-) -> FleetComparison | None:
-    """Both blocks on the fleet log at matched policies, or None (with a hint) without a fleet log."""
+) -> tuple[FleetComparison, str] | None:
+    """Both blocks on the fleet log at matched policies, and where that policy comes from; or None
+    (with a hint) without a fleet log."""
     (name_a, model_a, threshold_a), (name_b, model_b, threshold_b) = a, b
     try:
         found = _fleet_for(source, model_a)
@@ -73,7 +73,9 @@ def fleet_comparison(
         )
         return None
     data, log_a = found
-    smoothing, cooldown_s = _fleet_policy(model_a, log_a)
+    from_fleet_page = _fleet_policy(model_a, log_a)
+    smoothing, cooldown_s = from_fleet_page or (None, 0.0)
+    origin = "the Fleet page's" if from_fleet_page else "none: the Fleet page has not simulated this log for this block"
     budget = st.number_input(
         "Alarm budget (alarms per device per day)",
         min_value=0.0,
@@ -87,7 +89,7 @@ def fleet_comparison(
     if log_b is None:
         return None
     try:
-        return compare_on_fleet(
+        fleet = compare_on_fleet(
             data.name,
             (name_a, log_a, threshold_a),
             (name_b, log_b, threshold_b),
@@ -98,3 +100,4 @@ def fleet_comparison(
     except AnomalyLensError as exc:
         show_error(exc)
         return None
+    return fleet, origin

@@ -91,18 +91,19 @@ def show_fleet() -> None:
     """Both blocks on the fleet log, at the same smoothing and cool-down: at their own thresholds and
     at the thresholds that keep one alarm budget."""
     st.subheader("On a fleet log")
-    fleet = fleet_comparison(
+    found = fleet_comparison(
         source,
         (comparison.a.name, comparison.a.model, comparison.a.threshold),
         (comparison.b.name, comparison.b.model, comparison.b.threshold),
     )
-    if fleet is None:
+    if found is None:
         return
+    fleet, origin = found
     st.caption(
         md_escape(
             f"{fleet.log_name}: {fleet.a.log.n_devices:,} devices, {fleet.a.log.n_windows:,} windows, scored by "
-            f"both blocks. Matched policy: {fleet.policy_text} for both (the Fleet page's, when it simulated "
-            "this log), each block at its own threshold and at the lowest threshold within the budget.",
+            f"both blocks. Matched policy for both: {fleet.policy_text} ({origin}); each block at its own "
+            "threshold and at the lowest threshold that keeps the budget.",
             1000,
         )
     )

@@ -121,8 +121,19 @@ def _side(
     own = simulate(log, AlarmPolicy(threshold, smoothing, cooldown_s))
     found = lowest_threshold(log, smoothing, budget_per_day, cooldown_s)
     at_budget = simulate(log, AlarmPolicy(found.threshold, smoothing, cooldown_s))
-    curve = alarm_curve(log, smoothing, curve_thresholds(log), cooldown_s)
+    curve = alarm_curve(log, smoothing, _thresholds_around(log, threshold, found.threshold), cooldown_s)
     return FleetSide(name, log, own, found, at_budget, curve)
+
+
+def _thresholds_around(log: FleetLog, *marked: float, points: int = 161) -> npt.NDArray[np.float64]:
+    """The Fleet page's curve thresholds, cut to three times the span up to the highest marked
+    threshold: a GMM block's scores have a long tail that would squeeze its thresholds into a corner."""
+    full = curve_thresholds(log, points)
+    lo, hi = float(full[0]), float(full[-1])
+    top = max(marked)
+    if top > lo:
+        hi = min(hi, lo + 3 * (top - lo))
+    return np.linspace(lo, hi, points)
 
 
 def compare_on_fleet(

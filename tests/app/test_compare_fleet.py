@@ -47,7 +47,9 @@ def test_compare_shows_both_blocks_alarms_on_the_demo_fleet_log(app):
     want = core_comparison(None)
     assert want.a.own.fleet_rate != want.b.own.fleet_rate  # the blocks differ on this log
     assert_shows(at, want)
-    assert any("no smoothing, no cool-down for both" in c.value.replace("\\", "") for c in at.caption)
+    assert any(
+        "Matched policy for both: no smoothing, no cool-down (none" in c.value.replace("\\", "") for c in at.caption
+    )
     assert [c.key for c in charts(at)][-1] == "compare_fleet"
     curves = charts(at)[-1].proto.spec
     assert "its threshold 0.3" in curves and "its threshold 2.05" in curves
@@ -61,5 +63,8 @@ def test_compare_takes_the_fleet_pages_smoothing(app):
     at = goto(app(), "fleet")  # smooths 10:7 by default
     at = goto(at, "compare")
     no_problems(at)
-    assert any("smoothing 10:7, no cool-down for both" in c.value.replace("\\", "") for c in at.caption)
+    assert any(
+        "Matched policy for both: smoothing 10:7, no cool-down (the Fleet page" in c.value.replace("\\", "")
+        for c in at.caption
+    )
     assert_shows(at, core_comparison(Smoothing(10, 7)))
