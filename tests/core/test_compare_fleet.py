@@ -108,3 +108,31 @@ def test_two_different_logs_are_refused(demo_fleet):
         compare_on_fleet("x", ("A", log_a, 0.3), ("B", other, 0.3), smoothing=None, cooldown_s=0.0, budget_per_day=1.0)
     with pytest.raises(UsageError, match="scores for a log"):
         log_with_scores(log_a, np.ones(3))
+
+
+def test_the_comparison_report_with_a_fleet_log(demo_fleet, tmp_path):
+    """`report A --compare B --fleet LOG`: the fleet section shows the numbers the core decides."""
+    from ei_anomaly.compare_report import FleetFile, write_comparison_report
+    from ei_anomaly.demo import DEMO_DIR, GMM_DEMO_DIR
+
+    a, _, log_a, _, scores_b = demo_fleet
+    out = tmp_path / "compare.html"
+    line = write_comparison_report(
+        DEMO_DIR, a, GMM_DEMO_DIR, out, fleet=FleetFile(FLEET_LOG_CSV, Smoothing(10, 7), 600.0)
+    )
+    want = compare_on_fleet(
+        "x",
+        ("A", log_a, 0.3),
+        ("B", log_with_scores(log_a, scores_b), 2.05),
+        smoothing=Smoothing(10, 7),
+        cooldown_s=600.0,
+        budget_per_day=1.0,
+    )
+    assert f"A {want.a.own.fleet_rate:.3g}, B {want.b.own.fleet_rate:.3g}" in line
+    html = out.read_text()
+    section = html[html.index('<section id="fleet">') :]
+    assert "smoothing 10:7, cool-down 600 s" in section
+    for side in (want.a, want.b):
+        assert f"<td>{side.budget.threshold:.4g}</td>" in section
+        assert f"<td>{side.own.fleet_rate:.4g}</td>" in section
+    assert want.noisiest()["device"].iloc[0] in section
