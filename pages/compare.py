@@ -87,9 +87,10 @@ else:
     )
 
 
+@st.fragment
 def show_fleet() -> None:
     """Both blocks on the fleet log, at the same smoothing and cool-down: at their own thresholds and
-    at the thresholds that keep one alarm budget."""
+    at the thresholds that keep one alarm budget (a budget change reruns this section only)."""
     st.subheader("On a fleet log")
     found = fleet_comparison(
         source,
@@ -128,11 +129,12 @@ def show_fleet() -> None:
                 "Devices alarming daily at it", f"{side.at_budget.devices_daily:,}", help="at the budget's threshold"
             )
     st.markdown("**The noisiest devices** (alarms per day)")
+    noisiest = fleet.noisiest()
     st.dataframe(
-        fleet.noisiest(),
+        noisiest,
         hide_index=True,
         width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in fleet.noisiest().columns[1:]},
+        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in noisiest.columns[1:]},
     )
     curves = [
         (side.name, side.curve, side.own.policy.threshold, side.own.fleet_rate, side.budget.threshold)
