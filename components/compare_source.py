@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 import streamlit as st
 
 from ei_anomaly import AnomalyLensError, AnomalyModel
@@ -128,14 +130,24 @@ def _upload_windows(scored: ScoredFile, b: AnomalyModel, label_columns: list[str
     if not chosen:
         st.info("Pick the labels that mark anomalous rows.")
         return None
-    cached = st.session_state.get(state.COMPARE_B_SCORES)
-    if cached is not None and cached[0] == scored.identity and cached[1] == b.fingerprint:
-        scores_b = cached[2]
-    else:
-        try:
-            scores_b = score_table(scored.table, b, map_columns(scored.table, b)).score
-        except AnomalyLensError as exc:
-            show_error(exc, "Block B cannot score the upload: ")
-            return None
-        st.session_state[state.COMPARE_B_SCORES] = (scored.identity, b.fingerprint, scores_b)
+    scores_b = block_b_scores(scored, b)
+    if scores_b is None:
+        return None
     return shared_upload_windows(scored.name, scored.scores.score, scores_b, labels, set(chosen))
+
+
+def block_b_scores(scored: ScoredFile, b: AnomalyModel) -> npt.NDArray[np.float32] | None:
+    """Block B's scores of a file block A scored, once per file and block B (the labelled upload
+    and the fleet log may both be on the page: the last two are kept); None with the reason shown."""
+    cached: dict[tuple[str, str], npt.NDArray[np.float32]] = st.session_state.get(state.COMPARE_B_SCORES) or {}
+    key = (scored.identity, b.fingerprint)
+    if key in cached:
+        return cached[key]
+    try:
+        scores_b = np.asarray(score_table(scored.table, b, map_columns(scored.table, b)).score, np.float32)
+    except AnomalyLensError as exc:
+        show_error(exc, f"Block B cannot score {scored.name}: ")
+        return None
+    kept = {k: v for k, v in cached.items() if k[0] != scored.identity}
+    st.session_state[state.COMPARE_B_SCORES] = dict(list(kept.items())[-1:]) | {key: scores_b}
+    return scores_b

@@ -92,7 +92,7 @@ COMPARE_LABELLED = "compare_labelled_source"
 COMPARE_FALSE_ALARM = "compare_false_alarm_rate"
 COMPARE_LABEL_COLUMN = "compare_label_column"
 COMPARE_ANOMALY_LABELS = "compare_anomaly_labels"
-COMPARE_B_SCORES = "compare_b_scores"  # (upload identity, block B's fingerprint, B's scores of the upload)
+COMPARE_B_SCORES = "compare_b_scores"  # {(file identity, block B's fingerprint): B's scores}: the last two files
 # Fleet page (issue #16, alarm policy for a fleet): the log, its columns and the policy's controls.
 FLEET_SOURCE = "fleet_source"
 FLEET_LOG = "fleet_log"  # components.fleet.LoadedFleet: the last fleet log built in this session
@@ -116,3 +116,6 @@ FLEET_REVIEW = "fleet_review"  # (model fingerprint, ei_anomaly.alarms.views.Fle
 # Issue 19 (fast without a GPU): the Clusters page's WebGL views are drawn on request.
 CLUSTERS_3D_SHOW = "clusters_3d_show"
 CLUSTERS_PARALLEL_SHOW = "clusters_parallel_show"
+# Compare page on a fleet log (issue 18): alarms per device per day at matched policies.
+COMPARE_FLEET_BUDGET = "compare_fleet_budget"
+COMPARE_FLEET_LOG_B = "compare_fleet_log_b"  # (block A's FleetLog, block B's fingerprint, the log with B's scores)

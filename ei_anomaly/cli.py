@@ -253,7 +253,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.compare:  # two blocks side by side instead (ei_anomaly/compare_report.py)
         if args.features:
             raise UsageError("--compare compares two blocks on their shared validation windows; leave out --features")
-        from .compare_report import write_comparison_report
+        from .alarms import parse_smoothing
+        from .compare_report import FleetFile, write_comparison_report
+
+        fleet_file = None
+        if args.fleet:  # both blocks on the fleet log too, under --smooth and --cooldown
+            smoothing = parse_smoothing(args.smooth) if args.smooth else None
+            fleet_file = FleetFile(
+                Path(args.fleet), smoothing, args.cooldown or 0.0, args.device, args.time, args.stride
+            )
 
         line = write_comparison_report(
             Path(args.metadata),
@@ -262,6 +270,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             Path(args.output),
             threshold=args.threshold,
             title=args.title,
+            fleet=fleet_file,
         )
         print(line, file=sys.stderr)
         return EXIT_OK

@@ -5,12 +5,13 @@ import streamlit as st
 
 from components import state
 from components.charts import show_chart
+from components.compare_fleet import fleet_comparison
 from components.compare_source import select_other_block, select_shared_windows
 from components.errors import show_error
 from components.source import require_source
 from components.text import md_escape
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.figures import fig_confusion_matrix, fig_pr_compare
+from ei_anomaly.figures import fig_alarm_curves_compare, fig_confusion_matrix, fig_pr_compare
 from ei_anomaly.model import BlockKind
 from ei_anomaly.review import compare_blocks, gmm_components
 from ei_anomaly.review.compare import ComparedBlock
@@ -85,7 +86,67 @@ else:
         "Each block's recommended (else first) model type with the EON compiler; B - A: positive means B costs more."
     )
 
+
+@st.fragment
+def show_fleet() -> None:
+    """Both blocks on the fleet log, at the same smoothing and cool-down: at their own thresholds and
+    at the thresholds that keep one alarm budget (a budget change reruns this section only)."""
+    st.subheader("On a fleet log")
+    found = fleet_comparison(
+        source,
+        (comparison.a.name, comparison.a.model, comparison.a.threshold),
+        (comparison.b.name, comparison.b.model, comparison.b.threshold),
+    )
+    if found is None:
+        return
+    fleet, origin = found
+    st.caption(
+        md_escape(
+            f"{fleet.log_name}: {fleet.a.log.n_devices:,} devices, {fleet.a.log.n_windows:,} windows, scored by "
+            f"both blocks. Matched policy for both: {fleet.policy_text} ({origin}); each block at its own "
+            "threshold and at the lowest threshold that keeps the budget.",
+            1000,
+        )
+    )
+    columns = st.columns(2, gap="large")
+    for col, side in zip(columns, (fleet.a, fleet.b), strict=True):
+        with col:
+            st.markdown(f"**{md_escape(side.name)}**")
+            m = st.columns(2)
+            m[0].metric(
+                "Alarms per device per day",
+                f"{side.own.fleet_rate:.3g}",
+                help=f"At its own threshold {side.own.policy.threshold:g}: {side.own.total_alarms:,} alarms",
+            )
+            m[1].metric("Devices alarming daily", f"{side.own.devices_daily:,}", help="at its own threshold")
+            m = st.columns(2)
+            m[0].metric(
+                "Threshold for the budget",
+                f"{side.budget.threshold:.6g}",
+                help=f"{side.budget.per_device_day:.3g} alarms per device per day ({side.budget.note})",
+            )
+            m[1].metric(
+                "Devices alarming daily at it", f"{side.at_budget.devices_daily:,}", help="at the budget's threshold"
+            )
+    st.markdown("**The noisiest devices** (alarms per day)")
+    noisiest = fleet.noisiest()
+    st.dataframe(
+        noisiest,
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in noisiest.columns[1:]},
+    )
+    curves = [
+        (side.name, side.curve, side.own.policy.threshold, side.own.fleet_rate, side.budget.threshold)
+        for side in (fleet.a, fleet.b)
+    ]
+    show_chart(
+        fig_alarm_curves_compare(curves, fleet.budget_per_day, fleet.log_name), width="stretch", key="compare_fleet"
+    )
+
+
 if shared is None:
+    show_fleet()
     st.stop()
 st.subheader("On the same labelled windows")
 st.caption(md_escape(shared.origin))
@@ -165,3 +226,5 @@ if rows:
         f"is explained by its two scores against the thresholds: A flags above {comparison.a.threshold:g}, "
         f"B above {comparison.b.threshold:g} (strictly)."
     )
+
+show_fleet()

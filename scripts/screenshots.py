@@ -22,7 +22,7 @@ PAGES = {
     "thresholds": 3,
     "scoring": 0,
     "fleet": 3,
-    "compare": 3,
+    "compare": 4,
 }
 
 

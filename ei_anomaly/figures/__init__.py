@@ -12,7 +12,7 @@ A new figure goes into the module of its subject, as a `fig_*` function, and is 
 from __future__ import annotations
 
 from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
-from .compare import COMPARE_COLORS, fig_pr_compare
+from .compare import COMPARE_COLORS, fig_alarm_curves_compare, fig_pr_compare
 from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
 from .explain import add_window_marker, fig_axis_shares
 from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
@@ -29,6 +29,7 @@ __all__ = [
     "DeviceMetric",
     "add_window_marker",
     "fig_alarm_curve",
+    "fig_alarm_curves_compare",
     "fig_axis_shares",
     "fig_cluster_3d",
     "fig_cluster_map",

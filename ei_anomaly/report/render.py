@@ -28,6 +28,7 @@ from ..evaluation import binary_counts, confusion_labels, on_device_frame, pr_cu
 from ..figures import (
     FLASH,
     RAM,
+    fig_alarm_curves_compare,
     fig_cluster_map,
     fig_confusion_matrix,
     fig_gmm_map,
@@ -66,6 +67,7 @@ from .fleet_section import fleet_section
 
 if TYPE_CHECKING:
     from ..alarms.views import FleetReview
+    from ..review.compare_fleet import FleetComparison
 
 __all__ = ["build_comparison_report", "build_report", "report_filename"]
 
@@ -383,8 +385,41 @@ def _side(block: ComparedBlock) -> dict[str, Any]:
     }
 
 
-def build_comparison_report(comparison: Comparison, *, title: str, generated: datetime | None = None) -> str:
-    """Two blocks side by side (`ei_anomaly.review.compare_blocks`) as one offline HTML document."""
+def _fleet_context(fleet: FleetComparison, figures: _Figures) -> dict[str, Any]:
+    """Both blocks on a fleet log (`ei_anomaly.review.compare_fleet`): the summary, the noisiest
+    devices and both alarm curves."""
+    summary, noisiest = fleet.summary(), fleet.noisiest()
+    curves = [
+        (side.name, side.curve, side.own.policy.threshold, side.own.fleet_rate, side.budget.threshold)
+        for side in (fleet.a, fleet.b)
+    ]
+    return {
+        "log_name": fleet.log_name,
+        "policy": fleet.policy_text,
+        "budget": _num(fleet.budget_per_day),
+        "devices": f"{fleet.a.log.n_devices:,}",
+        "windows": f"{fleet.a.log.n_windows:,}",
+        "summary": {
+            "header": list(summary.columns),
+            "rows": [[_num(v, 4) for v in row] for row in summary.itertuples(index=False)],
+        },
+        "noisiest": {
+            "header": list(noisiest.columns),
+            "rows": [[_num(v, 3) for v in row] for row in noisiest.itertuples(index=False)],
+        },
+        "curves": figures.add(fig_alarm_curves_compare(curves, fleet.budget_per_day, fleet.log_name)),
+    }
+
+
+def build_comparison_report(
+    comparison: Comparison,
+    *,
+    title: str,
+    generated: datetime | None = None,
+    fleet: FleetComparison | None = None,
+) -> str:
+    """Two blocks side by side (`ei_anomaly.review.compare_blocks`) as one offline HTML document;
+    with `fleet`, also on a fleet log at matched alarm policies."""
     figures = _Figures()
     a, b = comparison.a, comparison.b
     confusions, pr = [], None
@@ -419,6 +454,7 @@ def build_comparison_report(comparison: Comparison, *, title: str, generated: da
         "matched": comparison.matched,
         "agreement": comparison.agreement,
         "disagreements": comparison.disagreements,
+        "fleet": _fleet_context(fleet, figures) if fleet is not None else None,
         "version": tool_version(),
         "generated": f"{(generated or datetime.now(timezone.utc)):%Y-%m-%d %H:%M} UTC",
         "plotly_js": _plotly_js(),

@@ -105,7 +105,8 @@ def test_compare_the_demo_blocks_on_their_shared_validation_windows(app):
 
     at = goto(app(), "compare")
     no_problems(at)
-    assert len(charts(at)) == 3  # two confusion matrices, the overlaid precision-recall curves
+    # two confusion matrices, the overlaid precision-recall curves, the alarm curves on the demo fleet log
+    assert len(charts(at)) == 4
     a, b = load_demo_model(), load_demo_gmm_model()
     want = compare_blocks(("A", a), ("B", b), shared_validation_windows(a, b)).agreement
     shown = {m.label: int(m.value.replace(",", "")) for m in at.metric if m.label in want}
@@ -127,7 +128,7 @@ def test_compare_with_uploaded_block_files(app):
     ]
     at.file_uploader(key="compare_files").set_value(files).run()
     no_problems(at)
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 4  # and the alarm curves on the demo fleet log
 
 
 def test_compare_on_an_upload_with_a_label_column(app):
@@ -145,7 +146,7 @@ def test_compare_on_an_upload_with_a_label_column(app):
     at.selectbox(key="compare_label_column").set_value("motion").run()
     at.multiselect(key="compare_anomaly_labels").set_value(list(ANOMALY_KINDS)).run()
     no_problems(at)
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 4  # and the alarm curves on the demo fleet log
     features = frame.drop(columns=["timestamp", "motion"]).to_numpy()
     a, b = load_demo_model().score_full(features), load_demo_gmm_model().score_full(features)
     ok = a.scorable & b.scorable
@@ -164,5 +165,5 @@ def test_compare_two_blocks_of_a_project_on_studios_model_testing(app, use_api, 
     assert judged_on.options == ["Validation windows of the same samples", "Studio's model-testing results"]
     judged_on.set_value("Studio's model-testing results").run()
     no_problems(at)
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 3  # no fleet log on this project yet
     assert any("windows of Studio's model-testing results" in c.value.replace("\\", "") for c in at.caption)

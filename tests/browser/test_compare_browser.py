@@ -40,8 +40,8 @@ def test_the_compare_page_in_the_browser(browser):
     with streamlit_app() as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/compare")
-        wait_idle(page, charts=3)
+        wait_idle(page, charts=4)
         text = page.locator('[data-testid="stMain"]').inner_text()
-        assert "On-device cost per MCU" in text and "Where they agree" in text
-        assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+        assert "On-device cost per MCU" in text and "Where they agree" in text and "On a fleet log" in text
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 4  # with the alarm curves on the demo fleet log
         page.close()
