@@ -90,7 +90,12 @@ def anomaly_rate_grid(
 
 
 def curve_thresholds(log: FleetLog, points: int = 161) -> npt.NDArray[np.float64]:
-    """Thresholds for the alarms-per-day curve: from the lowest scores to past the highest ones."""
+    """Thresholds for the alarms-per-day curve: from the lowest scores to past the highest ones
+    (kept with the log: two percentiles of a million scores are not free)."""
+    return log.cached(("curve_thresholds", points), lambda: _curve_thresholds(log, points))
+
+
+def _curve_thresholds(log: FleetLog, points: int) -> npt.NDArray[np.float64]:
     finite = log.scores[np.isfinite(log.scores)]
     if not len(finite):
         return np.linspace(-0.5, 1.0, points)
