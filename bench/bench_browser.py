@@ -199,9 +199,9 @@ def upload(probe: Probe, path: Path) -> tuple[Timing, float]:
     return timing, first[0]
 
 
-def slider_steps(probe: Probe, repeats: int, charts: int = 2) -> list[Timing]:
-    """One step of the page's first slider (one arrow key), until every chart shows the new
-    threshold line and the page has settled."""
+def slider_steps(probe: Probe, repeats: int, charts: int = 2, every: bool = True) -> list[Timing]:
+    """One step of the page's first slider (one arrow key), until every one of the first `charts`
+    charts (`every`; else: one of them) shows the new threshold line and the page has settled."""
     page = probe.page
     thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
     timings = []
@@ -211,13 +211,15 @@ def slider_steps(probe: Probe, repeats: int, charts: int = 2) -> list[Timing]:
         thumb.focus()
         timings.append(
             probe.time(
-                lambda: thumb.press("ArrowRight"),
-                lambda text=expected: page.wait_for_function(  # type: ignore[misc]
-                    """([text, n]) => {
+                partial(thumb.press, "ArrowRight"),
+                partial(
+                    page.wait_for_function,
+                    """([text, n, every]) => {
                         const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-                        return charts.length >= n && charts.slice(0, n).every(c => c.textContent.includes(text));
+                        const shows = c => c.textContent.includes(text);
+                        return charts.length >= n && (every ? charts.slice(0, n).every(shows) : charts.some(shows));
                     }""",
-                    arg=[text, charts],
+                    arg=[expected, charts, every],
                     timeout=120_000,
                 ),
             )
@@ -313,18 +315,10 @@ def fleet_switches(probe: Probe, repeats: int) -> list[Timing]:
 
 
 def fleet_slider_steps(probe: Probe, repeats: int) -> list[Timing]:
-    """One step of the Fleet page's threshold slider (one arrow key): until the drill-down shows
-    the new threshold and the page has settled."""
+    """One step of the Fleet page's threshold slider: until the drill-down shows the new threshold
+    (the only chart that writes it) and the page has settled."""
     on_fleet(probe)
-    page = probe.page
-    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-    timings = []
-    for _ in range(repeats):
-        value = float(thumb.get_attribute("aria-valuenow") or thumb.input_value())
-        expected = f"threshold {round(value + 0.01, 2):g}"
-        thumb.focus()
-        timings.append(probe.time(partial(thumb.press, "ArrowRight"), partial(charts_text, page, expected)))
-    return timings
+    return slider_steps(probe, repeats, FLEET_CHARTS, every=False)
 
 
 def type_number(box: Any, value: int) -> None:
