@@ -75,7 +75,14 @@ def alarm_curve(
     these arguments (a threshold step redraws the same curve)."""
     t = np.asarray(thresholds, np.float64)
     key = ("alarm_curve", smoothing, float(cooldown_s), t.tobytes())
-    return log.cached(key, lambda: _alarm_curve(log, smoothing, t, cooldown_s))
+    return log.cached(key, lambda: _read_only(_alarm_curve(log, smoothing, t.copy(), cooldown_s)))
+
+
+def _read_only(curve: AlarmCurve) -> AlarmCurve:
+    """A curve kept with the log is shared by every caller: its arrays cannot be written."""
+    for values in (curve.thresholds, curve.alarms, curve.per_device_day):
+        values.setflags(write=False)
+    return curve
 
 
 def _alarm_curve(

@@ -94,13 +94,21 @@ def _grid_cells(
         n_bins = int(bins.max()) + 1
     cell = np.repeat(np.arange(log.n_devices), log.windows) * n_bins + bins
     total = np.bincount(cell, minlength=log.n_devices * n_bins).reshape(log.n_devices, n_bins)
+    cell.setflags(write=False)
+    total.setflags(write=False)
     return size, t0, n_bins, cell, total
 
 
 def curve_thresholds(log: FleetLog, points: int = 161) -> npt.NDArray[np.float64]:
     """Thresholds for the alarms-per-day curve: from the lowest scores to past the highest ones
     (kept with the log: two percentiles of a million scores are not free)."""
-    return log.cached(("curve_thresholds", points), lambda: _curve_thresholds(log, points))
+
+    def compute() -> npt.NDArray[np.float64]:
+        thresholds = _curve_thresholds(log, points)
+        thresholds.setflags(write=False)  # kept with the log, shared by every caller
+        return thresholds
+
+    return log.cached(("curve_thresholds", points), compute)
 
 
 def _curve_thresholds(log: FleetLog, points: int) -> npt.NDArray[np.float64]:
