@@ -16,6 +16,7 @@ from components.threshold import select_threshold, use_threshold
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.alarms import (
     AlarmPolicy,
+    FleetLog,
     Smoothing,
     alarm_curve,
     detect_device_column,
@@ -178,7 +179,15 @@ def policy_view() -> None:
         grid = anomaly_rate_grid(log, threshold, result.worst_first())
         show_chart(fig_rate_grid(grid), width="stretch", key="fleet_grid")
 
+    curve_view(log, policy, rate if math.isfinite(rate) else 0.0)
+    device_view(log, policy, list(table["device"]))
+
+
+@st.fragment
+def curve_view(log: FleetLog, policy: AlarmPolicy, rate: float) -> None:
+    """The alarm budget's helper and the curve: a budget change reruns only this."""
     st.subheader("Choose the threshold for an alarm budget")
+    smoothing = policy.smoothing
     b = st.columns([1, 1, 2], vertical_alignment="bottom")
     budget = float(
         b[0].number_input("At most … alarms per device", min_value=0.0, value=1.0, step=0.5, key=state.FLEET_BUDGET)
@@ -206,19 +215,20 @@ def policy_view() -> None:
     )
     label = str(smoothing) if smoothing else ""
     show_chart(
-        fig_alarm_curve(plain, smoothed, threshold, rate if math.isfinite(rate) else 0.0, label, per_day),
-        width="stretch",
-        key="fleet_curve",
+        fig_alarm_curve(plain, smoothed, policy.threshold, rate, label, per_day), width="stretch", key="fleet_curve"
     )
 
+
+@st.fragment
+def device_view(log: FleetLog, policy: AlarmPolicy, names: list[str]) -> None:
+    """One device's drill-down (and its explained window): choosing another device reruns only this."""
     st.subheader("One device")
-    names = list(table["device"])
     if st.session_state.get(state.FLEET_DEVICE) not in names:
         st.session_state.pop(state.FLEET_DEVICE, None)
     device = st.selectbox("Device", names, key=state.FLEET_DEVICE, help="Worst first")
     index = log.device_names.index(device)
     trace = device_trace(log, index, policy)
-    show_chart(fig_device_trace(trace, threshold, log.has_time_column), width="stretch", key="fleet_trace")
+    show_chart(fig_device_trace(trace, policy.threshold, log.has_time_column), width="stretch", key="fleet_trace")
     alarms = np.flatnonzero(trace.alarm)
     st.caption(
         f"{len(trace.scores):,} windows, {int(trace.answer_anomaly.sum()):,} with the answer anomaly, "

@@ -71,8 +71,23 @@ class AlarmCurve:
 def alarm_curve(
     log: FleetLog, smoothing: Smoothing | None, thresholds: npt.ArrayLike, cooldown_s: float = 0.0
 ) -> AlarmCurve:
-    """The fleet's alarms per device per day at each threshold (any order)."""
+    """The fleet's alarms per device per day at each threshold (any order); kept with the log for
+    these arguments (a threshold step redraws the same curve)."""
     t = np.asarray(thresholds, np.float64)
+    key = ("alarm_curve", smoothing, float(cooldown_s), t.tobytes())
+    return log.cached(key, lambda: _read_only(_alarm_curve(log, smoothing, t.copy(), cooldown_s)))
+
+
+def _read_only(curve: AlarmCurve) -> AlarmCurve:
+    """A curve kept with the log is shared by every caller: its arrays cannot be written."""
+    for values in (curve.thresholds, curve.alarms, curve.per_device_day):
+        values.setflags(write=False)
+    return curve
+
+
+def _alarm_curve(
+    log: FleetLog, smoothing: Smoothing | None, t: npt.NDArray[np.float64], cooldown_s: float
+) -> AlarmCurve:
     days = _device_days(log)
     at = np.array([effective_level(v, smoothing) for v in t], np.float32)
     if cooldown_s <= 0:
@@ -108,9 +123,17 @@ def lowest_threshold(
     per device per day over the fleet, and so does every higher threshold.
 
     Alarms need not fall as the threshold rises (a run of anomalous windows can split in two), so
-    the answer is the lowest threshold above the highest one that breaks the budget."""
+    the answer is the lowest threshold above the highest one that breaks the budget. Kept with the
+    log for these arguments."""
     if not (np.isfinite(budget_per_day) and budget_per_day >= 0):
         raise UsageError(f"the alarm budget must be a number >= 0, not {budget_per_day}")
+    key = ("lowest_threshold", smoothing, float(budget_per_day), float(cooldown_s))
+    return log.cached(key, lambda: _lowest_threshold(log, smoothing, budget_per_day, cooldown_s))
+
+
+def _lowest_threshold(
+    log: FleetLog, smoothing: Smoothing | None, budget_per_day: float, cooldown_s: float
+) -> LowestThreshold:
     days = _device_days(log)
     limit = budget_per_day * days  # alarms allowed over the log
     if cooldown_s <= 0:

@@ -63,18 +63,8 @@ def anomaly_rate_grid(
     """The share of anomalous windows (score > threshold) per device and time bin, for the first
     `max_devices` devices of `device_order` (`RateGrid.of_devices` says out of how many)."""
     device_order = device_order[:max_devices]
-    size = bin_s or grid_bin(log)
-    t0 = float(np.floor(log.times.min() / size) * size) if log.n_windows else 0.0
-    bins = ((log.times - t0) // size).astype(np.int64)
-    n_bins = int(bins.max()) + 1 if log.n_windows else 0
-    if n_bins > MAX_BINS:  # wider bins, never more than MAX_BINS columns
-        size *= float(np.ceil(n_bins / MAX_BINS))
-        bins = ((log.times - t0) // size).astype(np.int64)
-        n_bins = int(bins.max()) + 1
-    device = np.repeat(np.arange(log.n_devices), log.windows)
-    cell = device * n_bins + bins
-    total = np.bincount(cell, minlength=log.n_devices * n_bins).reshape(log.n_devices, n_bins)
-    flagged = np.bincount(cell, weights=is_anomaly(log.scores, threshold), minlength=log.n_devices * n_bins).reshape(
+    size, t0, n_bins, cell, total = log.cached(("grid_cells", bin_s), lambda: _grid_cells(log, bin_s))
+    flagged = np.bincount(cell[is_anomaly(log.scores, threshold)], minlength=log.n_devices * n_bins).reshape(
         log.n_devices, n_bins
     )
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -89,8 +79,39 @@ def anomaly_rate_grid(
     )
 
 
+def _grid_cells(
+    log: FleetLog, bin_s: float | None
+) -> tuple[float, float, int, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The grid's bins (size, start, count), each window's cell (device x time bin) and the windows
+    per cell: the same at every threshold, so kept with the log."""
+    size = bin_s or grid_bin(log)
+    t0 = float(np.floor(log.times.min() / size) * size) if log.n_windows else 0.0
+    bins = ((log.times - t0) // size).astype(np.int64)
+    n_bins = int(bins.max()) + 1 if log.n_windows else 0
+    if n_bins > MAX_BINS:  # wider bins, never more than MAX_BINS columns
+        size *= float(np.ceil(n_bins / MAX_BINS))
+        bins = ((log.times - t0) // size).astype(np.int64)
+        n_bins = int(bins.max()) + 1
+    cell = np.repeat(np.arange(log.n_devices), log.windows) * n_bins + bins
+    total = np.bincount(cell, minlength=log.n_devices * n_bins).reshape(log.n_devices, n_bins)
+    cell.setflags(write=False)
+    total.setflags(write=False)
+    return size, t0, n_bins, cell, total
+
+
 def curve_thresholds(log: FleetLog, points: int = 161) -> npt.NDArray[np.float64]:
-    """Thresholds for the alarms-per-day curve: from the lowest scores to past the highest ones."""
+    """Thresholds for the alarms-per-day curve: from the lowest scores to past the highest ones
+    (kept with the log: two percentiles of a million scores are not free)."""
+
+    def compute() -> npt.NDArray[np.float64]:
+        thresholds = _curve_thresholds(log, points)
+        thresholds.setflags(write=False)  # kept with the log, shared by every caller
+        return thresholds
+
+    return log.cached(("curve_thresholds", points), compute)
+
+
+def _curve_thresholds(log: FleetLog, points: int) -> npt.NDArray[np.float64]:
     finite = log.scores[np.isfinite(log.scores)]
     if not len(finite):
         return np.linspace(-0.5, 1.0, points)

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
-from .layout import apply_layout
+from .layout import apply_layout, value_line
 from .style import ANOMALY, MUTED, NORMAL, THRESHOLD
 from .text import chart_label
 
@@ -20,14 +20,22 @@ if TYPE_CHECKING:  # types only: drawing needs no numba
 
 __all__ = ["TRACE_POINTS", "fig_alarm_curve", "fig_device_trace", "fig_rate_grid"]
 
-TRACE_POINTS = 4_000  # score points of one device's chart, at most
+# Score points of one device's chart, at most: the lowest and highest score of each of 1,000
+# stretches, about one per pixel column of the chart at full width (a longer path only costs the
+# browser more to send, parse and draw on every policy change; the envelope looks the same).
+TRACE_POINTS = 2_000
 
 
-def _time_axis(seconds: npt.NDArray[np.float64], epoch: bool) -> npt.NDArray[np.generic]:
-    """Epoch seconds as dates; stride times as hours since the device's first window."""
+def _time_axis(seconds: npt.NDArray[np.float64], epoch: bool) -> npt.NDArray[np.float64]:
+    """Epoch seconds as epoch milliseconds (drawn on a date axis: `_date_axis`; numbers spare the
+    browser parsing a date string per point on every redraw); stride times as hours since the
+    device's first window."""
+    return np.asarray(seconds * 1000.0 if epoch else seconds / 3600.0, np.float64)
+
+
+def _date_axis(fig: go.Figure, epoch: bool) -> None:
     if epoch:
-        return (seconds * 1000).astype("int64").astype("datetime64[ms]")
-    return np.asarray(seconds / 3600.0)
+        fig.update_xaxes(type="date")
 
 
 def fig_rate_grid(grid: RateGrid) -> go.Figure:
@@ -54,6 +62,7 @@ def fig_rate_grid(grid: RateGrid) -> go.Figure:
     if len(names) <= 60:  # every device named (Plotly would skip every other label)
         fig.update_yaxes(tickmode="array", tickvals=names, ticktext=names)
     fig.update_xaxes(title="time" if grid.epoch_times else "hours since each device's first window")
+    _date_axis(fig, grid.epoch_times)
     return fig
 
 
@@ -94,8 +103,17 @@ def fig_alarm_curve(
             )
         )
     if budget is not None and budget > 0:
-        fig.add_hline(y=budget, line={"color": MUTED, "dash": "dot"}, annotation_text=f"budget {budget:g} / day")
-    fig.add_vline(x=threshold, line={"color": THRESHOLD, "dash": "dash"})
+        value_line(fig, y=budget, line={"color": MUTED, "dash": "dot"}, text=f"budget {budget:g} / day")
+    fig.add_shape(  # the threshold, unlabelled (the x axis says it): what add_vline draws, cheaper
+        type="line",
+        x0=threshold,
+        x1=threshold,
+        xref="x",
+        y0=0,
+        y1=1,
+        yref="y domain",
+        line={"color": THRESHOLD, "dash": "dash"},
+    )
     if current_rate > 0:
         fig.add_trace(
             go.Scatter(
@@ -169,12 +187,13 @@ def fig_device_trace(trace: DeviceTrace, threshold: float, epoch: bool) -> go.Fi
             hovertemplate="row %{customdata}<br>alarm<extra></extra>",
         )
     )
-    fig.add_hline(y=threshold, line={"color": THRESHOLD, "dash": "dash"}, annotation_text=f"threshold {threshold:g}")
+    value_line(fig, y=threshold, line={"color": THRESHOLD, "dash": "dash"}, text=f"threshold {threshold:g}")
     apply_layout(fig, f"Device {chart_label(trace.device)}: score, smoothed answer and alarms", height=360)
     fig.update_layout(
         legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
         yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
     )
     fig.update_xaxes(title="time" if epoch else "hours since the first window")
+    _date_axis(fig, epoch)
     fig.update_yaxes(title="anomaly score", selector={"anchor": "x"})
     return fig
