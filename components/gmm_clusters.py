@@ -7,7 +7,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError
 from ei_anomaly.figures import MAX_POINTS, fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
 from ei_anomaly.figures.style import ANOMALY, MUTED, NORMAL
 from ei_anomaly.gmm import GmmAnomalyModel, GmmParameters
@@ -15,8 +14,7 @@ from ei_anomaly.review import default_map_axes
 
 from . import state
 from .charts import draw_on_request, show_chart, view_3d_on_request
-from .source import Source, trained_points
-from .text import md_escape
+from .source import Source, trained_points_or_warning
 from .uploads import last_upload_points
 
 
@@ -39,11 +37,7 @@ def show_gmm_clusters(source: Source) -> None:
     pair = [ax1, ax2]
 
     overlays = []
-    try:
-        points = trained_points(source, model.axes[ax1], model.axes[ax2], MAX_POINTS // 2)
-    except AnomalyLensError as exc:
-        st.warning(f"Trained points are not available: {md_escape(exc, 1000)}")
-        points = pd.DataFrame(columns=["x", "y"], dtype=float)
+    points = trained_points_or_warning(source, ax1, ax2, MAX_POINTS // 2)
     if len(points):
         overlays.append(("trained windows", points["x"], points["y"], MUTED))
     upload = last_upload_points(model, MAX_POINTS // 2)

@@ -153,6 +153,17 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
     return points.sample(n=max_points, random_state=0) if len(points) > max_points else points
 
 
+def trained_points_or_warning(source: Source, axis_x: int, axis_y: int, max_points: int) -> pd.DataFrame:
+    """`trained_points` of the model's axis positions `axis_x`, `axis_y`; when the API cannot give
+    them, a warning on the page and no points (the map is still worth showing)."""
+    model = source.model
+    try:
+        return trained_points(source, model.axes[axis_x], model.axes[axis_y], max_points)
+    except AnomalyLensError as exc:
+        st.warning(f"Trained points are not available: {md_escape(exc, 1000)}")
+        return pd.DataFrame(columns=["x", "y"], dtype=float)
+
+
 def require_source() -> Source:
     """Every page's setup call: the loaded source, or a clear error and nothing more on the page."""
     streamlit_compat.leave_pages_directory_mode()

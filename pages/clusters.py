@@ -8,10 +8,8 @@ from components import state
 from components.charts import draw_on_request, show_chart, view_3d_on_request
 from components.explain import explained_window
 from components.gmm_clusters import show_gmm_clusters
-from components.source import require_source, trained_points
-from components.text import md_escape
+from components.source import require_source, trained_points_or_warning
 from components.uploads import last_upload_points
-from ei_anomaly import AnomalyLensError
 from ei_anomaly.figures import MAX_POINTS, add_window_marker, fig_cluster_3d, fig_cluster_map, fig_parallel_centers
 from ei_anomaly.figures.style import ANOMALY, MUTED, NORMAL
 from ei_anomaly.model import BlockKind
@@ -56,11 +54,7 @@ def on_screen(values: np.ndarray, j: int) -> np.ndarray:
 
 
 overlays = []
-try:
-    points = trained_points(source, model.axes[ax1], model.axes[ax2], MAX_POINTS // 2)
-except AnomalyLensError as exc:
-    st.warning(f"Trained points are not available: {md_escape(exc, 1000)}")
-    points = pd.DataFrame(columns=["x", "y"], dtype=float)
+points = trained_points_or_warning(source, ax1, ax2, MAX_POINTS // 2)
 if len(points):
     overlays.append(("trained windows", on_screen(points["x"], ax1), on_screen(points["y"], ax2), MUTED))
 
