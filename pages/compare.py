@@ -61,7 +61,7 @@ def show_card(side: ComparedBlock) -> None:
     c3.metric(
         "Default MCU",
         f"{mcu.latency_ms:.0f} ms" if mcu is not None and mcu.latency_ms is not None else "n/a",
-        help=f"{mcu.device}, {mcu.model_type}, {mcu.engine}" if mcu is not None else None,
+        help=md_escape(f"{mcu.device}, {mcu.model_type}, {mcu.engine}") if mcu is not None else None,
     )
     st.caption(f"Trained {card.trained:%Y-%m-%d %H:%M} UTC" if card.trained else "Training date unknown")
 
