@@ -33,7 +33,7 @@ pages = {
 navigation = st.navigation(pages)
 loaders.warm_up_scoring()
 try:
-    show_source_sidebar()
+    show_source_sidebar()  # loads this run's source once; every page reads it (`require_source`)
     navigation.run()
 except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
     show_unexpected(exc, secrets=secrets_to_scrub())

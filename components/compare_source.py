@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, AnomalyModel
-from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
+from ei_anomaly import AnomalyLensError
+from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.evaluation import is_anomaly_label
 from ei_anomaly.features import map_columns, score_table
 from ei_anomaly.limits import Limits
 from ei_anomaly.model_testing import TestWindows
-from ei_anomaly.review import SharedWindows, SourceKind, shared_upload_windows, shared_validation_windows
+from ei_anomaly.review import SharedWindows, shared_upload_windows, shared_validation_windows
 from ei_anomaly.review.compare import shared_model_testing_windows
 from ei_anomaly.scored_file import ScoredFile
 
 from . import loaders, state
 from .errors import show_error
-from .source import DEMO_BLOCKS, Source, refresh_token, upload_limit_mb
+from .memo import memo
+from .source import DEMO_BLOCKS, DemoSource, ProjectSource, Source, refresh_token, upload_limit_mb
+from .text import md_escape
 from .uploads import last_scored
 
 OTHER_BLOCK = "Another block of this project"
@@ -29,25 +33,35 @@ UPLOAD = "Your last upload, with a label column"
 MAX_LABEL_VALUES = 200
 
 
+@dataclass(frozen=True)
+class BlockB:
+    """The block the loaded one is compared with: its name, the block, its learn id (None: files)."""
+
+    name: str
+    block: AnomalyBlock
+    learn_id: int | None
+
+
 def _project_blocks(source: Source) -> dict[int, str]:
-    if source.kind == SourceKind.DEMO:
+    if isinstance(source, DemoSource):
         return dict(DEMO_BLOCKS)
-    if source.kind == SourceKind.PROJECT and source.project_id is not None and source.base_url and source.api_key:
+    if isinstance(source, ProjectSource):
         blocks = loaders.fetch_blocks(source.base_url, source.project_id, source.api_key, refresh_token())
         return {b[0]: f"{b[1]} · {b[2]}" for b in blocks}
     return {}
 
 
-def _block_model(source: Source, learn_id: int) -> AnomalyModel:
-    if source.kind == SourceKind.DEMO:
-        return loaders.demo_gmm_model() if learn_id == GMM_DEMO_BLOCK_ID else loaders.demo_model()
-    assert source.project_id is not None and source.base_url and source.api_key
-    version = loaders.block_version(source.base_url, source.project_id, learn_id)
-    return loaders.fetch_model(source.base_url, source.project_id, learn_id, source.api_key, refresh_token(), version)
+def _block_model(source: Source, learn_id: int) -> AnomalyBlock:
+    if isinstance(source, ProjectSource):
+        version = loaders.block_version(source.base_url, source.project_id, learn_id)
+        return loaders.fetch_model(
+            source.base_url, source.project_id, learn_id, source.api_key, refresh_token(), version
+        )
+    return loaders.demo_block(learn_id)
 
 
-def select_other_block(source: Source) -> tuple[str, AnomalyModel, int | None] | None:
-    """(name, model, learn id or None) of block B, or None (with a hint shown) until one is given."""
+def select_other_block(source: Source) -> BlockB | None:
+    """Block B, or None (with a hint shown) until one is given."""
     blocks = {i: name for i, name in _project_blocks(source).items() if i != source.learn_id}
     ways = [OTHER_BLOCK, BLOCK_FILES] if blocks else [BLOCK_FILES]
     how = st.radio("Compare with", ways, key=state.COMPARE_SOURCE, horizontal=True)
@@ -55,7 +69,7 @@ def select_other_block(source: Source) -> tuple[str, AnomalyModel, int | None] |
         learn_id = st.selectbox(
             "Block B", list(blocks), key=state.COMPARE_BLOCK, format_func=lambda i: f"{blocks[i]} (#{i})"
         )
-        return f"{blocks[learn_id]} (#{learn_id})", _block_model(source, learn_id), learn_id
+        return BlockB(f"{blocks[learn_id]} (#{learn_id})", _block_model(source, learn_id), learn_id)
     limit = upload_limit_mb(Limits.from_env().metadata_bytes)
     files = st.file_uploader(
         "Block B's files: metadata.json (and for a GMM block gmm.json and model.tflite)",
@@ -70,13 +84,12 @@ def select_other_block(source: Source) -> tuple[str, AnomalyModel, int | None] |
         return None
     uploads = {f.name: f.getvalue() for f in files}
     names = ", ".join(sorted(uploads))
-    return names, loaders.model_from_uploaded_block(uploads), None
+    return BlockB(names, loaders.model_from_uploaded_block(uploads), None)
 
 
 def _test_windows(source: Source, learn_id: int | None) -> TestWindows | None:
-    if source.kind != SourceKind.PROJECT or learn_id is None or source.learn_id is None:
+    if not isinstance(source, ProjectSource) or learn_id is None:
         return None
-    assert source.project_id is not None and source.base_url and source.api_key
     found = loaders.fetch_test_windows(
         source.base_url,
         source.project_id,
@@ -88,16 +101,15 @@ def _test_windows(source: Source, learn_id: int | None) -> TestWindows | None:
     return found if isinstance(found, TestWindows) else None
 
 
-def select_shared_windows(
-    source: Source, a: AnomalyModel, b: AnomalyModel, b_learn_id: int | None
-) -> SharedWindows | None:
+def select_shared_windows(source: Source, b: BlockB) -> SharedWindows | None:
     """The labelled windows both blocks are judged on, as the visitor picks among those that exist."""
-    options: dict[str, SharedWindows] = {}
-    validation = shared_validation_windows(a, b)
+    a = source.block
+    options: dict[str, SharedWindows | None] = {}
+    validation = shared_validation_windows(a, b.block)
     if validation is not None:
         options[VALIDATION] = validation
     try:
-        found_a, found_b = _test_windows(source, source.learn_id), _test_windows(source, b_learn_id)
+        found_a, found_b = _test_windows(source, source.learn_id), _test_windows(source, b.learn_id)
     except AnomalyLensError:
         found_a = found_b = None
     if found_a is not None and found_b is not None:
@@ -116,11 +128,11 @@ def select_shared_windows(
         return None
     chosen = st.radio("Judge both on", list(options), key=state.COMPARE_LABELLED, horizontal=True)
     if chosen == UPLOAD and scored is not None:
-        return _upload_windows(scored, b, label_columns)
+        return _upload_windows(scored, b.block, label_columns)
     return options[chosen]
 
 
-def _upload_windows(scored: ScoredFile, b: AnomalyModel, label_columns: list[str]) -> SharedWindows | None:
+def _upload_windows(scored: ScoredFile, b: AnomalyBlock, label_columns: list[str]) -> SharedWindows | None:
     """The last upload with the label column the visitor picks; block B scores it (once per upload)."""
     column = st.selectbox("Label column", label_columns, key=state.COMPARE_LABEL_COLUMN)
     labels = scored.table.table.column(column).to_pandas()
@@ -136,18 +148,15 @@ def _upload_windows(scored: ScoredFile, b: AnomalyModel, label_columns: list[str
     return shared_upload_windows(scored.name, scored.scores.score, scores_b, labels, set(chosen))
 
 
-def block_b_scores(scored: ScoredFile, b: AnomalyModel) -> npt.NDArray[np.float32] | None:
+def block_b_scores(scored: ScoredFile, b: AnomalyBlock) -> npt.NDArray[np.float32] | None:
     """Block B's scores of a file block A scored, once per file and block B (the labelled upload
     and the fleet log may both be on the page: the last two are kept); None with the reason shown."""
-    cached: dict[tuple[str, str], npt.NDArray[np.float32]] = st.session_state.get(state.COMPARE_B_SCORES) or {}
-    key = (scored.identity, b.fingerprint)
-    if key in cached:
-        return cached[key]
+
+    def score() -> npt.NDArray[np.float32]:
+        return np.asarray(score_table(scored.table, b, map_columns(scored.table, b)).score, np.float32)
+
     try:
-        scores_b = np.asarray(score_table(scored.table, b, map_columns(scored.table, b)).score, np.float32)
+        return memo("block_b_scores", (scored.identity, b.fingerprint), score, keep=2)
     except AnomalyLensError as exc:
-        show_error(exc, f"Block B cannot score {scored.name}: ")
+        show_error(exc, f"Block B cannot score {md_escape(scored.name)}: ")
         return None
-    kept = {k: v for k, v in cached.items() if k[0] != scored.identity}
-    st.session_state[state.COMPARE_B_SCORES] = dict(list(kept.items())[-1:]) | {key: scores_b}
-    return scores_b

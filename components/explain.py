@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, AnomalyModel
+from ei_anomaly import AnomalyLensError
+from ei_anomaly.blocks import AnomalyBlock
+from ei_anomaly.blocks.explain import WindowExplanation
 from ei_anomaly.figures import fig_axis_shares
-from ei_anomaly.model import BlockKind
-from ei_anomaly.review.explain import NOT_FOR_GMM, WindowExplanation, explain_window
 from ei_anomaly.scored_file import ScoredFile
 
 from . import state
@@ -26,23 +26,27 @@ class ExplainedWindow:
     explanation: WindowExplanation
 
 
-def explained_window(model: AnomalyModel) -> ExplainedWindow | None:
-    """The window last explained in this session with this model, if any."""
-    found: ExplainedWindow | None = st.session_state.get(state.EXPLAINED_WINDOW)
+EXPLAINED = state.Slot(state.EXPLAINED_WINDOW, ExplainedWindow)
+
+
+def explained_window(model: AnomalyBlock) -> ExplainedWindow | None:
+    """The window last explained in this session with this block, if any."""
+    found = EXPLAINED.get()
     return found if found is not None and found.model_fingerprint == model.fingerprint else None
 
 
-def show_explanation(model: AnomalyModel, scored: ScoredFile, row: int, key: str) -> None:
-    """The nearest cluster and each axis's share of the squared distance to it, for one row."""
-    if model.kind is BlockKind.GMM:
-        st.info(NOT_FOR_GMM, icon=":material/info:")
+def show_explanation(model: AnomalyBlock, scored: ScoredFile, row: int, key: str) -> None:
+    """The nearest cluster and each axis's share of the squared distance to it, for one row (for the
+    blocks whose score decomposes so; the others say why not)."""
+    if model.explain_refusal is not None:
+        st.info(model.explain_refusal, icon=":material/info:")
         return
     try:
-        explanation = explain_window(model, scored.axis_values[row], row)
+        explanation = model.explain(scored.axis_values[row], row)
     except AnomalyLensError as exc:
         show_error(exc)
         return
-    st.session_state[state.EXPLAINED_WINDOW] = ExplainedWindow(model.fingerprint, scored.name, explanation)
+    EXPLAINED.set(ExplainedWindow(model.fingerprint, scored.name, explanation))
     st.caption(md_escape(explanation.sentence()[0].upper() + explanation.sentence()[1:] + ".", 1000))
     left, right = st.columns([3, 2], gap="large")
     with left:

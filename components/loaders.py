@@ -9,10 +9,12 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyModel, load_metadata, scoring
-from ei_anomaly.blocks import METADATA_FILE, block_files_from_uploads
+from ei_anomaly import load_metadata, scoring
+from ei_anomaly.blocks import METADATA_FILE, AnomalyBlock, block_files_from_uploads, kind_label
+from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import (
+    GMM_DEMO_BLOCK_ID,
     demo_training_features,
     load_demo_gmm_model,
     load_demo_model,
@@ -21,7 +23,6 @@ from ei_anomaly.demo import (
 )
 from ei_anomaly.held import HeldObjects
 from ei_anomaly.limits import Limits
-from ei_anomaly.model import BlockKind
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
 
@@ -45,21 +46,26 @@ API_TTL = 300  # seconds: long enough for a review, short enough to see a retrai
 
 
 @st.cache_resource(show_spinner=False)
-def demo_model() -> AnomalyModel:
-    """One shared, never-mutated model: cache_data would unpickle a copy at every call (twice a run)."""
+def demo_model() -> AnomalyBlock:
+    """One shared, never-mutated block: cache_data would unpickle a copy at every call (twice a run)."""
     return load_demo_model()
 
 
 @st.cache_resource(show_spinner=False)
-def demo_gmm_model() -> AnomalyModel:
+def demo_gmm_model() -> AnomalyBlock:
     """The demo's GMM block (shared: it holds a LiteRT interpreter, which is not copied per rerun)."""
     return load_demo_gmm_model()
 
 
+def demo_block(learn_id: int) -> AnomalyBlock:
+    """The demo project's block `learn_id` (4: K-means, 5: GMM)."""
+    return demo_gmm_model() if learn_id == GMM_DEMO_BLOCK_ID else demo_model()
+
+
 @st.cache_data(show_spinner=False)
-def demo_trained_points(ax1: int, ax2: int, gmm: bool = False) -> pd.DataFrame:
-    """The demo's trained windows on two features, through the same code the local API serves."""
-    model = demo_gmm_model() if gmm else demo_model()
+def demo_trained_points(learn_id: int, ax1: int, ax2: int) -> pd.DataFrame:
+    """The demo block's trained windows on two features, through the same code the local API serves."""
+    model = demo_block(learn_id)
     return trained_points_frame(trained_graph(model, demo_training_features(), ax1, ax2), ax1, ax2)
 
 
@@ -74,18 +80,17 @@ def held() -> HeldObjects:
 MODEL_BYTES_PER_JSON_BYTE = 4  # a parsed model (pydantic objects, arrays) holds a few times its JSON
 
 
-def _held_model(key: str, size: int, build: Callable[[], AnomalyModel], spinner: str) -> AnomalyModel:
-    """The model held under `key`, built once (and shared between visitors) when it is not."""
-    model = held().get(key)
+def _held_model(key: str, size: int, build: Callable[[], AnomalyBlock], spinner: str) -> AnomalyBlock:
+    """The block held under `key`, built once (and shared between visitors) when it is not."""
+    model: AnomalyBlock | None = held().get(key)  # only blocks are held under these keys
     if model is None:
         with st.spinner(spinner):
             model = build()
         held().put(key, model, size * MODEL_BYTES_PER_JSON_BYTE)
-    assert isinstance(model, AnomalyModel)
     return model
 
 
-def model_from_json(data: bytes) -> AnomalyModel:
+def model_from_json(data: bytes) -> AnomalyBlock:
     """The model of an uploaded metadata file. Parsed once per distinct file (sha256: ~15 ms for
     the 32 MB limit) and shared between visitors through `held()`, never pickled per rerun as
     st.cache_data would (a 180 MB model took 34-71 s a page view that way)."""
@@ -93,18 +98,18 @@ def model_from_json(data: bytes) -> AnomalyModel:
     return _held_model(key, len(data), lambda: load_metadata(data), "Reading the metadata…")
 
 
-def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyModel:
+def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyBlock:
     """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM),
     held like an uploaded metadata file."""
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     size = sum(len(data) for data in files.values())
-    build = lambda: block_files_from_uploads(files).model()  # noqa: E731
+    build = lambda: block_files_from_uploads(files).block()  # noqa: E731
     return _held_model("block:" + digest.hexdigest(), size, build, "Reading the block…")
 
 
-def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyModel:
+def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyBlock:
     """A block from uploaded files: the metadata JSON plus, for a GMM block, its gmm.json and model file."""
     if not extra:
         return model_from_json(metadata)
@@ -117,7 +122,7 @@ def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyM
 def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = "") -> list[tuple[int, str, str]]:
     """(learnId, name, kind: K-means or GMM) per anomaly block of the project."""
     blocks = EdgeImpulseClient(api_key, base_url).list_anomaly_blocks(project_id)
-    return [(b.id, b.name, BlockKind(b.type).label) for b in blocks]
+    return [(b.id, b.name, kind_label(b.type)) for b in blocks]
 
 
 # A model can be tens of MB: cache_resource shares the one validated, never-mutated object instead
@@ -128,9 +133,9 @@ API_MODELS = 16  # models fetched from the API kept at once, all visitors togeth
 @st.cache_resource(ttl=API_TTL, max_entries=API_MODELS, show_spinner="Fetching the anomaly block…")
 def fetch_model(
     base_url: str, project_id: int, learn_id: int, api_key: str, refresh: str = "", version: int = 0
-) -> AnomalyModel:
+) -> AnomalyBlock:
     """`version` is the block's `block_version`: a write to the block makes every visitor re-read it."""
-    return EdgeImpulseClient(api_key, base_url).get_model(project_id, learn_id)
+    return fetch_block(EdgeImpulseClient(api_key, base_url), project_id, learn_id)
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching trained points…")

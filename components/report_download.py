@@ -1,44 +1,51 @@
-"""The "Download report" button: the stakeholder report for what the app has loaded."""
+"""The "Download report" button: the offline report of what a page shows, built only when clicked.
+
+A page passes what it has on screen (the threshold, the scored file, the fleet log and policy, the
+second block); the report is the `Review` of exactly that, the same file `python -m ei_anomaly
+report` writes for those inputs. Nothing is read from what another page left in the session.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ei_anomaly import AnomalyModel
-from ei_anomaly.alarms.views import FleetReview
-from ei_anomaly.report import build_report, report_filename
+from ei_anomaly.alarms import FleetPolicy
+from ei_anomaly.report import Review, report_filename
+from ei_anomaly.review import CompareWith, NamedLog, ScoreSet
+from ei_anomaly.scored_file import ScoredFile
 
-from . import state
 from .source import Source
-from .threshold import shared_threshold
-from .uploads import last_scored
 
 
-def last_fleet_review(model: AnomalyModel) -> FleetReview | None:
-    """The fleet log and policy the Fleet page last showed with this model, if any."""
-    found = st.session_state.get(state.FLEET_REVIEW)
-    if found is None or found[0] != model.fingerprint:
-        return None
-    review: FleetReview = found[1]
-    return review
-
-
-def show_report_download(source: Source) -> None:
-    """A download button that builds the HTML report only when clicked."""
-    model = source.model
-    threshold = shared_threshold(model, model.anomaly_threshold)
-    upload = last_scored(model)  # read now: the download callable runs without the session
-    fleet = last_fleet_review(model)
+def show_report_download(
+    source: Source,
+    threshold: float,
+    *,
+    scored: ScoredFile | None = None,
+    tune_on: ScoreSet | None = None,
+    fleet: NamedLog | None = None,
+    policy: FleetPolicy | None = None,
+    fleet_budget_per_day: float | None = None,
+    compare: CompareWith | None = None,
+    key: str = "report_download",
+) -> None:
+    """A download button for the report of these inputs (built on click, on Streamlit's worker)."""
 
     def build() -> str:
-        return build_report(
-            model,
-            threshold=threshold,
+        review = Review(
+            source.block,
+            threshold,
+            features=scored,
+            fleet=fleet,
+            policy=policy,
+            compare=compare,
             title=f"Anomaly model review: {source.title}",
             source_label=source.title,
-            scored=upload,
-            fleet=fleet,
+            name=f"A: {source.title}",
+            tune_on=tune_on,
+            fleet_budget_per_day=fleet_budget_per_day,
         )
+        return review.to_html()
 
     st.download_button(
         "Download report",
@@ -47,10 +54,15 @@ def show_report_download(source: Source) -> None:
         mime="text/html",
         icon=":material/summarize:",
         on_click="ignore",
-        help="One HTML file (about 5 MB) that opens offline in any browser: model summary, clusters, "
-        "validation, on-device cost, the threshold and, if you scored a file, its results.",
+        key=key,
+        help="One HTML file (about 5 MB) that opens offline in any browser: the model, its validation and "
+        "on-device cost, the threshold, and what this page shows.",
     )
-    # No file name here: captions render markdown, and the name is the user's text.
-    with_upload = "with your last scored upload" if upload else "score a file on the Scoring page to add it"
-    with_fleet = "; with the fleet and the alarm policy last shown on the Fleet page" if fleet else ""
-    st.caption(f"Report at threshold {threshold:g}; {with_upload}{with_fleet}.")
+    # No file names here: captions render markdown, and the names are the user's text.
+    with_upload = "with your last scored upload" if scored is not None else "score a file on the Scoring page to add it"
+    parts = [f"Report at threshold {threshold:g}", with_upload]
+    if fleet is not None:
+        parts.append(f"with the fleet log on this page under {(policy or FleetPolicy()).describe()}")
+    if compare is not None:
+        parts.append("with the comparison on this page")
+    st.caption("; ".join(parts) + ".")

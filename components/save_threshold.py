@@ -7,7 +7,7 @@ only this block's cached metadata and test results are dropped, so every page re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -16,12 +16,11 @@ from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.deploy import write_refusal
 from ei_anomaly.evaluation import shortest_float32
 from ei_anomaly.metadata import Threshold
-from ei_anomaly.review import SourceKind
 from ei_anomaly.write_back import save_threshold
 
 from . import loaders, state
 from .errors import show_error
-from .source import Source, deploy_settings
+from .source import ProjectSource, Source, deploy_settings
 from .text import md_escape
 
 
@@ -34,38 +33,53 @@ class PendingSave:
     new: float
 
 
+@dataclass(frozen=True)
+class SaveState:
+    """A save asked for (until saved or cancelled), why the last attempt failed, and what the last
+    save did (said once)."""
+
+    pending: PendingSave | None = None
+    error: AnomalyLensError | None = None
+    notice: str | None = None
+
+
+SAVE = state.Slot(state.SAVE, SaveState)
+
+
+def _current() -> SaveState:
+    return SAVE.get() or SaveState()
+
+
 def _ask(pending: PendingSave) -> None:
-    st.session_state[state.SAVE_PENDING] = pending
-    st.session_state.pop(state.SAVE_ERROR, None)
+    SAVE.set(replace(_current(), pending=pending, error=None))
 
 
 def _cancel() -> None:
-    st.session_state.pop(state.SAVE_PENDING, None)
-    st.session_state.pop(state.SAVE_ERROR, None)
+    SAVE.set(replace(_current(), pending=None, error=None))
 
 
-def _save(source: Source, pending: PendingSave) -> None:
+def _save(source: ProjectSource, pending: PendingSave) -> None:
     allow = bool(st.session_state.get(state.SAVE_REGENERATE, False))
     try:
         refused = write_refusal(deploy_settings().allow_write, source.key_is_visitors)
         if refused:  # the button is disabled then; checked again here, where the write happens
             raise AnomalyLensError(refused)
-        client = EdgeImpulseClient(source.api_key or "", source.base_url or "")
+        client = EdgeImpulseClient(source.api_key, source.base_url)
         saved = save_threshold(client, source.project_id, pending.learn_id, pending.key, pending.new, allow)
     except AnomalyLensError as exc:  # read-only key, network, validation: said in the dialog, nothing changes
-        st.session_state[state.SAVE_ERROR] = exc
+        SAVE.set(replace(_current(), error=exc))
         return
     loaders.forget_block(source.base_url, source.project_id, pending.learn_id)
-    st.session_state[state.SAVE_NOTICE] = (
+    notice = (
         f"Saved to Edge Impulse: {md_escape(pending.block)}, {md_escape(pending.key)} "
         f"{md_escape(pending.old)} → {pending.new}. {md_escape(saved.describe())}"
     )
-    _cancel()
+    SAVE.set(SaveState(notice=notice))
 
 
 @st.dialog("Save the threshold to Edge Impulse", on_dismiss=_cancel)
-def _confirm(source: Source, pending: PendingSave) -> None:
-    if st.session_state.get(state.SAVE_PENDING) != pending:  # saved or cancelled by a button's callback
+def _confirm(source: ProjectSource, pending: PendingSave) -> None:
+    if _current().pending != pending:  # saved or cancelled by a button's callback
         st.rerun()
     st.markdown(  # the block name, key and old value come from the API: shown as text
         f"**Block:** {md_escape(pending.block)}  \n**Key:** {md_escape(pending.key)}  \n"
@@ -78,7 +92,7 @@ def _confirm(source: Source, pending: PendingSave) -> None:
     st.checkbox(
         "Let Studio start a job to regenerate model-testing results (large test sets)", key=state.SAVE_REGENERATE
     )
-    error = st.session_state.get(state.SAVE_ERROR)
+    error = _current().error
     if error is not None:
         show_error(error)
     left, right = st.columns(2)
@@ -88,7 +102,7 @@ def _confirm(source: Source, pending: PendingSave) -> None:
 
 def show_save_button(source: Source, threshold: Threshold | None, value: float) -> None:
     """For a project source: the button, and the confirmation while a save is pending."""
-    if source.kind != SourceKind.PROJECT or source.learn_id is None or threshold is None:
+    if not isinstance(source, ProjectSource) or threshold is None:
         return
     pending = PendingSave(source.title, source.learn_id, threshold.key, threshold.value, shortest_float32(value))
     unchanged = threshold.numeric_value is not None and shortest_float32(threshold.numeric_value) == pending.new
@@ -109,13 +123,14 @@ def show_save_button(source: Source, threshold: Threshold | None, value: float) 
     )
     if refused:
         st.caption(refused)
-    asked = st.session_state.get(state.SAVE_PENDING)
+    asked = _current().pending
     if asked is not None:
         _confirm(source, asked)
 
 
 def show_save_notice() -> None:
     """The outcome of the last save, once."""
-    notice = st.session_state.pop(state.SAVE_NOTICE, None)
+    notice = _current().notice
     if notice:
+        SAVE.set(replace(_current(), notice=None))
         st.success(notice, icon=":material/cloud_done:")

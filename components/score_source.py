@@ -8,18 +8,11 @@ import streamlit as st
 
 from ei_anomaly import ApiError
 from ei_anomaly.model_testing import HOW_TO_RUN_MODEL_TESTING, NoTestResults
-from ei_anomaly.review import (
-    ScoreSet,
-    ScoreSource,
-    SourceKind,
-    model_testing_scores,
-    upload_scores,
-    validation_scores,
-)
+from ei_anomaly.review import ScoreSet, ScoreSource, model_testing_scores, upload_scores, validation_scores
 
 from . import loaders, state
 from .errors import show_error
-from .source import Source, refresh_token
+from .source import ProjectSource, Source, refresh_token
 from .uploads import last_scored
 
 SCORE_SOURCE_LABELS = {
@@ -29,7 +22,7 @@ SCORE_SOURCE_LABELS = {
 }
 
 
-def _model_testing(source: Source) -> ScoreSet | None:
+def _model_testing(source: ProjectSource) -> ScoreSet | None:
     try:
         version = loaders.block_version(source.base_url, source.project_id, source.learn_id)
         found = loaders.fetch_test_windows(
@@ -53,19 +46,19 @@ def _model_testing(source: Source) -> ScoreSet | None:
 
 
 def _upload(source: Source) -> ScoreSet | None:
-    upload = last_scored(source.model)
+    upload = last_scored(source.block)
     return None if upload is None else upload_scores(upload, name="your last upload")
 
 
 def select_score_source(source: Source) -> ScoreSet | None:
     """A choice among the score sources this source has; the chosen one's scores, or None."""
-    validation = validation_scores(source.model.metadata)  # None when no window has a score
-    has_upload = last_scored(source.model) is not None
+    validation = validation_scores(source.block.metadata)  # None when no window has a score
+    has_upload = last_scored(source.block) is not None
     options = [
         kind
         for kind, available in (
             (ScoreSource.VALIDATION, validation is not None),
-            (ScoreSource.MODEL_TESTING, source.kind == SourceKind.PROJECT),
+            (ScoreSource.MODEL_TESTING, isinstance(source, ProjectSource)),
             (ScoreSource.UPLOAD, has_upload),
         )
         if available
@@ -88,6 +81,6 @@ def select_score_source(source: Source) -> ScoreSet | None:
         chosen = options[0]
     if chosen is ScoreSource.VALIDATION:
         return validation
-    if chosen is ScoreSource.MODEL_TESTING:
+    if chosen is ScoreSource.MODEL_TESTING and isinstance(source, ProjectSource):
         return _model_testing(source)
     return _upload(source)

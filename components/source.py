@@ -10,17 +10,18 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import ClassVar
 
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, AnomalyModel, MetadataError
+from ei_anomaly import AnomalyLensError, MetadataError
+from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 from ei_anomaly.limits import Limits
 from ei_anomaly.metadata import GMM_METADATA_ALONE
-from ei_anomaly.model import BlockKind
-from ei_anomaly.review import SourceKind, gmm_components
+from ei_anomaly.review import SourceKind
 
 from . import loaders, state, streamlit_compat
 from .errors import show_error
@@ -37,17 +38,48 @@ DEMO_BLOCKS = {DEMO_BLOCK_ID: "Anomaly detection · K-means", GMM_DEMO_BLOCK_ID:
 
 
 @dataclass(frozen=True)
-class Source:
-    """What is loaded and where it came from. The key is kept out of repr and never shown."""
+class DemoSource:
+    """One of the bundled demo project's blocks."""
 
-    model: AnomalyModel
+    kind: ClassVar[SourceKind] = SourceKind.DEMO
+    block: AnomalyBlock
     title: str
-    kind: SourceKind
-    learn_id: int | None = None
-    project_id: int | None = None
-    base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
+    learn_id: int
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A block from uploaded files: a metadata JSON file (and a GMM block's other two files)."""
+
+    kind: ClassVar[SourceKind] = SourceKind.FILE
+    block: AnomalyBlock
+    title: str  # the metadata file's name
+    learn_id: ClassVar[None] = None
+
+
+@dataclass(frozen=True)
+class ProjectSource:
+    """A block of an Edge Impulse project, through the API. The key is kept out of repr and never shown."""
+
+    kind: ClassVar[SourceKind] = SourceKind.PROJECT
+    block: AnomalyBlock
+    title: str
+    learn_id: int
+    project_id: int
+    base_url: str
+    api_key: str = field(repr=False)
     key_is_visitors: bool = False  # the visitor typed the key (else it is the server's): who may write
+
+
+Source = DemoSource | FileSource | ProjectSource
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    """What app.py loaded for this run: the source, or why there is none (said on the page)."""
+
+    source: Source | None
+    error: AnomalyLensError | None = None
 
 
 def deploy_settings() -> DeploySettings:
@@ -98,8 +130,8 @@ def _project_id() -> int:
     return int(raw)
 
 
-def current_source() -> Source:
-    """The model the sidebar selects; raises AnomalyLensError with a user-facing message."""
+def _load_source() -> Source:
+    """The source the sidebar selects; raises AnomalyLensError with a user-facing message."""
     kind = st.session_state.get(state.SOURCE, SourceKind.DEMO)
     if kind == SourceKind.FILE:
         upload = st.session_state.get(state.METADATA_FILE)
@@ -109,7 +141,7 @@ def current_source() -> Source:
                 "metadata endpoint, or `python -m ei_anomaly fetch` output)."
             )
         extra = {f.name: f.getvalue() for f in st.session_state.get(state.GMM_FILES) or []}
-        return Source(loaders.model_from_block_files(upload.getvalue(), extra), upload.name, SourceKind.FILE)
+        return FileSource(loaders.model_from_block_files(upload.getvalue(), extra), upload.name)
     if kind == SourceKind.PROJECT:
         api = endpoint()
         project = _project_id()
@@ -122,10 +154,9 @@ def current_source() -> Source:
         name = {b[0]: b[1] for b in blocks}[learn_id]
         version = loaders.block_version(api.base_url, project, learn_id)
         model = loaders.fetch_model(api.base_url, project, learn_id, api.api_key, refresh_token(), version)
-        return Source(
+        return ProjectSource(
             model,
             f"{name} · project {project}",
-            SourceKind.PROJECT,
             learn_id,
             project,
             api.base_url,
@@ -133,8 +164,30 @@ def current_source() -> Source:
             api.key_is_visitors,
         )
     if st.session_state.get(state.DEMO_BLOCK) == GMM_DEMO_BLOCK_ID:
-        return Source(loaders.demo_gmm_model(), f"{DEMO_TITLE} · GMM", SourceKind.DEMO, GMM_DEMO_BLOCK_ID)
-    return Source(loaders.demo_model(), DEMO_TITLE, SourceKind.DEMO, DEMO_BLOCK_ID)
+        return DemoSource(loaders.demo_gmm_model(), f"{DEMO_TITLE} · GMM", GMM_DEMO_BLOCK_ID)
+    return DemoSource(loaders.demo_model(), DEMO_TITLE, DEMO_BLOCK_ID)
+
+
+RUN_SOURCE = state.Slot(state.RUN_SOURCE, LoadedSource)
+
+
+def load_source() -> LoadedSource:
+    """Load the sidebar's source once for this run (app.py calls it before the page runs)."""
+    try:
+        loaded = LoadedSource(_load_source())
+    except AnomalyLensError as exc:
+        loaded = LoadedSource(None, exc)
+    RUN_SOURCE.set(loaded)
+    return loaded
+
+
+def current_source() -> Source:
+    """This run's source (app.py loaded it); raises AnomalyLensError with a user-facing message."""
+    loaded = RUN_SOURCE.get() or load_source()
+    if loaded.source is None:
+        assert loaded.error is not None  # a LoadedSource holds one or the other
+        raise loaded.error
+    return loaded.source
 
 
 def trained_points(source: Source, feature_x: int, feature_y: int, max_points: int) -> pd.DataFrame:
@@ -142,12 +195,12 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
 
     Empty for a metadata file (it has none); a seeded sample when there are more than max_points.
     """
-    if source.kind == SourceKind.PROJECT:
+    if isinstance(source, ProjectSource):
         points = loaders.fetch_trained_points(
             source.base_url, source.project_id, source.learn_id, feature_x, feature_y, source.api_key, refresh_token()
         )
-    elif source.kind == SourceKind.DEMO:
-        points = loaders.demo_trained_points(feature_x, feature_y, source.model.kind is BlockKind.GMM)
+    elif isinstance(source, DemoSource):
+        points = loaders.demo_trained_points(source.learn_id, feature_x, feature_y)
     else:
         return pd.DataFrame(columns=["x", "y"], dtype=float)
     return points.sample(n=max_points, random_state=0) if len(points) > max_points else points
@@ -156,7 +209,7 @@ def trained_points(source: Source, feature_x: int, feature_y: int, max_points: i
 def trained_points_or_warning(source: Source, axis_x: int, axis_y: int, max_points: int) -> pd.DataFrame:
     """`trained_points` of the model's axis positions `axis_x`, `axis_y`; when the API cannot give
     them, a warning on the page and no points (the map is still worth showing)."""
-    model = source.model
+    model = source.block
     try:
         return trained_points(source, model.axes[axis_x], model.axes[axis_y], max_points)
     except AnomalyLensError as exc:
@@ -184,8 +237,9 @@ def trained_ago(when: datetime) -> str:
     return f"{hours} hour{'s' if hours != 1 else ''} ago" if hours else "just now"
 
 
-def show_source_sidebar() -> None:
-    """The sidebar: source choice, its inputs, and a one-line summary of what is loaded."""
+def show_source_sidebar() -> LoadedSource:
+    """The sidebar: source choice, its inputs, and a one-line summary of what is loaded (this run's
+    source, loaded once here for every page)."""
     with st.sidebar:
         st.radio(
             "Data source",
@@ -226,7 +280,9 @@ def show_source_sidebar() -> None:
                 key=state.DEMO_BLOCK,
                 format_func=lambda i: f"{DEMO_BLOCKS[i]} (#{i})",
             )
-        _show_summary()
+        loaded = load_source()
+        _show_summary(loaded)
+    return loaded
 
 
 def _needs_gmm_files() -> bool:
@@ -303,16 +359,14 @@ def _refresh() -> None:
     st.session_state[state.REFRESH_TOKEN] = uuid.uuid4().hex
 
 
-def _show_summary() -> None:
-    try:
-        source = current_source()
-    except AnomalyLensError:
+def _show_summary(loaded: LoadedSource) -> None:
+    source = loaded.source
+    if source is None:
         st.caption("Nothing loaded yet.")
         return
-    meta = source.model.metadata
+    model = source.block
+    meta = model.metadata
     trained = f"trained {trained_ago(meta.created)}" if meta.created else "training date unknown"
     st.divider()
     st.markdown(f"**{md_escape(source.title)}**")
-    model = source.model
-    parts = f"{model.n_clusters} clusters" if model.kind is BlockKind.KMEANS else f"GMM · {gmm_components(model)}"
-    st.caption(f"{parts} · {len(model.axes)} axes · {trained}")
+    st.caption(f"{model.kind.label} · {model.units.text} · {len(model.axes)} axes · {trained}")

@@ -1,33 +1,70 @@
-"""Every `st.session_state` key the app uses, in one place.
+"""Every `st.session_state` key the app uses, in one place, and how typed values are kept there.
 
-Widget keys keep a widget's value across reruns and page switches; the other keys hold what
-pages share (the scored upload, the threshold). Nothing else in the app spells a key.
+Widget keys keep a widget's value across reruns and page switches (one constant per widget,
+grouped by page). A value the app keeps that no widget holds is a typed object in a `Slot`: read
+back as its type or not at all, never a tuple read by index. Values computed from others are kept
+by `components.memo`, keyed by what they are computed from. Nothing else in the app spells a key.
 """
 
 from __future__ import annotations
 
-# Sidebar: the data source (app.py, so they survive page switches).
+from typing import Generic, TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """One typed value in this visitor's session."""
+
+    def __init__(self, key: str, kind: type[T]) -> None:
+        self.key = key
+        self.kind = kind
+
+    def get(self) -> T | None:
+        value = st.session_state.get(self.key)
+        return value if isinstance(value, self.kind) else None
+
+    def set(self, value: T) -> None:
+        st.session_state[self.key] = value
+
+    def clear(self) -> None:
+        st.session_state.pop(self.key, None)
+
+
+# Sidebar: the data source (app.py, so they survive page switches), and the source of this run.
 SOURCE = "source"
 PROJECT_ID = "ei_project_id"
 API_KEY = "ei_api_key"
 BASE_URL = "ei_base_url"
 BLOCK = "ei_block"
 METADATA_FILE = "metadata_file"
+GMM_FILES = "gmm_block_files"
+DEMO_BLOCK = "demo_block"
 REFRESH_TOKEN = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
 REFRESH_BUTTON = "ei_refresh"
+RUN_SOURCE = "run_source"  # components.source.LoadedSource: the source app.py loaded for this run
 
 # Scoring page.
 FEATURES_FILE = "features_file"
 USE_DEMO_FEATURES = "scoring_demo_file"
 SPREADSHEET_SAFE = "scoring_spreadsheet_safe"
-SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload
-OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
+SCORING_EXPLAIN = "scoring_explain"
+SCORING_EXPLAIN_ROW = "scoring_explain_row"
 
 
 def column_choice(file_identity: str, axis: int) -> str:
     """The column a user picked for one axis of one file."""
     return f"map::{file_identity}::{axis}"
 
+
+# The server-wide held store (`loaders.held()`): this session's token there, and the name of the
+# file it holds (to say so when the server released it for other visitors).
+HELD_TOKEN = "held_token"
+HELD_FILE_NAME = "held_file_name"
+OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
+SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload
 
 # Thresholds page: the score source, the suggestion helpers, the write-back to Edge Impulse.
 SCORE_SOURCE = "thresholds_score_source"
@@ -37,9 +74,7 @@ HELPER_RECALL = "helper_recall_percent"
 HELPER_MISS_COST = "helper_miss_cost"
 HELPER_FALSE_ALARM_COST = "helper_false_alarm_cost"
 HELPER_USE = "helper_use"
-SAVE_PENDING = "save_threshold_pending"
-SAVE_ERROR = "save_threshold_error"  # the AnomalyLensError of the last failed save
-SAVE_NOTICE = "save_threshold_notice"
+SAVE = "save_threshold"  # components.save_threshold.SaveState: a save asked for, its error, its outcome
 SAVE_REGENERATE = "save_threshold_allow_regenerate_job"
 SAVE_OPEN, SAVE_CONFIRM, SAVE_CANCEL = "save_open", "save_confirm", "save_cancel"
 
@@ -47,7 +82,10 @@ SAVE_OPEN, SAVE_CONFIRM, SAVE_CANCEL = "save_open", "save_confirm", "save_cancel
 CLUSTERS_X = "clusters_ax1"
 CLUSTERS_Y = "clusters_ax2"
 CLUSTERS_ORIGINAL_UNITS = "clusters_original"
+CLUSTERS_3D_SHOW = "clusters_3d_show"
 CLUSTERS_3D_AXES = "clusters_3d_axes"
+CLUSTERS_PARALLEL_SHOW = "clusters_parallel_show"
+EXPLAINED_WINDOW = "explained_window"  # components.explain.ExplainedWindow: drawn on the Clusters page
 
 # Validation and On-device pages.
 VALIDATION_TYPE = "validation_type"
@@ -58,7 +96,7 @@ BUDGET_RAM = "budget_ram"
 BUDGET_ROM = "budget_rom"
 
 
-# Thresholds: one shared value per model and key, and one slider widget per page.
+# Thresholds: one shared value per block and key, and one slider widget per page.
 def shared_threshold(model_fingerprint: str, threshold_key: str) -> str:
     return f"threshold::{model_fingerprint}::{threshold_key}"
 
@@ -77,14 +115,29 @@ def threshold_reset(page: str, model_fingerprint: str, threshold_key: str) -> st
     return f"{page}::{shared_threshold(model_fingerprint, threshold_key)}::reset"
 
 
-# Server-wide memory bound (issue 17): this session's token in `loaders.held()`, and the name of
-# the file it holds there (to say so when the server released it for other visitors).
-HELD_TOKEN = "held_token"
-HELD_FILE_NAME = "held_file_name"
-# GMM blocks and comparing blocks (issue 18): the demo's block choice, a GMM block's extra files,
-# the Clusters page's ellipse axes, and the Compare page's second block.
-DEMO_BLOCK = "demo_block"
-GMM_FILES = "gmm_block_files"
+# The alarm policy (Fleet and Compare pages): one shared value, and each page's own widgets.
+SHARED_POLICY = "alarm_policy"  # ei_anomaly.alarms.FleetPolicy: the smoothing and cool-down last chosen
+
+
+def policy_widget(page: str, name: str) -> str:
+    """One of a page's policy controls: `smooth`, `n_readings`, `min_same`, `cooldown_min`."""
+    return f"{page}_{name}"
+
+
+# Fleet page: the log, its columns, the budget helper and the drill-down.
+FLEET_SOURCE = "fleet_source"
+FLEET_CHOICE = "fleet_choice"  # components.fleet.FleetChoice: the log and columns last chosen on the Fleet page
+FLEET_DEVICE_COLUMN = "fleet_device_column"
+FLEET_TIME_COLUMN = "fleet_time_column"
+FLEET_CLASS_COLUMN = "fleet_class_column"
+FLEET_STRIDE = "fleet_stride_s"
+FLEET_BUDGET = "fleet_budget"
+FLEET_BUDGET_PER = "fleet_budget_per"
+FLEET_DEVICE = "fleet_drilldown_device"
+FLEET_EXPLAIN = "fleet_explain"
+FLEET_EXPLAIN_ROW = "fleet_explain_row"
+
+# Compare page: the second block, what both are judged on, and the fleet comparison's budget.
 COMPARE_SOURCE = "compare_source"
 COMPARE_BLOCK = "compare_block"
 COMPARE_FILES = "compare_files"
@@ -92,30 +145,9 @@ COMPARE_LABELLED = "compare_labelled_source"
 COMPARE_FALSE_ALARM = "compare_false_alarm_rate"
 COMPARE_LABEL_COLUMN = "compare_label_column"
 COMPARE_ANOMALY_LABELS = "compare_anomaly_labels"
-COMPARE_B_SCORES = "compare_b_scores"  # {(file identity, block B's fingerprint): B's scores}: the last two files
-# Fleet page (issue #16, alarm policy for a fleet): the log, its columns and the policy's controls.
-FLEET_SOURCE = "fleet_source"
-FLEET_LOG = "fleet_log"  # components.fleet.LoadedFleet: the last fleet log built in this session
-FLEET_DEVICE_COLUMN = "fleet_device_column"
-FLEET_TIME_COLUMN = "fleet_time_column"
-FLEET_CLASS_COLUMN = "fleet_class_column"
-FLEET_STRIDE = "fleet_stride_s"
-FLEET_SMOOTH = "fleet_smooth"
-FLEET_N_READINGS = "fleet_n_readings"
-FLEET_MIN_SAME = "fleet_min_same"
-FLEET_COOLDOWN_MIN = "fleet_cooldown_min"
-FLEET_BUDGET = "fleet_budget"
-FLEET_BUDGET_PER = "fleet_budget_per"
-FLEET_DEVICE = "fleet_drilldown_device"
-FLEET_EXPLAIN_ROW = "fleet_explain_row"
-FLEET_EXPLAIN = "fleet_explain"
-EXPLAINED_WINDOW = "explained_window"  # components.explain.ExplainedWindow: drawn on the Clusters page
-SCORING_EXPLAIN_ROW = "scoring_explain_row"
-SCORING_EXPLAIN = "scoring_explain"
-FLEET_REVIEW = "fleet_review"  # (model fingerprint, ei_anomaly.alarms.views.FleetReview): the report's fleet section
-# Issue 19 (fast without a GPU): the Clusters page's WebGL views are drawn on request.
-CLUSTERS_3D_SHOW = "clusters_3d_show"
-CLUSTERS_PARALLEL_SHOW = "clusters_parallel_show"
-# Compare page on a fleet log (issue 18): alarms per device per day at matched policies.
 COMPARE_FLEET_BUDGET = "compare_fleet_budget"
-COMPARE_FLEET_LOG_B = "compare_fleet_log_b"  # (block A's FleetLog, block B's fingerprint, the log with B's scores)
+
+
+def memo(name: str) -> str:
+    """Where `components.memo` keeps the values it computed for `name`."""
+    return f"memo::{name}"

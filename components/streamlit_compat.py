@@ -79,18 +79,24 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-try:
-    from streamlit.runtime.pages_manager import PagesManager
-except ImportError:  # moved or gone in a later Streamlit: tests/app/test_streamlit_compat.py says so
-    PagesManager = None
+
+def _pages_manager() -> Any:
+    """Streamlit's `PagesManager` class; None when it moved or is gone in a later Streamlit
+    (tests/app/test_streamlit_compat.py says so)."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return None
+    return PagesManager
 
 
 def leave_pages_directory_mode() -> None:
     """Item 1: if Streamlit is still in pages-directory mode, leave it and rerun through app.py.
 
     Call at the top of every page, before any widget; does nothing once app.py has run."""
-    if PagesManager is not None and getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
+    manager = _pages_manager()
+    if manager is not None and getattr(manager, "uses_pages_directory", False):
+        manager.uses_pages_directory = False
         st.rerun()
 
 
@@ -108,7 +114,7 @@ STREAMLIT_UPLOAD_DEEPCOPY = _streamlit_upload_deepcopy()
 
 def keep_uploads_uncopied() -> None:
     """Item 2: widget values of type UploadedFile are handed back, not deep-copied. Idempotent."""
-    UploadedFile.__deepcopy__ = _the_upload_itself
+    setattr(UploadedFile, "__deepcopy__", _the_upload_itself)  # noqa: B010  (a class Streamlit types without it)
 
 
 keep_uploads_uncopied()

@@ -10,7 +10,7 @@ import math
 
 import streamlit as st
 
-from ei_anomaly import AnomalyModel
+from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.metadata import Threshold
 from ei_anomaly.review import threshold_meaning
 
@@ -18,20 +18,20 @@ from . import state
 from .text import md_escape
 
 
-def _shared_key(model: AnomalyModel, key: str) -> str:
+def _shared_key(model: AnomalyBlock, key: str) -> str:
     return state.shared_threshold(model.fingerprint, key)
 
 
-def use_threshold(model: AnomalyModel, threshold: Threshold | None, page: str, value: float) -> None:
+def use_threshold(model: AnomalyBlock, threshold: Threshold | None, page: str, value: float) -> None:
     """Set the shared value to `value` and let the page's slider start there (for a button's on_click)."""
     key = threshold_meaning(model, threshold=threshold).key
     st.session_state[_shared_key(model, key)] = float(value)
     prefix = state.threshold_slider(page, model.fingerprint, key)
-    for name in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+    for name in [k for k in st.session_state if k.startswith(prefix)]:
         del st.session_state[name]  # the slider is re-created from the shared value
 
 
-def shared_threshold(model: AnomalyModel, threshold: Threshold | None = None) -> float:
+def shared_threshold(model: AnomalyBlock, threshold: Threshold | None = None) -> float:
     """The current value: what a slider last set, else the block's own value."""
     meaning = threshold_meaning(model, threshold=threshold)
     return float(st.session_state.get(_shared_key(model, meaning.key), meaning.block_value))
@@ -49,7 +49,7 @@ def slider_range(bounds: tuple[float, float] | None, *values: float) -> tuple[fl
 
 
 def select_threshold(
-    model: AnomalyModel,
+    model: AnomalyBlock,
     threshold: Threshold | None,
     page: str,
     bounds: tuple[float, float] | None,

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, AnomalyModel
+from ei_anomaly import AnomalyLensError
+from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.evaluation import (
     BinaryCounts,
     ThresholdChoice,
@@ -70,7 +71,7 @@ def _summary(counts: BinaryCounts) -> str:
 
 
 def show_threshold_helpers(
-    model: AnomalyModel, threshold: Threshold | None, page: str, scores: np.ndarray, truth: np.ndarray, current: float
+    model: AnomalyBlock, threshold: Threshold | None, page: str, scores: np.ndarray, truth: np.ndarray, current: float
 ) -> None:
     """Pick a goal, see the candidate against the block's value and the slider's, use it in one click."""
     st.subheader("Suggest a threshold")

@@ -19,10 +19,9 @@ from typing import BinaryIO
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ei_anomaly import AnomalyModel, Scores
+from ei_anomaly.blocks import AnomalyBlock, Scores
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, scored_csv
-from ei_anomaly.review import ScoredPoints, scored_points
 from ei_anomaly.scored_file import ScoredFile
 
 from . import (
@@ -30,7 +29,6 @@ from . import (
     state,
     streamlit_compat,  # noqa: F401  (imported for its effect: uploads are not deep-copied on rerun)
 )
-from .threshold import shared_threshold
 
 DOWNLOAD_MAX_ROWS = 2_000_000  # a scored CSV is built in memory: about the file's size again, per click
 SCORE_BYTES_PER_ROW = 16  # a score, a nearest cluster, a flag and the views computed from them
@@ -117,7 +115,7 @@ def open_file(ref: FileRef) -> FeatureTable:
     return sample
 
 
-def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyModel, mapping: ColumnMapping) -> ScoredFile:
+def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyBlock, mapping: ColumnMapping) -> ScoredFile:
     """The scores of this file x model x mapping, computed once; thresholds only compare them.
 
     Only the mapped columns and the text columns (timestamps, device ids) are read: a day of fleet
@@ -136,7 +134,7 @@ def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyModel, mapping:
     return scored
 
 
-def scored_mapping(ref: FileRef, model: AnomalyModel) -> ColumnMapping | None:
+def scored_mapping(ref: FileRef, model: AnomalyBlock) -> ColumnMapping | None:
     """The mapping this file was last scored with by this model (a user's choice survives a page switch)."""
     scored = _kept(state.SCORED_FILE)
     return scored.mapping if isinstance(scored, ScoredFile) and scored.matches(ref.identity, model) else None
@@ -161,15 +159,7 @@ def forget() -> None:
     st.session_state.pop(state.HELD_FILE_NAME, None)
 
 
-def last_scored(model: AnomalyModel) -> ScoredFile | None:
+def last_scored(model: AnomalyBlock) -> ScoredFile | None:
     """The last upload scored with this model in this session, if any."""
     scored = _kept(state.SCORED_FILE)
     return scored if isinstance(scored, ScoredFile) and scored.model_fingerprint == model.fingerprint else None
-
-
-def last_upload_points(model: AnomalyModel, max_points: int) -> ScoredPoints | None:
-    """The last upload scored with this model, on the clusters map at the shared threshold."""
-    scored = last_scored(model)
-    if scored is None:
-        return None
-    return scored_points(model, scored, shared_threshold(model, model.anomaly_threshold), max_points)

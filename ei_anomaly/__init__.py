@@ -1,4 +1,4 @@
-"""Anomaly Lens core: Edge Impulse K-means anomaly metadata, SDK-exact scoring, API client.
+"""Anomaly Lens core: Edge Impulse anomaly blocks (K-means and GMM), SDK-exact scoring, the review.
 
 Pure Python: no Streamlit and no Plotly here, so everything can be used from scripts and tests.
 Names are imported on first use (PEP 562), so `python -m ei_anomaly` can start reading a file
@@ -14,9 +14,10 @@ from .lazy import lazy_names
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .blocks import AnomalyBlock, Scores
     from .errors import AnomalyLensError, ApiError, AuthError, FeatureFileError, MetadataError, NotFoundError
     from .metadata import AnomalyMetadata
-    from .model import AnomalyModel, Scores
+    from .report.review import Review
 
 _WHERE = {
     "AnomalyLensError": "errors",
@@ -26,15 +27,16 @@ _WHERE = {
     "MetadataError": "errors",
     "NotFoundError": "errors",
     "AnomalyMetadata": "metadata",
-    "AnomalyModel": "model",
-    "Scores": "model",
+    "AnomalyBlock": "blocks",
+    "Scores": "blocks",
+    "Review": "report.review",
 }
 
 
 def load_metadata(
     source: str | bytes | Path | dict[str, Any], feature_names: dict[int, str] | None = None
-) -> AnomalyModel:
-    """Validated model from a metadata file, a block directory (K-means or GMM), JSON text/bytes
+) -> AnomalyBlock:
+    """A validated block from a metadata file, a block directory (K-means or GMM), JSON text/bytes
     or a dict; raises MetadataError."""
     from .blocks import load_block
 
@@ -45,14 +47,15 @@ __getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [
+    "AnomalyBlock",
     "AnomalyLensError",
     "AnomalyMetadata",
-    "AnomalyModel",
     "ApiError",
     "AuthError",
     "FeatureFileError",
     "MetadataError",
     "NotFoundError",
+    "Review",
     "Scores",
     "load_metadata",
 ]

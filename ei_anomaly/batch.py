@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 import pyarrow as pa
 
@@ -26,7 +26,7 @@ from .features import ColumnMapping, FeatureTable, map_columns, read_feature_fil
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .model import AnomalyModel, Scores
+    from .blocks import AnomalyBlock, Scores
 
 __all__ = ["BatchScorer", "sample_feature_table"]
 
@@ -35,22 +35,29 @@ Batch = TypeVar("Batch", pa.Table, pa.RecordBatch, "pd.DataFrame")
 _SCORING_FIELDS = {"axes", "mean", "scale", "clusters", "thresholds"}
 
 
+Source: TypeAlias = "AnomalyBlock | dict[str, Any] | str | bytes | Path"  # a block, or what `load_metadata` reads
+
+
 @lru_cache(maxsize=8)
-def model_from_json(metadata_json: str) -> AnomalyModel:
-    """One validated model (and loaded kernel) per worker process and block."""
-    from .blocks import model_from_scoring_json
+def model_from_json(metadata_json: str) -> AnomalyBlock:
+    """One validated block (and loaded kernel) per worker process and block."""
+    from .blocks import block_from_json
     from .scoring import warm_up
 
     warm_up()
-    return model_from_scoring_json(metadata_json)
+    return block_from_json(metadata_json)
 
 
-def _scoring_json(metadata: AnomalyModel | dict[str, Any] | str | bytes | Path) -> str:
-    from . import AnomalyModel, load_metadata
-    from .blocks import scoring_json
+def _block(metadata: Source) -> AnomalyBlock:
+    from . import load_metadata
 
-    model = metadata if isinstance(metadata, AnomalyModel) else load_metadata(metadata)
-    return scoring_json(model, _SCORING_FIELDS)  # a GMM block carries its mixture and model file too
+    return load_metadata(metadata) if isinstance(metadata, (dict, str, bytes, Path)) else metadata
+
+
+def _scoring_json(metadata: Source) -> str:
+    from .blocks import block_to_json
+
+    return block_to_json(_block(metadata), _SCORING_FIELDS)  # a GMM block carries its mixture and model file too
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class BatchScorer:
     @classmethod
     def for_sample(
         cls,
-        metadata: AnomalyModel | dict[str, Any] | str | bytes | Path,
+        metadata: Source,
         sample: FeatureTable | pa.Table | pd.DataFrame,
         threshold: float | None = None,
         override: dict[int, str] | None = None,
@@ -75,16 +82,14 @@ class BatchScorer:
         `metadata` is a model, a path, JSON text or a dict; `threshold` defaults to the block's own.
         Raises MetadataError / FeatureFileError with the same messages as `score`.
         """
-        from . import AnomalyModel, load_metadata
-
-        model = metadata if isinstance(metadata, AnomalyModel) else load_metadata(metadata)
+        model = _block(metadata)
         table = sample if isinstance(sample, FeatureTable) else sample_feature_table(_as_arrow(sample))
         mapping = map_columns(table, model, override)
         chosen = model.default_threshold if threshold is None else float(threshold)
         return cls(_scoring_json(model), tuple(mapping.columns), chosen, mapping.how)
 
     @property
-    def model(self) -> AnomalyModel:
+    def model(self) -> AnomalyBlock:
         return model_from_json(self.metadata_json)
 
     def scores(self, table: pa.Table) -> Scores:

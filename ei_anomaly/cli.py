@@ -26,15 +26,15 @@ if TYPE_CHECKING:
 
 from .constants import DEFAULT_BASE_URL, FAULT_MODES
 from .errors import EXIT_INPUT, EXIT_OK, AnomalyLensError, UsageError
-from .features import map_columns, read_feature_file, replaced_result_columns
+from .features import map_columns, replaced_result_columns
 from .redact import redact
 from .review.wording import counts_line
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 from .visible import visible_controls
 
 if TYPE_CHECKING:
-    from .alarms.views import FleetReview
-    from .model import AnomalyModel
+    from .blocks import AnomalyBlock
+    from .report import Review
 
 # The HTTP pieces are imported by the commands that use them: `score` starts faster without.
 
@@ -79,7 +79,7 @@ def numba_without_scipy() -> Iterator[None]:
 class _Loaded:
     """What `_load_model_and_kernel` hands to the main thread: the model, or why it failed."""
 
-    model: AnomalyModel | None = None
+    model: AnomalyBlock | None = None
     error: BaseException | None = None
 
 
@@ -127,7 +127,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, model: AnomalyModel) -> None:
+def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, model: AnomalyBlock) -> None:
     mapping = map_columns(stream.first, model)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     summary = StreamSummary()
@@ -233,86 +233,60 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    """One offline HTML file of the model review (and of a scored feature file, if given)."""
+REPORT_FORMATS = ("html", "json")
 
-    from . import load_metadata
-    from .demo import demo_files
-    from .review import match_demo, summarize_scored, with_demo_names
-    from .scored_file import ScoredFile
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """One offline HTML file of the review (or its numbers as JSON): the block, and what was given
+    with it: a feature file, a fleet log under an alarm policy, a second block to compare with."""
+    from .alarms import FleetPolicy
+    from .alarms.log_file import FleetFile
 
     if Path(args.output).is_dir():
-        raise UsageError(f"{args.output} is a folder; give a file name, e.g. -o report.html")
-    try:  # Plotly and Jinja2 are the `report` extra
-        from .report import build_report
-    except ImportError as exc:
-        raise UsageError(
-            f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
-        ) from None
-    model = with_demo_names(load_metadata(Path(args.metadata)))  # the demo block's axes have names
-    if args.compare:  # two blocks side by side instead (ei_anomaly/compare_report.py)
-        if args.features:
-            raise UsageError("--compare compares two blocks on their shared validation windows; leave out --features")
-        from .alarms import parse_smoothing
-        from .compare_report import FleetFile, write_comparison_report
+        raise UsageError(f"{args.output} is a folder; give a file name, e.g. -o report.{args.format}")
+    if args.format == "html":
+        try:  # Plotly and Jinja2 are the `report` extra
+            import jinja2  # noqa: F401
+            import plotly  # noqa: F401
+        except ImportError as exc:
+            raise UsageError(
+                f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
+            ) from None
+    from .report import Review
 
-        fleet_file = None
-        if args.fleet:  # both blocks on the fleet log too, under --smooth and --cooldown
-            smoothing = parse_smoothing(args.smooth) if args.smooth else None
-            fleet_file = FleetFile(
-                Path(args.fleet), smoothing, args.cooldown or 0.0, args.device, args.time, args.stride
-            )
-
-        line = write_comparison_report(
-            Path(args.metadata),
-            model,
-            Path(args.compare),
-            Path(args.output),
-            threshold=args.threshold,
-            title=args.title,
-            fleet=fleet_file,
-        )
-        print(line, file=sys.stderr)
-        return EXIT_OK
-    is_demo = match_demo(model).identical
-    scored = None
-    if args.features:
-        path = Path(args.features)
-        table = read_feature_file(path)
-        mapping = map_columns(table, model)
-        scored = ScoredFile.score(table, model, mapping, path.name, str(path.resolve()))
-    threshold = model.default_threshold if args.threshold is None else args.threshold
-    fleet = _fleet_review(args, model, threshold) if args.fleet else None
-    name = Path(args.metadata).name + (" (the bundled demo)" if is_demo else "")
-    subject = demo_files()["project"]["name"] if is_demo else Path(args.metadata).stem
-    html = build_report(
-        model,
-        threshold=threshold,
-        title=args.title or f"Anomaly model review: {subject}",
-        source_label=name,
-        scored=scored,
+    policy = FleetPolicy.parse(args.smooth, args.cooldown)  # before any reading: exit 2 on a bad policy
+    fleet = FleetFile(Path(args.fleet), args.device, args.time, None, args.stride) if args.fleet else None
+    review = Review(
+        Path(args.metadata),
+        args.threshold,
+        features=Path(args.features) if args.features else None,
         fleet=fleet,
-    ).encode("utf-8")
-    _atomic_write(Path(args.output), lambda fh: fh.write(html))
-    detail = f"; {summarize_scored(scored, threshold).line}" if scored is not None else ""
-    print(f"wrote {args.output} ({len(html) / 1e6:.1f} MB){detail}", file=sys.stderr)
+        policy=policy,
+        compare=Path(args.compare) if args.compare else None,
+        title=args.title,
+    )
+    text = review.to_json(args.output) if args.format == "json" else review.to_html(args.output)
+    print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB){_report_line(review)}", file=sys.stderr)
     return EXIT_OK
 
 
-def _fleet_review(args: argparse.Namespace, model: AnomalyModel, threshold: float) -> FleetReview:
-    """`report --fleet LOG`: the log under the policy of --smooth and --cooldown at the threshold."""
-    from .alarms import AlarmPolicy, parse_smoothing, simulate
-    from .alarms.log_file import choose_fleet_columns, read_fleet_log
-    from .alarms.views import FleetReview
-
-    policy = AlarmPolicy(threshold, parse_smoothing(args.smooth) if args.smooth else None, args.cooldown or 0.0)
-    stream = open_feature_stream(Path(args.fleet))
-    try:
-        columns = choose_fleet_columns(stream.first.columns, args.device, args.time, None)
-        scored = read_fleet_log(stream, model, columns, args.stride)
-    finally:
-        stream.close()
-    return FleetReview(Path(args.fleet).name, scored.log, simulate(scored.log, policy))
+def _report_line(review: Review) -> str:
+    """What the review found, in the words `score` uses, after the file's name."""
+    snapshot = review.snapshot
+    parts = []
+    if snapshot.scoring is not None:
+        parts.append(snapshot.scoring.summary.line)
+    comparison = snapshot.comparison
+    if comparison is not None:
+        parts.append(comparison.shared.origin if comparison.shared is not None else "no shared labelled windows")
+        if comparison.labelled is not None:
+            a, b = comparison.labelled
+            parts[-1] += f"; recall A {a.counts.recall:.1%}, B {b.counts.recall:.1%} at their thresholds"
+    fleet = snapshot.fleet_comparison
+    if fleet is not None:
+        rates = (fleet.a.own.fleet_rate, fleet.b.own.fleet_rate)
+        parts.append(f"alarms per device per day on {fleet.log_name}: A {rates[0]:.3g}, B {rates[1]:.3g}")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _client(args: argparse.Namespace) -> EdgeImpulseClient:
@@ -326,9 +300,9 @@ def _client(args: argparse.Namespace) -> EdgeImpulseClient:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """`-o X.json`: the metadata file; `-o DIR`: a block directory (a GMM block needs one)."""
-    from .fetch_block import fetch_block
+    from .blocks.fetch import save_block
 
-    text, note = fetch_block(_client(args), args.project_id, args.learn_id, Path(args.output) if args.output else None)
+    text, note = save_block(_client(args), args.project_id, args.learn_id, Path(args.output) if args.output else None)
     sys.stdout.write(text)
     if note:
         print(note, file=sys.stderr)
@@ -336,11 +310,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_blocks(args: argparse.Namespace) -> int:
+    from .blocks import kind_label
+
     blocks = _client(args).list_anomaly_blocks(args.project_id)
     if not blocks:
         print(f"project {args.project_id} has no anomaly blocks", file=sys.stderr)
     for b in blocks:
-        print(f"{b.id}\t{for_terminal(b.name)}\t{'GMM' if b.type == 'anomaly-gmm' else 'K-means'}")
+        print(f"{b.id}\t{for_terminal(b.name)}\t{kind_label(b.type)}")
     return EXIT_OK
 
 
@@ -353,11 +329,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_set_threshold(args: argparse.Namespace) -> int:
     """Write one threshold of an anomaly block back to Studio; prints block, key, old -> new."""
+    from .blocks.fetch import fetch_block
     from .write_back import parse_threshold_value, pick_threshold, save_threshold
 
     value = parse_threshold_value(args.value)
     client = _client(args)
-    model = client.get_model(args.project_id, args.learn_id)
+    model = fetch_block(client, args.project_id, args.learn_id)
     threshold = pick_threshold(model, args.key, args.learn_id)
     saved = save_threshold(client, args.project_id, args.learn_id, threshold.key, value, args.regenerate)
     print(f"block {args.learn_id}: {threshold.key} {threshold.value} -> {value}")
@@ -462,9 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vectors", type=int, default=64, help="how many test vectors (default 64)")
     p.set_defaults(func=cmd_handoff)
 
-    p = sub.add_parser("report", help="write one offline HTML report of the model (and of a scored file)")
+    p = sub.add_parser("report", help="write one offline HTML report of the review (or its numbers as JSON)")
     p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
-    p.add_argument("-o", "--output", required=True, help="where to write the .html file")
+    p.add_argument("-o", "--output", required=True, help="where to write the .html (or .json) file")
+    p.add_argument(
+        "--format",
+        choices=REPORT_FORMATS,
+        default="html",
+        help="html: the offline report; json: every number it shows, for a pipeline to gate on (default html)",
+    )
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
     p.add_argument(
         "--compare", metavar="DIR_OR_METADATA", help="compare with this second block (metadata JSON or block directory)"

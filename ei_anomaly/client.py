@@ -25,9 +25,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
-from .errors import ApiError, AuthError, MetadataError, NotFoundError, UsageError
-from .metadata import feature_names_from_config
-from .model import AnomalyModel
+from .errors import ApiError, AuthError, NotFoundError, UsageError
 from .redact import redact, url_without_credentials
 
 if TYPE_CHECKING:
@@ -347,22 +345,6 @@ class EdgeImpulseClient:
 
     def get_metadata(self, project_id: int, learn_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}/metadata")
-
-    def get_model(self, project_id: int, learn_id: int, kind: str | None = None) -> AnomalyModel:
-        """Validated model plus axis labels from the block config (labels are optional). `kind`
-        (`anomaly` or `anomaly-gmm`) is looked up in the impulse when not given."""
-        from .blocks import fetch_block_files
-        from .model import BlockKind
-
-        if kind is None:
-            types = {b.id: b.type for b in self.list_anomaly_blocks(project_id)}
-            kind = types.get(int(learn_id), "anomaly")
-        files = fetch_block_files(self, project_id, learn_id, BlockKind(kind))
-        try:
-            names = feature_names_from_config(self.get_anomaly_config(project_id, learn_id))
-        except (ApiError, MetadataError):
-            names = {}
-        return files.model(names)
 
     def get_trained_features(self, project_id: int, learn_id: int, ax1: int, ax2: int) -> dict[str, Any]:
         return self._request(

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .metadata import feature_names_from_config, parse_metadata
-from .model import AnomalyModel
+from .blocks import AnomalyBlock, load_block
+from .metadata import feature_names_from_config
 
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 GMM_DEMO_DIR = DEMO_DIR / "gmm"  # the demo's GMM block (learn block 5): a block directory
@@ -54,30 +54,28 @@ def demo_training_features() -> pd.DataFrame:
     return pd.read_csv(DEMO_DIR / "training_features.csv")
 
 
-def load_demo_model() -> AnomalyModel:
+def load_demo_model() -> AnomalyBlock:
+    """The demo project's K-means block (learn block 4), with its axis labels."""
     files = demo_files()
-    return AnomalyModel(parse_metadata(files["metadata"]), feature_names_from_config(files["anomaly_config"]))
+    return load_block(files["metadata"], feature_names_from_config(files["anomaly_config"]))
 
 
-def load_demo_gmm_model() -> AnomalyModel:
-    """The demo project's GMM block (a `GmmAnomalyModel`), with its axis labels."""
-    from .blocks import load_block
-
+def load_demo_gmm_model() -> AnomalyBlock:
+    """The demo project's GMM block (learn block 5), with its axis labels."""
     return load_block(GMM_DEMO_DIR)
 
 
-def trained_graph(model: AnomalyModel, features: pd.DataFrame, ax1: int, ax2: int) -> dict[str, Any]:
-    """`features/get-graph` answer: points on two axes, scaled as the API returns them (a GMM
-    block has no feature scaler: its points are the raw axis values)."""
-    cols = []
+def trained_graph(model: AnomalyBlock, features: pd.DataFrame, ax1: int, ax2: int) -> dict[str, Any]:
+    """`features/get-graph` answer: points on two axes in the units of the block's map, as the API
+    returns them (scaled for a K-means block; a GMM block has no feature scaler: raw values)."""
     for ax in (ax1, ax2):
         if ax not in model.axes:
             raise ValueError(f"feature {ax} is not one of the block's axes {model.axes}")
-        j = model.axes.index(ax)
-        raw = features.iloc[:, ax].to_numpy(np.float64)
-        cols.append(
-            raw if model.kind.value == "anomaly-gmm" else (raw - model.metadata.mean[j]) / model.metadata.scale[j]
-        )
+    positions = [model.axes.index(ax1), model.axes.index(ax2)]
+    raw = np.zeros((len(features), len(model.axes)))
+    raw[:, positions] = features.iloc[:, [ax1, ax2]].to_numpy(np.float64)
+    on_map = np.asarray(model.to_map(raw), np.float64)
+    cols = [on_map[:, positions[0]], on_map[:, positions[1]]]
     data = [{"X": {str(ax1): float(a), str(ax2): float(b)}} for a, b in zip(*cols, strict=True)]
     return {"success": True, "totalSampleCount": len(features), "data": data}
 

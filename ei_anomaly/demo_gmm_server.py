@@ -13,21 +13,20 @@ from typing import Any
 
 import pandas as pd
 
-from .blocks import CONFIG_FILE, BlockFiles, read_block_dir
+from .blocks import CONFIG_FILE, AnomalyBlock, BlockFiles, read_block_dir
 from .client import FLOAT32_MODEL_DOWNLOAD_ID
 from .demo import GMM_DEMO_DIR, demo_training_features
 from .metadata import feature_names_from_config
-from .model import AnomalyModel
 
 __all__ = ["demo_gmm_block_parts", "gmm_downloads"]
 
 
-def demo_gmm_block_parts() -> tuple[dict[str, Any], dict[str, Any], AnomalyModel, pd.DataFrame, BlockFiles]:
+def demo_gmm_block_parts() -> tuple[dict[str, Any], dict[str, Any], AnomalyBlock, pd.DataFrame, BlockFiles]:
     """(config, metadata, model, training features, files) of the demo's GMM block; own copies."""
     files = read_block_dir(GMM_DEMO_DIR)
     config: dict[str, Any] = json.loads((GMM_DEMO_DIR / CONFIG_FILE).read_text())
     metadata: dict[str, Any] = json.loads(json.dumps(files.metadata))
-    model = files.model(feature_names_from_config(config))
+    model = files.block(feature_names_from_config(config))
     return config, metadata, model, demo_training_features(), files
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .blocks import AnomalyBlock
 from .demo import DemoTestSample
-from .model import AnomalyModel
 from .rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD, is_anomaly
 
 WINDOW_MS, INCREASE_MS, HZ = 2000, 80, 62.5
@@ -29,7 +29,7 @@ class ScoredTestSample:
     scores: npt.NDArray[np.float32]  # one per window
 
 
-def score_test_samples(samples: list[DemoTestSample], model: AnomalyModel) -> list[ScoredTestSample]:
+def score_test_samples(samples: list[DemoTestSample], model: AnomalyBlock) -> list[ScoredTestSample]:
     return [ScoredTestSample(s, np.asarray(model.score(s.features), np.float32)) for s in samples]
 
 

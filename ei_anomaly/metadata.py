@@ -4,8 +4,9 @@
 (the API grows); optional fields may be absent. Before the schema, every value of the JSON is
 checked where it is parsed (`_check_values`): each text (keys included) against the text limit,
 each number against what float32 and int64 hold, and every array's values counted toward the
-model size. Beyond the schema, `validate_consistency` checks what the scoring maths needs: equal
-lengths, at least one cluster, non-zero scale, square confusion matrices.
+model size. Beyond the schema, each block kind checks what its scoring maths needs (equal lengths,
+at least one cluster, non-zero scale for K-means: `ei_anomaly.blocks`); `check_common_fields` is
+what every kind needs (distinct axes, float32 numbers, square confusion matrices).
 """
 
 from __future__ import annotations
@@ -185,37 +186,12 @@ GMM_METADATA_ALONE = (
 )
 
 
-def validate_consistency(meta: AnomalyMetadata, kind: str = "anomaly") -> None:
-    """Raise MetadataError when the fields cannot describe a scorable block of this kind
-    (`anomaly`: K-means; `anomaly-gmm`: GMM, scored by its TFLite file, see ei_anomaly.gmm)."""
-    n = len(meta.axes)
-    if n == 0:
-        raise MetadataError("`axes` is empty; the block was trained on no features")
-    if kind == "anomaly-gmm":
-        if len(set(meta.axes)) != n:
-            raise MetadataError("`axes` lists the same feature index twice")
-        _check_float32(meta)
-        _check_confusion_matrices(meta)
-        return
-    if not meta.clusters and len(meta.mean) == 1 and len(meta.scale) == 1 and n > 1:
-        raise MetadataError(GMM_METADATA_ALONE)
-    if "clusters" not in meta.model_fields_set:  # optional only for GMM blocks
-        raise MetadataError("`clusters`: field is required")
-    for name in ("mean", "scale"):
-        size = len(getattr(meta, name))
-        if size != n:
-            raise MetadataError(f"`{name}` has {size} values but `axes` has {n}")
-    if not meta.clusters:
-        raise MetadataError("`clusters` is empty; retrain the anomaly block")
-    for i, cluster in enumerate(meta.clusters):
-        if len(cluster.center) != n:
-            raise MetadataError(f"`clusters[{i}].center` has {len(cluster.center)} values but `axes` has {n}")
-    zero = [i for i, s in enumerate(meta.scale) if s == 0]
-    if zero:
-        raise MetadataError(f"`scale[{zero[0]}]` is 0; scaling would divide by zero")
-    _check_float32(meta)
-    if len(set(meta.axes)) != n:
+def check_common_fields(meta: AnomalyMetadata) -> None:
+    """What every block kind's metadata must hold beyond its own fields (the kinds' own checks are in
+    `ei_anomaly.blocks`): distinct axes, float32 numbers, square confusion matrices."""
+    if len(set(meta.axes)) != len(meta.axes):
         raise MetadataError("`axes` lists the same feature index twice")
+    _check_float32(meta)
     _check_confusion_matrices(meta)
 
 
@@ -405,13 +381,12 @@ def _check_values(data: dict[str, Any], limits: Limits) -> None:
                 raise MetadataError(problem)
 
 
-def parse_metadata(
-    source: str | bytes | Path | dict[str, Any], limits: Limits | None = None, kind: str = "anomaly"
-) -> AnomalyMetadata:
-    """Parse and fully validate metadata from a path, JSON text/bytes or a dict.
+def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits | None = None) -> AnomalyMetadata:
+    """Parse and validate metadata from a path, JSON text/bytes or a dict: its schema, its sizes and
+    every value. Whether it describes a scorable block of its kind is the block's to say
+    (`ei_anomaly.blocks`: `load_block` and each kind's `from_metadata`).
 
-    `limits` (default: `Limits.from_env()`) bounds the JSON size, clusters x axes and text fields;
-    `kind` is the block's type (`anomaly` or `anomaly-gmm`).
+    `limits` (default: `Limits.from_env()`) bounds the JSON size, clusters x axes and text fields.
     """
     limits = limits or Limits.from_env()
     data = _as_dict(source, limits)
@@ -428,7 +403,8 @@ def parse_metadata(
         raise MetadataError(_describe(exc)) from None
     except RecursionError:
         raise MetadataError(_TOO_DEEP) from None
-    validate_consistency(meta, kind)
+    if not meta.axes:
+        raise MetadataError("`axes` is empty; the block was trained on no features")
     return meta
 
 

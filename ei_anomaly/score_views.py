@@ -40,6 +40,10 @@ class ScoreHistogram:
     def total(self) -> int:
         return int(self.counts.sum())
 
+    def to_dict(self) -> dict[str, list[float] | list[int]]:
+        """As JSON holds it: the bin edges and the counts."""
+        return {"edges": [float(e) for e in self.edges], "counts": [int(c) for c in self.counts]}
+
 
 @dataclass(frozen=True)
 class ScoreEnvelope:

@@ -14,8 +14,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from .blocks import AnomalyBlock, Scores
 from .features import ColumnMapping, FeatureTable, axis_matrix, rows_frame, time_column
-from .model import AnomalyModel, Scores
 from .rules import is_anomaly
 from .score_views import (
     FLAGGED_CAP,
@@ -46,12 +46,12 @@ class ScoredFile:
 
     @classmethod
     def score(
-        cls, table: FeatureTable, model: AnomalyModel, mapping: ColumnMapping, name: str, identity: str
+        cls, table: FeatureTable, model: AnomalyBlock, mapping: ColumnMapping, name: str, identity: str
     ) -> ScoredFile:
         values = axis_matrix(table, mapping)
         return cls(name, identity, table, mapping, model.fingerprint, values, model.score_axes(values))
 
-    def matches(self, identity: str, model: AnomalyModel, mapping: ColumnMapping | None = None) -> bool:
+    def matches(self, identity: str, model: AnomalyBlock, mapping: ColumnMapping | None = None) -> bool:
         same = self.identity == identity and self.model_fingerprint == model.fingerprint
         return same and (mapping is None or list(mapping.columns) == list(self.mapping.columns))
 

@@ -28,12 +28,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from .blocks import BlockFiles
+from .blocks import AnomalyBlock, BlockFiles, load_block
 from .demo import GMM_DEMO_BLOCK_ID, demo_files, demo_test_samples, demo_training_features, trained_graph
 from .demo_gmm_server import demo_gmm_block_parts, gmm_downloads
 from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
-from .metadata import feature_names_from_config, parse_metadata
-from .model import AnomalyModel
+from .metadata import feature_names_from_config
 from .rules import FLOAT32_MAX, fits_float32
 
 _BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph|/gmm/metadata)?$")
@@ -52,7 +51,7 @@ REQUEST_DEADLINE = 30.0  # seconds one request (read, answer) may take in all, h
 class _Block:
     config: dict[str, Any]
     metadata: dict[str, Any]
-    model: AnomalyModel
+    model: AnomalyBlock
     features: pd.DataFrame | None
     files: BlockFiles | None = None  # a GMM block's gmm/metadata answer and model file
 
@@ -138,13 +137,13 @@ class EdgeImpulseStub:
         # Own copies: set-thresholds changes them, and demo_files() is shared (cached).
         demo_meta = json.loads(json.dumps(files["metadata"]))
         demo_config = json.loads(json.dumps(files["anomaly_config"]))
-        demo_model = AnomalyModel(parse_metadata(demo_meta), feature_names_from_config(demo_config))
+        demo_model = load_block(demo_meta, feature_names_from_config(demo_config))
         self.blocks: dict[int, _Block] = {4: _Block(demo_config, demo_meta, demo_model, demo_training_features())}
         self.blocks[GMM_DEMO_BLOCK_ID] = _Block(*demo_gmm_block_parts())
         learn = self.impulse["impulse"]["learnBlocks"]
         for path in extra_metadata or []:
             meta = json.loads(Path(path).read_text())
-            model = AnomalyModel(parse_metadata(meta))
+            model = load_block(meta)
             block_id = max(self.blocks) + 1
             name = f"Anomaly detection ({Path(path).stem})"
             self.blocks[block_id] = _Block(_config_for(meta, name), meta, model, None)

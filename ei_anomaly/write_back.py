@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from .blocks import AnomalyBlock
 from .errors import AnomalyLensError
-from .model import AnomalyModel
 from .rules import FLOAT32_MAX, fits_float32
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def check_writable_value(value: float) -> float:
     return value
 
 
-def pick_threshold(model: AnomalyModel, key: str | None, learn_id: int | None = None) -> Threshold:
+def pick_threshold(model: AnomalyBlock, key: str | None, learn_id: int | None = None) -> Threshold:
     """The block's threshold named `key`, or its anomaly threshold when `key` is None."""
     block = f"block {learn_id}" if learn_id is not None else "the block"
     keys = [t.key for t in model.metadata.thresholds]

@@ -1,19 +1,18 @@
 """Compare: the loaded block against a second one (another block, or a block before retraining)."""
 
-import pandas as pd
 import streamlit as st
 
 from components import state
 from components.charts import show_chart
-from components.compare_fleet import fleet_comparison
-from components.compare_source import select_other_block, select_shared_windows
+from components.compare_fleet import FleetOnScreen, fleet_comparison
+from components.compare_source import BlockB, select_other_block, select_shared_windows
 from components.errors import show_error
+from components.policy import shared_policy
+from components.report_download import show_report_download
 from components.source import require_source
 from components.text import md_escape
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.figures import fig_alarm_curves_compare, fig_confusion_matrix, fig_pr_compare
-from ei_anomaly.model import BlockKind
-from ei_anomaly.review import compare_blocks, gmm_components
+from ei_anomaly.review import CompareWith, SharedWindows, compare_blocks
 from ei_anomaly.review.compare import ComparedBlock
 
 source = require_source()
@@ -26,8 +25,7 @@ st.caption(
 other = select_other_block(source)
 if other is None:
     st.stop()
-b_name, b_model, b_learn_id = other
-shared = select_shared_windows(source, source.model, b_model, b_learn_id)
+shared = select_shared_windows(source, other)
 rate_percent = st.number_input(
     "Matched false-alarm rate (% of normal windows)",
     min_value=0.0,
@@ -40,7 +38,10 @@ rate_percent = st.number_input(
 )
 try:
     comparison = compare_blocks(
-        (f"A: {source.title}", source.model), (f"B: {b_name}", b_model), shared, false_alarm_rate=rate_percent / 100
+        (f"A: {source.title}", source.block),
+        (f"B: {other.name}", other.block),
+        shared,
+        false_alarm_rate=rate_percent / 100,
     )
 except AnomalyLensError as exc:
     show_error(exc)
@@ -50,10 +51,11 @@ for note in comparison.notes:
 
 
 def show_card(side: ComparedBlock) -> None:
-    model, card = side.model, side.card
+    card = side.card
     st.markdown(f"**{md_escape(side.name)}**")
-    units = f"{model.n_clusters} clusters" if model.kind is BlockKind.KMEANS else gmm_components(model)
-    st.caption(f"{model.kind.label} · {units} · {len(model.axes)} axes · {md_escape(', '.join(card.axis_labels))}")
+    st.caption(
+        f"{card.kind} · {card.units.text} · {len(card.axis_labels)} axes · {md_escape(', '.join(card.axis_labels))}"
+    )
     c1, c2, c3 = st.columns(3)
     c1.metric("Threshold", f"{side.threshold:g}")
     c2.metric("Accuracy", f"{card.accuracy:.1%}" if card.accuracy is not None else "n/a")
@@ -87,29 +89,78 @@ else:
     )
 
 
+def show_labelled(shared: SharedWindows) -> None:
+    """Both blocks on the shared labelled windows: matrices, curves, a matched rate, where they disagree."""
+    st.subheader("On the same labelled windows")
+    st.caption(md_escape(shared.origin))
+    confusions = comparison.confusion_figures()
+    if confusions:
+        for col, fig, key in zip(st.columns(2), confusions, ("compare_cm_a", "compare_cm_b"), strict=True):
+            with col:
+                show_chart(fig, width="stretch", key=key)
+    if (pr := comparison.pr_figure()) is not None:
+        show_chart(pr, width="stretch", key="compare_pr")
+    matched = comparison.matched_table()
+    if comparison.matched is not None and matched is not None:
+        st.markdown(f"**Recall at a matched false-alarm rate of {comparison.matched.rate:.1%}**")
+        st.dataframe(
+            matched,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "recall": st.column_config.NumberColumn(format="percent"),
+                "precision": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+    st.markdown("**Where they agree**")
+    for col, (what, n) in zip(st.columns(4), comparison.agreement.items(), strict=True):
+        col.metric(what, f"{n:,}")
+    if comparison.disagreements:
+        st.dataframe(comparison.disagreement_table(), hide_index=True, width="stretch")
+        st.caption(
+            f"The windows one block flags and the other does not (up to {len(comparison.disagreements)}, the "
+            f"clearest first). Each is explained by its two scores against the thresholds: A flags above "
+            f"{comparison.a.threshold:g}, B above {comparison.b.threshold:g} (strictly)."
+        )
+
+
 @st.fragment
-def show_fleet() -> None:
+def show_fleet(other: BlockB) -> None:
     """Both blocks on the fleet log, at the same smoothing and cool-down: at their own thresholds and
     at the thresholds that keep one alarm budget (a budget change reruns this section only)."""
     st.subheader("On a fleet log")
-    found = fleet_comparison(
+    found = fleet_comparison(source, comparison)
+    if found is not None:
+        show_fleet_comparison(found)
+    show_report_download(
         source,
-        (comparison.a.name, comparison.a.model, comparison.a.threshold),
-        (comparison.b.name, comparison.b.model, comparison.b.threshold),
+        comparison.a.threshold,
+        fleet=found.log_a if found is not None else None,
+        policy=shared_policy(),
+        compare=CompareWith(
+            other.block,
+            comparison.b.name,
+            shared=shared,
+            use_validation=False,
+            false_alarm_rate=rate_percent / 100,
+            fleet_log=found.log_b if found is not None else None,
+            fleet_budget_per_day=found.comparison.budget_per_day if found is not None else 1.0,
+        ),
+        key="compare_report",
     )
-    if found is None:
-        return
-    fleet, origin = found
+
+
+def show_fleet_comparison(found: FleetOnScreen) -> None:
+    fleet = found.comparison
     st.caption(
         md_escape(
             f"{fleet.log_name}: {fleet.a.log.n_devices:,} devices, {fleet.a.log.n_windows:,} windows, scored by "
-            f"both blocks. Matched policy for both: {fleet.policy_text} ({origin}); each block at its own "
-            "threshold and at the lowest threshold that keeps the budget.",
+            f"both blocks. Matched policy for both: {fleet.policy_text} ({found.policy_origin}); each block at its "
+            "own threshold and at the lowest threshold that keeps the budget.",
             1000,
         )
     )
-    columns = st.columns(2, gap="large")
-    for col, side in zip(columns, (fleet.a, fleet.b), strict=True):
+    for col, side in zip(st.columns(2, gap="large"), (fleet.a, fleet.b), strict=True):
         with col:
             st.markdown(f"**{md_escape(side.name)}**")
             m = st.columns(2)
@@ -136,95 +187,9 @@ def show_fleet() -> None:
         width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.2f") for c in noisiest.columns[1:]},
     )
-    curves = [
-        (side.name, side.curve, side.own.policy.threshold, side.own.fleet_rate, side.budget.threshold)
-        for side in (fleet.a, fleet.b)
-    ]
-    show_chart(
-        fig_alarm_curves_compare(curves, fleet.budget_per_day, fleet.log_name), width="stretch", key="compare_fleet"
-    )
+    show_chart(fleet.curves_figure(), width="stretch", key="compare_fleet")
 
 
-if shared is None:
-    show_fleet()
-    st.stop()
-st.subheader("On the same labelled windows")
-st.caption(md_escape(shared.origin))
-if comparison.counts_a is not None and comparison.counts_b is not None:
-    c1, c2 = st.columns(2)
-    for col, side, counts, key in (
-        (c1, comparison.a, comparison.counts_a, "compare_cm_a"),
-        (c2, comparison.b, comparison.counts_b, "compare_cm_b"),
-    ):
-        title = f"{side.name[:60]} at {side.threshold:g}"
-        with col:
-            show_chart(fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], title), width="stretch", key=key)
-    assert comparison.curve_a is not None and comparison.curve_b is not None
-    curves = [
-        (
-            comparison.a.name,
-            comparison.curve_a,
-            (comparison.counts_a.precision, comparison.counts_a.recall),
-            comparison.a.threshold,
-        ),
-        (
-            comparison.b.name,
-            comparison.curve_b,
-            (comparison.counts_b.precision, comparison.counts_b.recall),
-            comparison.b.threshold,
-        ),
-    ]
-    show_chart(fig_pr_compare(curves, shared.origin), width="stretch", key="compare_pr")
-if comparison.matched is not None:
-    m = comparison.matched
-    st.markdown(f"**Recall at a matched false-alarm rate of {m.rate:.1%}**")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "block": comparison.a.name,
-                    "threshold": m.threshold_a,
-                    "false alarms": m.counts_a.fp,
-                    "recall": m.counts_a.recall,
-                    "precision": m.counts_a.precision,
-                },
-                {
-                    "block": comparison.b.name,
-                    "threshold": m.threshold_b,
-                    "false alarms": m.counts_b.fp,
-                    "recall": m.counts_b.recall,
-                    "precision": m.counts_b.precision,
-                },
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "recall": st.column_config.NumberColumn(format="percent"),
-            "precision": st.column_config.NumberColumn(format="percent"),
-        },
-    )
-
-st.markdown("**Where they agree**")
-cols = st.columns(4)
-for col, (what, n) in zip(cols, comparison.agreement.items(), strict=True):
-    col.metric(what, f"{n:,}")
-rows = comparison.disagreements
-if rows:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {"flagged by": r.which, "window": r.key, "label": r.label, "score A": r.score_a, "score B": r.score_b}
-                for r in rows
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    st.caption(
-        f"The windows one block flags and the other does not (up to {len(rows)}, the clearest first). Each "
-        f"is explained by its two scores against the thresholds: A flags above {comparison.a.threshold:g}, "
-        f"B above {comparison.b.threshold:g} (strictly)."
-    )
-
-show_fleet()
+if shared is not None:
+    show_labelled(shared)
+show_fleet(other)

@@ -1,38 +1,25 @@
 """Fleet: from a window threshold to an alarm policy; how often each device would alarm."""
 
-import math
-
-import numpy as np
 import streamlit as st
 
 from components import state
 from components.charts import show_chart
 from components.errors import show_error
 from components.explain import show_explanation
-from components.fleet import DEMO_FLEET, fleet_choices, fleet_data, fleet_log
-from components.source import require_source
+from components.fleet import CHOICE, DEMO_FLEET, FleetChoice, FleetData, fleet_choices, fleet_data, fleet_log
+from components.policy import select_policy
+from components.report_download import show_report_download
+from components.source import DemoSource, require_source
 from components.text import md_escape
 from components.threshold import select_threshold, use_threshold
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.alarms import (
-    AlarmPolicy,
-    FleetLog,
-    Smoothing,
-    alarm_curve,
-    detect_device_column,
-    detect_time_column,
-    device_trace,
-    lowest_threshold,
-    simulate,
-)
-from ei_anomaly.alarms.views import FleetReview, anomaly_rate_grid, curve_thresholds, device_table
-from ei_anomaly.figures import fig_alarm_curve, fig_device_trace, fig_rate_grid
-from ei_anomaly.review import SourceKind
+from ei_anomaly.alarms import AlarmPolicy, FleetLog, detect_device_column, detect_time_column
+from ei_anomaly.review import FleetSection, NamedLog, alarm_budget, device_drilldown, fleet_section
 
 NONE = "(none)"
 
 source = require_source()
-model = source.model
+model = source.block
 
 st.title("Fleet alarms")
 st.caption(
@@ -41,7 +28,7 @@ st.caption(
     "device in time order exactly as the device runs it. Rates are per device per day, over each device's own span."
 )
 
-choices = fleet_choices(model, source.kind == SourceKind.DEMO)
+choices = fleet_choices(model, isinstance(source, DemoSource))
 if not choices:
     st.info(
         "Score a fleet log on the Scoring page first (a feature file with a device column and a time column), then "
@@ -93,17 +80,19 @@ with st.expander("Columns", expanded=detected_device is None or detected_time is
         help="Without a time column: the seconds between windows (Studio: Create impulse > Window increase).",
     )
 
+picked = FleetChoice(
+    choice,
+    None if device_col == NONE else device_col,
+    None if time_col == NONE else time_col,
+    None if class_col == NONE else class_col,
+    float(stride) if time_col == NONE else None,
+)
 try:
-    log = fleet_log(
-        data,
-        None if device_col == NONE else device_col,
-        None if time_col == NONE else time_col,
-        None if class_col == NONE else class_col,
-        float(stride),
-    )
+    log = fleet_log(data, picked)
 except AnomalyLensError as exc:
     show_error(exc)
     st.stop()
+CHOICE.set(picked)  # the Compare page simulates the same log
 if log.skipped:
     st.warning(
         f"{log.skipped:,} rows have no device or no readable time and are left out "
@@ -113,60 +102,36 @@ if log.skipped:
 
 
 @st.fragment
-def policy_view() -> None:
+def policy_view(data: FleetData, log: FleetLog) -> None:
     """The policy's controls and everything they drive: a change re-simulates, never re-scores."""
     threshold = select_threshold(model, model.anomaly_threshold, "fleet", data.scored.bounds)
-    c = st.columns([1.3, 1, 1, 1.2])
-    smooth = c[0].toggle(
-        "Smooth like the SDK",
-        value=True,
-        key=state.FLEET_SMOOTH,
-        help="ei_classifier_smooth: n readings, min readings the same; a reading is anomalous when score >= threshold.",
-    )
-    n = int(c[1].number_input("n readings", 1, 255, 10, key=state.FLEET_N_READINGS, disabled=not smooth))
-    k = int(c[2].number_input("min readings the same", 1, 255, 7, key=state.FLEET_MIN_SAME, disabled=not smooth))
-    cooldown_min = float(
-        c[3].number_input(
-            "Cool-down (minutes)",
-            min_value=0.0,
-            value=0.0,
-            step=5.0,
-            key=state.FLEET_COOLDOWN_MIN,
-            help="No new alarm this soon after the last one of the same device.",
-        )
-    )
-    try:
-        smoothing = Smoothing(n, k) if smooth else None
-    except AnomalyLensError as exc:
-        show_error(exc)
+    chosen = select_policy("fleet")
+    if chosen is None:
         return
-    policy = AlarmPolicy(threshold, smoothing, cooldown_min * 60)
-    result = simulate(log, policy)
-    st.session_state[state.FLEET_REVIEW] = (model.fingerprint, FleetReview(data.name, log, result))  # for the report
-    rate = result.fleet_rate
+    policy = chosen.at(threshold)
+    section = fleet_section(data.name, log, policy)
+    result = section.result
     m = st.columns(4)
     m[0].metric("Devices", f"{log.n_devices:,}", help=f"{log.n_windows:,} windows")
     m[1].metric("Alarms", f"{result.total_alarms:,}", help=f"{int(result.anomaly_windows.sum()):,} anomalous windows")
     m[2].metric(
         "Alarms per device per day",
-        f"{rate:.3g}" if math.isfinite(rate) else "–",
+        f"{section.rate:.3g}" if section.rate is not None else "–",
         help="All alarms over all devices' days",
     )
     m[3].metric("Devices alarming daily", f"{result.devices_daily:,}", help="at least one alarm per day")
     st.caption(
         md_escape(
-            f"Simulation: {log.simulation}. Policy: {policy.describe()}. Devices: {log.device_source}; "
-            f"times: {log.time_source}.",
+            f"Simulation: {log.simulation}. Policy: {policy.describe()}. {section.columns_text}.",
             1000,
         )
     )
 
-    table = device_table(result)
     left, right = st.columns([1, 1], gap="large")
     with left:
         st.subheader("Devices, worst first")
         st.dataframe(
-            table,
+            section.table,
             hide_index=True,
             width="stretch",
             height=420,
@@ -176,18 +141,23 @@ def policy_view() -> None:
             },
         )
     with right:
-        grid = anomaly_rate_grid(log, threshold, result.worst_first())
-        show_chart(fig_rate_grid(grid), width="stretch", key="fleet_grid")
+        show_chart(section.grid_figure(), width="stretch", key="fleet_grid")
 
-    curve_view(log, policy, rate if math.isfinite(rate) else 0.0)
-    device_view(log, policy, list(table["device"]))
+    curve_view(section)
+    device_view(data, log, policy, list(section.table["device"]))
+    show_report_download(
+        source,
+        threshold,
+        fleet=NamedLog(data.name, log),
+        policy=chosen,
+        key="fleet_report",
+    )
 
 
 @st.fragment
-def curve_view(log: FleetLog, policy: AlarmPolicy, rate: float) -> None:
+def curve_view(section: FleetSection) -> None:
     """The alarm budget's helper and the curve: a budget change reruns only this."""
     st.subheader("Choose the threshold for an alarm budget")
-    smoothing = policy.smoothing
     b = st.columns([1, 1, 2], vertical_alignment="bottom")
     budget = float(
         b[0].number_input("At most … alarms per device", min_value=0.0, value=1.0, step=0.5, key=state.FLEET_BUDGET)
@@ -195,12 +165,12 @@ def curve_view(log: FleetLog, policy: AlarmPolicy, rate: float) -> None:
     per = b[1].selectbox("per", ["day", "week"], key=state.FLEET_BUDGET_PER)
     per_day = budget if per == "day" else budget / 7
     try:
-        plain = alarm_curve(log, None, curve_thresholds(log), policy.cooldown_s)
-        smoothed = alarm_curve(log, smoothing, curve_thresholds(log), policy.cooldown_s) if smoothing else None
-        found = lowest_threshold(log, smoothing, per_day, policy.cooldown_s)
+        helper = alarm_budget(section, per_day)
     except AnomalyLensError as exc:
         show_error(exc)
         return
+    found = helper.lowest
+    assert found is not None  # asked for with a budget
     b[2].button(
         f"Use {found.threshold:.6g}",
         on_click=use_threshold,
@@ -213,47 +183,32 @@ def curve_view(log: FleetLog, policy: AlarmPolicy, rate: float) -> None:
         f"Lowest threshold within {budget:g} alarms per device per {per}: **{found.threshold:.6g}** "
         f"({found.per_device_day:.3g} per device per day)."
     )
-    label = str(smoothing) if smoothing else ""
-    show_chart(
-        fig_alarm_curve(plain, smoothed, policy.threshold, rate, label, per_day), width="stretch", key="fleet_curve"
-    )
+    show_chart(helper.figure(), width="stretch", key="fleet_curve")
 
 
 @st.fragment
-def device_view(log: FleetLog, policy: AlarmPolicy, names: list[str]) -> None:
+def device_view(data: FleetData, log: FleetLog, policy: AlarmPolicy, names: list[str]) -> None:
     """One device's drill-down (and its explained window): choosing another device reruns only this."""
     st.subheader("One device")
     if st.session_state.get(state.FLEET_DEVICE) not in names:
         st.session_state.pop(state.FLEET_DEVICE, None)
     device = st.selectbox("Device", names, key=state.FLEET_DEVICE, help="Worst first")
-    index = log.device_names.index(device)
-    trace = device_trace(log, index, policy)
-    show_chart(fig_device_trace(trace, policy.threshold, log.has_time_column), width="stretch", key="fleet_trace")
-    alarms = np.flatnonzero(trace.alarm)
-    st.caption(
-        f"{len(trace.scores):,} windows, {int(trace.answer_anomaly.sum()):,} with the answer anomaly, "
-        f"{len(alarms):,} alarms (rows {', '.join(str(int(r)) for r in trace.rows[alarms][:12])}"
-        f"{', …' if len(alarms) > 12 else ''})."
-        if len(alarms)
-        else f"{len(trace.scores):,} windows, no alarm with this policy."
-    )
+    drill = device_drilldown(log, device, policy)
+    show_chart(drill.figure(), width="stretch", key="fleet_trace")
+    st.caption(drill.caption)
 
     # Off by default: every chart a policy change redraws costs the browser (no GPU) a forced layout.
     if not st.toggle("Explain a window", key=state.FLEET_EXPLAIN, help="Its nearest cluster and each axis's share"):
         return
-    if len(alarms):
-        first = int(trace.rows[alarms[0]])
-    else:  # the highest score (unscorable windows last)
-        first = int(trace.rows[int(np.argmax(np.nan_to_num(trace.scores, nan=-np.inf)))])
     row = st.number_input(
         "Row of the log (0-based; the drill-down's hover shows it)",
         min_value=0,
         max_value=data.scored.n_rows - 1,
-        value=first,
+        value=drill.first_row_to_explain,
         key=f"{state.FLEET_EXPLAIN_ROW}::{data.scored.identity}::{device}",
         help="Starts at this device's first alarm (or its highest score).",
     )
     show_explanation(model, data.scored, int(row), "fleet_explain")
 
 
-policy_view()
+policy_view(data, log)

@@ -6,40 +6,39 @@ from components import state
 from components.charts import show_chart
 from components.source import require_source
 from components.text import md_escape
-from ei_anomaly.evaluation import fits_budget, on_device_frame
-from ei_anomaly.figures import FLASH, RAM, fig_latency, fig_on_device
-from ei_anomaly.review import device_model_type, match_demo
+from ei_anomaly.review import on_device_section
 
 source = require_source()
-frame = on_device_frame(source.model.metadata)
+block = source.block
+shown = on_device_section(block)
 
 st.title("On-device performance")
-if frame.empty:
+if shown is None:
     st.info(
         "This block's metadata has no on-device estimates. Studio adds them when it profiles the model.",
         icon=":material/info:",
     )
     st.stop()
-if match_demo(source.model).illustrative:
+if shown.illustrative:
     st.warning(
         "Demo project: these latency, RAM and flash figures are **illustrative**, not measured.",
         icon=":material/science:",
     )
 
-types = list(dict.fromkeys(frame["model type"]))
-shown = device_model_type(frame, source.model.metadata)
-model_type = st.segmented_control("Model type", types, key=state.DEVICE_TYPE, default=shown, format_func=md_escape)
-view = frame[frame["model type"] == (model_type or shown)]
+model_type = st.segmented_control(
+    "Model type", shown.types, key=state.DEVICE_TYPE, default=shown.model_type, format_func=md_escape
+)
+section = on_device_section(block, model_type) if model_type and model_type != shown.model_type else shown
+assert section is not None  # the block has on-device figures (`shown`)
 
-show_chart(fig_latency(view), width="stretch", key="device_latency")
+show_chart(section.latency_figure(), width="stretch", key="device_latency")
 left, right = st.columns(2, gap="large")
 with left:
-    show_chart(fig_on_device(view, RAM), width="stretch", key="device_ram")
+    show_chart(section.ram_figure(), width="stretch", key="device_ram")
 with right:
-    show_chart(fig_on_device(view, FLASH), width="stretch", key="device_rom")
-errors = view.drop_duplicates("device").query("`profiling error` != ''")
-for _, row in errors.iterrows():
-    st.caption(f"⚠ {md_escape(row['device'])}: {md_escape(row['profiling error'])}")
+    show_chart(section.flash_figure(), width="stretch", key="device_rom")
+for device, error in section.errors:
+    st.caption(f"⚠ {md_escape(device)}: {md_escape(error)}")
 st.caption(
     "★ marks the project's default MCU. EON compiles the model to C++ and usually needs less RAM and "
     "flash than the TFLite interpreter; EON RAM-optimized trades a little flash for less RAM."
@@ -49,7 +48,7 @@ st.subheader("Does it fit?")
 b1, b2 = st.columns(2)
 ram = b1.number_input("RAM available for the model (KB)", min_value=0.0, value=2.0, step=0.5, key=state.BUDGET_RAM)
 rom = b2.number_input("Flash available for the model (KB)", min_value=0.0, value=8.0, step=1.0, key=state.BUDGET_ROM)
-table = view.assign(fits=fits_budget(view, ram, rom)).drop(columns=["model type", "mcu", "default"])
+table = section.budget_table(ram, rom)
 fitting = table[table["fits"]]
 st.markdown(f"**{len(fitting)} of {len(table)}** MCU × engine combinations fit {ram:g} KB RAM and {rom:g} KB flash.")
 st.dataframe(

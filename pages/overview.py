@@ -8,25 +8,22 @@ import streamlit as st
 from components.report_download import show_report_download
 from components.source import require_source, trained_ago
 from components.text import md_escape, shorten
-from ei_anomaly.model import BlockKind
-from ei_anomaly.review import block_title, gmm_components, model_card, score_definition
+from components.threshold import shared_threshold
+from components.uploads import last_scored
+from ei_anomaly.review import model_card
 
 source = require_source()
-model = source.model
-meta = model.metadata
-card = model_card(model)
+block = source.block
+meta = block.metadata
+card = model_card(block)
 
 st.title("Overview")
 st.caption(
-    f"{md_escape(source.title)} · {block_title(model)}"
-    + (f" #{source.learn_id}" if source.learn_id is not None else "")
+    f"{md_escape(source.title)} · {card.title}" + (f" #{source.learn_id}" if source.learn_id is not None else "")
 )
 
 cols = st.columns(4)
-if model.kind is BlockKind.GMM:
-    cols[0].metric("Components", gmm_components(model).split()[0], help="Gaussian components of the mixture")
-else:
-    cols[0].metric("Clusters", card.clusters)
+cols[0].metric(card.units.title, card.units.count, help=f"The block's {card.units.noun}s")
 cols[1].metric("Axes", len(card.axis_labels))
 cols[2].metric(
     "Anomaly threshold",
@@ -42,22 +39,10 @@ cols[3].metric(
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Axes")
-    if model.kind is BlockKind.GMM:
-        axes_table = pd.DataFrame({"feature index": model.axes, "label": card.axis_labels})
-        st.dataframe(axes_table, hide_index=True, width="stretch")
-        definition = score_definition(model)
-        st.caption(f"A GMM block scores the raw values of these features: {definition.meaning}.")
-        st.code("\n".join(definition.formula), language=None)
-        st.caption(f"Scores here are exact to {definition.exact_to}.")
-    else:
-        st.dataframe(
-            pd.DataFrame(
-                {"feature index": model.axes, "label": card.axis_labels, "mean": model.mean, "scale": model.scale}
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-        st.caption("Scores are computed on these features after standard scaling: (value − mean) / scale.")
+    st.dataframe(block.axes_table(), hide_index=True, width="stretch")
+    st.caption(f"The score is {card.definition.meaning}:")
+    st.code("\n".join(card.definition.formula), language=None)
+    st.caption(f"Scores here are exact to {card.definition.exact_to}.")
 
     st.subheader("Accuracy per model type")
     rows = [
@@ -82,8 +67,9 @@ with left:
 with right:
     st.subheader("Model types")
     recommended = card.recommended_type
-    types = card.model_types
-    st.markdown(" · ".join(md_escape(t) + (" ★" if t == recommended else "") for t in types) or "none listed")
+    st.markdown(
+        " · ".join(md_escape(t) + (" ★" if t == recommended else "") for t in card.model_types) or "none listed"
+    )
     if recommended:
         st.caption(f"★ recommended: {md_escape(recommended)}")
 
@@ -124,4 +110,4 @@ st.download_button(
     icon=":material/download:",
     on_click="ignore",
 )
-show_report_download(source)
+show_report_download(source, shared_threshold(block, block.anomaly_threshold), scored=last_scored(block))

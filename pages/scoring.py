@@ -6,25 +6,25 @@ from components import state, uploads
 from components.charts import show_chart
 from components.errors import show_error
 from components.explain import show_explanation
-from components.source import require_source, upload_limit_mb
+from components.report_download import show_report_download
+from components.source import DemoSource, require_source, upload_limit_mb
 from components.text import md_escape
 from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
-from ei_anomaly.features import map_columns, preview
-from ei_anomaly.figures import fig_score_histogram, fig_scored_file_timeline, timeline_note
+from ei_anomaly.features import ColumnMapping, map_columns, preview
 from ei_anomaly.limits import Limits
-from ei_anomaly.model import BlockKind
-from ei_anomaly.review import SourceKind, score_definition, summarize_scored
+from ei_anomaly.review import scoring_section
 
 source = require_source()
-model = source.model
+model = source.block
+is_demo = isinstance(source, DemoSource)
 
 st.title("Score feature files")
 st.caption(
     f"Rows are feature vectors as the DSP block outputs them. The model reads {len(model.axes)} of them "
     f"({md_escape(', '.join(model.axis_labels))}). Columns named after those axes are used by name; otherwise "
     f"numeric columns count as the full feature vector (column i = feature i), or, if there are exactly "
-    f"{len(model.axes)}, as the axes in order. Scores are exact to {score_definition(model).exact_to}."
+    f"{len(model.axes)}, as the axes in order. Scores are exact to {model.score_definition.exact_to}."
 )
 
 upload = st.file_uploader(
@@ -33,12 +33,12 @@ upload = st.file_uploader(
     key=state.FEATURES_FILE,
     max_upload_size=upload_limit_mb(Limits.from_env().feature_file_bytes),
 )
-if source.kind == SourceKind.DEMO and st.button("Use the demo session with anomalies", icon=":material/play_arrow:"):
+if is_demo and st.button("Use the demo session with anomalies", icon=":material/play_arrow:"):
     st.session_state[state.USE_DEMO_FEATURES] = True
 if upload is not None:
     st.session_state[state.USE_DEMO_FEATURES] = False
     ref = uploads.uploaded_file(upload)
-elif source.kind == SourceKind.DEMO and st.session_state.get(state.USE_DEMO_FEATURES):
+elif is_demo and st.session_state.get(state.USE_DEMO_FEATURES):
     ref = uploads.demo_file()
 elif (kept := uploads.kept_file()) is not None:
     ref = kept
@@ -58,6 +58,7 @@ try:
 except AnomalyLensError as exc:
     show_error(exc)
     st.stop()
+auto: ColumnMapping | None
 try:
     auto = map_columns(sample, model)
 except AnomalyLensError as exc:
@@ -69,14 +70,15 @@ for note in sample.notes:
 with st.expander("Columns", expanded=auto is None, icon=":material/view_column:"):
     st.dataframe(preview(sample), width="stretch", hide_index=True)
     st.caption(
-        f"{len(sample.columns)} columns · " + (f"mapping: {auto.how}" if auto else "choose a column for every axis")
+        f"{len(sample.columns)} columns · "
+        + (f"mapping: {auto.how}" if auto is not None else "choose a column for every axis")
     )
     cols = st.columns(min(4, len(model.axes)))
     override = {}
     chosen_before = uploads.scored_mapping(ref, model)  # widgets forget on a page switch; the session does not
     for j, label in enumerate(model.axis_labels):
-        automatic = auto.columns[j] if auto else None
-        default = chosen_before.columns[j] if chosen_before else automatic
+        automatic = auto.columns[j] if auto is not None else None
+        default = chosen_before.columns[j] if chosen_before is not None else automatic
         options = sample.columns
         chosen = cols[j % len(cols)].selectbox(
             md_escape(label),
@@ -116,8 +118,8 @@ def results() -> None:
     rows) was computed once with the scores; a step redraws only colours, markers and counts.
     """
     threshold = select_threshold(model, model.anomaly_threshold, "scoring", scored.bounds)
-    flagged = scored.flagged(threshold)
-    summary = summarize_scored(scored, threshold, flagged.total)
+    section = scoring_section(model, scored, threshold)
+    summary = section.summary
     c = st.columns(4)
     c[0].metric("Rows", f"{summary.rows:,}")
     c[1].metric("Anomalies", f"{summary.anomalies:,}", help=f"score > {threshold:g}")
@@ -126,16 +128,14 @@ def results() -> None:
 
     left, right = st.columns([2, 3], gap="large")
     with left:
-        show_chart(fig_score_histogram(scored.histogram, threshold), width="stretch", key="scoring_hist")
+        show_chart(section.histogram_figure(), width="stretch", key="scoring_hist")
     with right:
-        show_chart(fig_scored_file_timeline(scored, flagged, threshold), width="stretch", key="scoring_timeline")
-        if note := timeline_note(scored, flagged):
+        show_chart(section.timeline_figure(), width="stretch", key="scoring_timeline")
+        if note := section.timeline_note:
             st.caption(note[0].upper() + note[1:] + ".")
 
     st.subheader("Top anomalies")
-    top = scored.top_anomalies(threshold)
-    if model.kind is BlockKind.GMM:  # a GMM block has components, not clusters
-        top = top.rename(columns={"nearest cluster": "most likely component"})
+    top = section.top
     if len(top):
         st.dataframe(
             top,
@@ -172,6 +172,7 @@ def results() -> None:
             "memory). For this file: `python -m ei_anomaly score METADATA.json FILE -o scored.parquet`, which "
             "streams any size."
         )
+    show_report_download(source, threshold, scored=scored, key="scoring_report")
 
 
 results()

@@ -1,6 +1,5 @@
 """Thresholds: tune the anomaly threshold and see its effect at once; export it."""
 
-import numpy as np
 import streamlit as st
 
 from components.charts import show_chart
@@ -10,65 +9,44 @@ from components.source import require_source
 from components.text import md_escape
 from components.threshold import select_threshold
 from components.threshold_helpers import show_threshold_helpers
-from ei_anomaly.evaluation import binary_counts, count_flagged, errors_per_sample, pr_curve, threshold_exports
-from ei_anomaly.figures import fig_confusion_matrix, fig_pr_curve, fig_score_histogram
-from ei_anomaly.model import BlockKind
-from ei_anomaly.review import score_definition, threshold_meaning
+from ei_anomaly.review import ThresholdSection, threshold_section
 
 source = require_source()
-model = source.model
-meta = model.metadata
+block = source.block
+meta = block.metadata
 
 st.title("Thresholds")
-if model.kind is BlockKind.GMM:
-    st.caption(
-        f"A GMM score is {score_definition(model).meaning}, not a probability. A window is an anomaly when "
-        "its score is **strictly greater** than the threshold."
-    )
-else:
-    st.caption(
-        "Scores are distances from the nearest cluster's edge in scaled units, not probabilities: "
-        "negative is inside a cluster. A window is an anomaly when its score is **strictly greater** "
-        "than the threshold. Fewer clusters give larger scores."
-    )
+st.caption(block.score_definition.threshold_hint)
 
 show_save_notice()
 chosen = select_score_source(source)
-scores = truth = windows = histogram = bounds = None
-if chosen is not None:
-    scores, truth, origin, windows = chosen.scores, chosen.truth, chosen.origin, chosen.windows
-    histogram, bounds = chosen.histogram, chosen.bounds
-if scores is None or not len(scores):
-    if chosen is None:
-        st.info(
-            "No scores to tune against: this block has no scored validation windows. Upload a feature file on "
-            "the Scoring page and come back.",
-            icon=":material/info:",
-        )
-    scores = np.array([])
+if chosen is None:
+    st.info(
+        "No scores to tune against: this block has no scored validation windows. Upload a feature file on "
+        "the Scoring page and come back.",
+        icon=":material/info:",
+    )
 
-anomaly_threshold = model.anomaly_threshold
-has_labels = chosen is not None and chosen.labelled
-curve = pr_curve(scores, truth) if has_labels else None  # independent of the threshold: once per run
+anomaly_threshold = block.anomaly_threshold
 
 
 @st.fragment
 def tuner() -> None:
     """Slider and everything it drives: a slider move reruns only this, with no re-scoring."""
-    value = select_threshold(model, anomaly_threshold, "thresholds", bounds)
+    value = select_threshold(block, anomaly_threshold, "thresholds", chosen.bounds if chosen is not None else None)
     others = [t for t in meta.thresholds if t is not anomaly_threshold and t.numeric_value is not None]
     for t in others:
-        select_threshold(model, t, "thresholds", bounds)
+        select_threshold(block, t, "thresholds", chosen.bounds if chosen is not None else None)
     if others:
         st.caption("Only the anomaly threshold changes the charts below.")
-    if not len(scores):
+    section = threshold_section(block, chosen, value)
+    if section.scores is None:
         return
-    st.caption(f"Scores from {md_escape(origin)}.")
-    flagged = count_flagged(scores, value)
+    st.caption(f"Scores from {md_escape(section.scores.origin)}.")
+    counts = section.counts
     cols = st.columns(4)
-    cols[0].metric("Flagged as anomaly", f"{flagged:,} / {len(scores):,}")
-    if has_labels:
-        counts = binary_counts(scores, truth, value)
+    cols[0].metric("Flagged as anomaly", f"{section.flagged:,} / {len(section.scores.scores):,}")
+    if counts is not None:
         cols[1].metric(
             "Precision",
             f"{counts.precision:.0%}" if counts.tp + counts.fp else "n/a",
@@ -78,46 +56,36 @@ def tuner() -> None:
         cols[3].metric("False alarms", counts.fp, help="Normal windows flagged as anomaly.")
     left, right = st.columns(2, gap="large")
     with left:
-        show_chart(
-            fig_score_histogram(histogram, value, suggested=threshold_meaning(model).suggested),
-            width="stretch",
-            key="thresholds_hist",
-        )
+        show_chart(section.histogram_figure(), width="stretch", key="thresholds_hist")
     with right:
-        if has_labels:
-            show_chart(
-                fig_pr_curve(curve, (counts.precision, counts.recall)),
-                width="stretch",
-                key="thresholds_pr",
-            )
+        if (pr := section.pr_figure()) is not None:
+            show_chart(pr, width="stretch", key="thresholds_pr")
         else:
             st.caption("Precision and recall need windows labelled `anomaly` and normal ones.")
-    if has_labels:
+    if (confusion := section.confusion_figure()) is not None:
         c1, c2 = st.columns([1, 1], gap="large")
         with c1:
-            show_chart(
-                fig_confusion_matrix(counts.matrix, ["normal", "anomaly"], f"Normal vs anomaly at {value:g}"),
-                width="stretch",
-                key="thresholds_confusion",
-            )
+            show_chart(confusion, width="stretch", key="thresholds_confusion")
         with c2:
-            show_exports(value)
+            show_exports(section)
     else:
-        show_exports(value)
-    if windows is not None:
-        st.subheader(f"Test samples with the most errors at {value:g}")
-        worst = errors_per_sample(windows, value)
+        show_exports(section)
+    worst = section.worst_samples()
+    if worst is not None:
+        st.subheader(f"Test samples with the most errors at {section.value:g}")
         if worst.empty:
             st.caption("No test sample has a missed anomaly or a false alarm at this threshold.")
         else:
             st.dataframe(worst, hide_index=True, width="stretch", key="thresholds_worst_samples")
-    if has_labels:
-        show_threshold_helpers(model, anomaly_threshold, "thresholds", scores, truth, value)
+    if counts is not None and section.scores.truth is not None:
+        show_threshold_helpers(
+            block, anomaly_threshold, "thresholds", section.scores.scores, section.scores.truth, value
+        )
 
 
-def show_exports(value: float) -> None:
+def show_exports(section: ThresholdSection) -> None:
     st.subheader("Export")
-    exports = threshold_exports(source.learn_id, threshold_meaning(model).key, value)
+    exports = section.exports(source.learn_id)
     st.markdown("Linux runner override:")
     st.code(f"edge-impulse-linux-runner {exports['runner']}", language="bash", wrap_lines=True)
     st.markdown("Body for `POST /v1/api/{projectId}/impulse/{impulseId}/set-thresholds`:")
@@ -130,7 +98,7 @@ def show_exports(value: float) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    show_save_button(source, anomaly_threshold, value)
+    show_save_button(source, anomaly_threshold, section.value)
 
 
 tuner()

@@ -8,12 +8,11 @@ from components.charts import show_chart
 from components.source import require_source
 from components.text import md_escape
 from components.threshold import shared_threshold
-from ei_anomaly.evaluation import confusion_labels, predictions_frame
-from ei_anomaly.figures import fig_confusion_matrix, fig_scores_by_label
-from ei_anomaly.review import shown_metrics
+from ei_anomaly.review import shown_metrics, validation_section
 
 source = require_source()
-meta = source.model.metadata
+block = source.block
+meta = block.metadata
 
 st.title("Validation")
 if not meta.model_validation_metrics:
@@ -35,7 +34,8 @@ model_type = st.segmented_control(
     format_func=md_escape,
     help="int8 and float32 builds can disagree near the threshold.",
 )
-metrics = next(m for m in meta.model_validation_metrics if m.type == (model_type or default))
+section = validation_section(block, model_type or default)
+metrics = section.metrics
 
 cols = st.columns(4)
 cols[0].metric("Accuracy", f"{metrics.accuracy:.1%}" if metrics.accuracy is not None else "n/a")
@@ -47,19 +47,14 @@ for col, extra in zip(cols[2:], metrics.additional_metrics[:2], strict=False):
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    if metrics.confusion_matrix:
-        labels = confusion_labels(metrics)
-        show_chart(
-            fig_confusion_matrix(metrics.confusion_matrix, labels, f"Confusion matrix ({metrics.type})"),
-            width="stretch",
-            key="validation_confusion",
-        )
+    if (confusion := section.confusion_figure()) is not None:
+        show_chart(confusion, width="stretch", key="validation_confusion")
         st.caption("Rows are the true class, columns the prediction; each cell shows the count and the row %.")
     else:
         st.caption("No confusion matrix in the metadata.")
 with right:
     st.subheader("Classification report")
-    report = pd.DataFrame({k: v for k, v in metrics.report.items() if isinstance(v, dict)}).T
+    report = section.report
     if report.empty:
         st.caption("No classification report in the metadata.")
     else:
@@ -75,20 +70,16 @@ with right:
             width="stretch",
         )
 
-predictions = predictions_frame(metrics)
+predictions = section.predictions
 if predictions.empty:
     st.caption("No per-window predictions in the metadata.")
     st.stop()
 
-if predictions["anomaly score"].notna().any():
-    show_chart(
-        fig_scores_by_label(predictions.dropna(subset=["anomaly score"]), shared_threshold(source.model)),
-        width="stretch",
-        key="validation_scores",
-    )
+if (scores := section.scores_figure(shared_threshold(block))) is not None:
+    show_chart(scores, width="stretch", key="validation_scores")
     st.caption(
-        "Negative: inside a cluster. Positive: that far outside the nearest cluster's edge, in scaled units. "
-        "The dashed line is the current threshold (set it on the Thresholds page)."
+        f"The score is {section.score_meaning}. The dashed line is the current threshold (set it on the "
+        "Thresholds page)."
     )
 
 st.subheader("Predictions")
@@ -98,15 +89,15 @@ chosen = f1.multiselect(
 )
 OUTCOMES = {"all": None, "correct": True, "incorrect": False}  # label -> the `correct` value shown
 outcome = f2.selectbox("Outcome", list(OUTCOMES), key=state.VALIDATION_OUTCOME)
-shown = predictions
+listed = predictions
 if chosen:
-    shown = shown[shown["label"].isin(chosen)]
+    listed = listed[listed["label"].isin(chosen)]
 if OUTCOMES[outcome] is not None:
-    shown = shown[shown["correct"] == OUTCOMES[outcome]]
+    listed = listed[listed["correct"] == OUTCOMES[outcome]]
 st.dataframe(
-    shown.drop(columns=["labelled anomaly"]),
+    listed.drop(columns=["labelled anomaly"]),
     hide_index=True,
     width="stretch",
     column_config={"anomaly score": st.column_config.NumberColumn(format="%.3f")},
 )
-st.caption(f"{len(shown)} of {len(predictions)} windows")
+st.caption(f"{len(listed)} of {len(predictions)} windows")

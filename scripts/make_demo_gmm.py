@@ -64,7 +64,7 @@ def build(
         "hasTrainedModel": True,
         "thresholds": [],
     }
-    model = BlockFiles(metadata, gmm_answer, tflite).model()
+    model = BlockFiles(metadata, gmm_answer, tflite).block()
     suggested = math.ceil(float(np.percentile(model.score(held), 99)) * 20) / 20
     threshold = {
         "key": "min_anomaly_score",

@@ -13,7 +13,7 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-from ei_anomaly import AnomalyModel, load_metadata
+from ei_anomaly import AnomalyBlock, load_metadata
 from ei_anomaly.demo import DEMO_DIR, load_demo_model
 from ei_anomaly.server import EdgeImpulseStub, LocalServer
 from tests.support import apptest
@@ -21,12 +21,12 @@ from tests.support.constants import API_KEY, READONLY_KEY, ROOT, free_port, tiny
 
 
 @pytest.fixture
-def tiny_model() -> AnomalyModel:
+def tiny_model() -> AnomalyBlock:
     return load_metadata(tiny_metadata())
 
 
 @pytest.fixture(scope="session")
-def demo_model() -> AnomalyModel:
+def demo_model() -> AnomalyBlock:
     return load_demo_model()
 
 

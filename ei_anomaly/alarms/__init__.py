@@ -17,7 +17,7 @@ from .fleet_log import (
     detect_time_column,
     times_in_seconds,
 )
-from .policy import MAX_READINGS, AlarmPolicy, Smoothing, parse_smoothing
+from .policy import MAX_READINGS, AlarmPolicy, FleetPolicy, Smoothing, parse_smoothing
 from .simulate import TABLE_COLUMNS, DeviceTrace, FleetAlarms, answer_levels, device_trace, effective_level, simulate
 from .tuning import AlarmCurve, LowestThreshold, alarm_curve, lowest_threshold
 
@@ -30,6 +30,7 @@ __all__ = [
     "DeviceTrace",
     "FleetAlarms",
     "FleetLog",
+    "FleetPolicy",
     "LowestThreshold",
     "Smoothing",
     "alarm_curve",

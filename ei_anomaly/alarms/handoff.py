@@ -22,11 +22,10 @@ import numpy.typing as npt
 
 from ..errors import UsageError
 from ..features import ColumnMapping, FeatureTable, axis_matrix, map_columns
-from ..model import BlockKind
 from .policy import Smoothing
 
 if TYPE_CHECKING:
-    from ..model import AnomalyModel
+    from ..blocks import AnomalyBlock
     from ..streaming import FeatureStream
 
 __all__ = [
@@ -51,16 +50,17 @@ def fnv1a64(data: bytes, h: int = _FNV_OFFSET) -> int:
     return h
 
 
-def model_fingerprint(model: AnomalyModel) -> int:
+def model_fingerprint(model: AnomalyBlock) -> int:
     """FNV-1a 64 over axes (uint32 LE), mean, scale, centers (row-major), maxError (float32 LE)."""
+    p = model.handoff_parameters()
     h = _FNV_OFFSET
-    h = fnv1a64(np.asarray(model.axes, "<u4").tobytes(), h)
-    for part in (model.mean, model.scale, model.centers, model.max_errors):
+    h = fnv1a64(np.asarray(p.axes, "<u4").tobytes(), h)
+    for part in (p.mean, p.scale, p.centers, p.max_errors):
         h = fnv1a64(np.ascontiguousarray(part, "<f4").tobytes(), h)
     return h
 
 
-def feature_count(model: AnomalyModel) -> int:
+def feature_count(model: AnomalyBlock) -> int:
     """The length of the full feature vector, as far as the block tells: its named features, at
     least up to its highest axis."""
     named = max(model.feature_names, default=-1) + 1
@@ -79,7 +79,7 @@ def _bits(value: np.float32) -> str:
     return f"{struct.unpack('<I', struct.pack('<f', float(value)))[0]:08X}"
 
 
-def policy_header(model: AnomalyModel, threshold: float, smoothing: Smoothing | None, n_features: int) -> str:
+def policy_header(model: AnomalyBlock, threshold: float, smoothing: Smoothing | None, n_features: int) -> str:
     """The header; `n_features`: the length of the feature vectors the test vectors hold."""
     t = np.float32(threshold)
     if not np.isfinite(t):
@@ -122,7 +122,7 @@ def policy_header(model: AnomalyModel, threshold: float, smoothing: Smoothing | 
         "",
         f"#define ANOMALY_POLICY_MODEL_FINGERPRINT 0x{fp:016X}ull",
         f"#define ANOMALY_POLICY_AXES_COUNT {len(model.axes)}u",
-        f"#define ANOMALY_POLICY_CLUSTER_COUNT {model.n_clusters}u",
+        f"#define ANOMALY_POLICY_CLUSTER_COUNT {len(model.handoff_parameters().centers)}u",
         f"#define ANOMALY_POLICY_FEATURE_COUNT {n_features}u",
         "",
         "/* FNV-1a 64, to compute the fingerprint from the exported model's arrays. */",
@@ -148,26 +148,27 @@ def policy_header(model: AnomalyModel, threshold: float, smoothing: Smoothing | 
 
 
 def _synthetic_rows(
-    model: AnomalyModel, threshold: float, count: int, rng: np.random.Generator
+    model: AnomalyBlock, threshold: float, count: int, rng: np.random.Generator
 ) -> npt.NDArray[np.float32]:
     """Feature vectors around the clusters: about half at scaled distances near the threshold, the
     rest across the score range; features the block does not use are 0."""
+    p = model.handoff_parameters()
     dims = len(model.axes)
-    k = rng.integers(model.n_clusters, size=count)
+    k = rng.integers(len(p.centers), size=count)
     direction = rng.normal(size=(count, dims))
     direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
     near = rng.random(count) < NEAR_SHARE + 0.2
     target = np.where(near, threshold + rng.normal(0, 0.02, count), rng.uniform(-1.0, max(3.0, 2 * threshold), count))
-    radius = np.maximum(model.max_errors[k] + target, 0.0)
-    z = model.centers[k] + direction * radius[:, None]
-    x = np.asarray(model.mean, np.float64) + z * np.asarray(model.scale, np.float64)
+    radius = np.maximum(p.max_errors[k] + target, 0.0)
+    z = p.centers[k] + direction * radius[:, None]
+    x = np.asarray(p.mean, np.float64) + z * np.asarray(p.scale, np.float64)
     rows = np.zeros((count, feature_count(model)), np.float32)
     rows[:, model.axes] = x.astype(np.float32)
     return rows
 
 
 def _file_rows(
-    stream: FeatureStream, model: AnomalyModel, threshold: float, count: int, rng: np.random.Generator
+    stream: FeatureStream, model: AnomalyBlock, threshold: float, count: int, rng: np.random.Generator
 ) -> npt.NDArray[np.float32]:
     """Candidate rows of a feature file, block by block: each block's rows nearest the threshold and
     a random sample, so memory stays bounded; the full vector when the file has it, else the axes."""
@@ -209,7 +210,7 @@ def _file_rows(
 
 
 def pick_test_vectors(
-    model: AnomalyModel, threshold: float, count: int, candidates: npt.NDArray[np.float32]
+    model: AnomalyBlock, threshold: float, count: int, candidates: npt.NDArray[np.float32]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """`count` rows of `candidates`: half nearest the threshold, the rest evenly across the scores;
     returned with their SDK-exact scores, ordered by score."""
@@ -238,7 +239,7 @@ def _vectors_csv(rows: npt.NDArray[np.float32], scores: npt.NDArray[np.float32],
 
 
 def _readme(
-    model: AnomalyModel, threshold: float, smoothing: Smoothing | None, n_vectors: int, source: str, width: int
+    model: AnomalyBlock, threshold: float, smoothing: Smoothing | None, n_vectors: int, source: str, width: int
 ) -> str:
     t = np.float32(threshold)
     smooth = (
@@ -252,7 +253,7 @@ def _readme(
     return f"""# Anomaly policy hand-off
 
 Written by Anomaly Lens (`python -m ei_anomaly handoff`) for the K-means anomaly block with
-{len(model.axes)} axes and {model.n_clusters} clusters (model fingerprint
+{len(model.axes)} axes and {model.units.text} (model fingerprint
 `0x{model_fingerprint(model):016X}`).
 
 - `anomaly_policy.h`: the threshold {float(t):.9g} (float32 bits `{_bits(t)}`), {smooth}, and the
@@ -288,7 +289,7 @@ class HandoffFiles:
 
 
 def write_handoff(
-    model: AnomalyModel,
+    model: AnomalyBlock,
     out_dir: Path,
     threshold: float,
     smoothing: Smoothing | None,
@@ -296,13 +297,10 @@ def write_handoff(
     stream: FeatureStream | None = None,
     seed: int = 0,
 ) -> HandoffFiles:
-    """Build the three files and write them into `out_dir` (created if needed). K-means blocks only:
-    the header's fingerprint and the README's check are the SDK's K-means arrays."""
-    if model.kind is not BlockKind.KMEANS:
-        raise UsageError(
-            "handoff writes the policy for a K-means block; for a GMM block the firmware's check is its "
-            "own TFLite file (model.tflite in the block directory) and the threshold from `report`"
-        )
+    """Build the three files and write them into `out_dir` (created if needed). For the blocks whose
+    SDK arrays the header's fingerprint and the README's check are (K-means): another kind's block
+    raises UsageError saying why (`AnomalyBlock.handoff_parameters`)."""
+    model.handoff_parameters()
     if n_vectors < 1:
         raise UsageError(f"--vectors must be at least 1, not {n_vectors}")
     rng = np.random.default_rng(seed)

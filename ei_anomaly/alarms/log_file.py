@@ -8,6 +8,7 @@ grows with those, never with the features. The device, time and class columns ar
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,10 +19,10 @@ from ..features import ColumnMapping, FeatureTable, map_columns, score_table
 from .fleet_log import FleetLog, build_fleet_log, detect_device_column, detect_time_column
 
 if TYPE_CHECKING:
-    from ..model import AnomalyModel
+    from ..blocks import AnomalyBlock
     from ..streaming import FeatureStream
 
-__all__ = ["FleetColumns", "ScoredLog", "choose_fleet_columns", "read_fleet_log"]
+__all__ = ["FleetColumns", "FleetFile", "ScoredLog", "choose_fleet_columns", "read_fleet_file", "read_fleet_log"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _without(table: FeatureTable, names: list[str]) -> FeatureTable:
 
 
 def read_fleet_log(
-    stream: FeatureStream, model: AnomalyModel, columns: FleetColumns, stride_s: float | None
+    stream: FeatureStream, model: AnomalyBlock, columns: FleetColumns, stride_s: float | None
 ) -> ScoredLog:
     """Score every block of `stream` and keep what the simulation needs."""
     if columns.time is None and stride_s is None:
@@ -120,3 +121,27 @@ def read_fleet_log(
         class_column=columns.predicted_class,
     )
     return ScoredLog(log, columns, mapping, rows, unscorable, stream.bad_cells, stream.first.notes)
+
+
+@dataclass(frozen=True)
+class FleetFile:
+    """A fleet log on disk and how to read it: its device, time and class columns (None: detected by
+    name; no class column), and the seconds between windows when it has no time column."""
+
+    path: Path
+    device: str | None = None
+    time: str | None = None
+    predicted_class: str | None = None
+    stride_s: float | None = None
+
+
+def read_fleet_file(fleet: FleetFile, model: AnomalyBlock) -> ScoredLog:
+    """The log of `fleet`, scored by `model`, in blocks (`score`'s stream)."""
+    from ..streaming import open_feature_stream
+
+    stream = open_feature_stream(fleet.path)
+    try:
+        columns = choose_fleet_columns(stream.first.columns, fleet.device, fleet.time, fleet.predicted_class)
+        return read_fleet_log(stream, model, columns, fleet.stride_s)
+    finally:
+        stream.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 
-__all__ = ["MAX_READINGS", "AlarmPolicy", "Smoothing", "parse_smoothing"]
+__all__ = ["MAX_READINGS", "AlarmPolicy", "FleetPolicy", "Smoothing", "parse_smoothing"]
 
 # The SDK counts readings in `uint8_t` counters and takes `min_readings_same` as `uint8_t`: a ring
 # of more than 255 readings would overflow its counts on the device, so no such policy is offered.
@@ -82,3 +82,29 @@ class AlarmPolicy:
             smooth = f"smoothing {self.smoothing} (a reading is anomalous when score >= {t}, as the SDK does)"
         cool = f"cool-down {self.cooldown_s:g} s" if self.cooldown_s else "no cool-down"
         return f"threshold {t}, {smooth}, {cool}"
+
+
+@dataclass(frozen=True)
+class FleetPolicy:
+    """How devices turn window scores into alarms, whatever the threshold: the SDK's smoothing (or
+    none) and a cool-down. A review holds one and applies it at its threshold (`at`)."""
+
+    smoothing: Smoothing | None = None
+    cooldown_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        AlarmPolicy(0.0, self.smoothing, self.cooldown_s)  # the same checks, said the same way
+
+    @classmethod
+    def parse(cls, smoothing: str | None = None, cooldown_s: float | None = None) -> FleetPolicy:
+        """From the command line's `--smooth N:K` and `--cooldown SECONDS` (both optional)."""
+        return cls(parse_smoothing(smoothing) if smoothing else None, float(cooldown_s or 0.0))
+
+    def at(self, threshold: float) -> AlarmPolicy:
+        return AlarmPolicy(threshold, self.smoothing, self.cooldown_s)
+
+    def describe(self) -> str:
+        """`smoothing 10:7, cool-down 600 s` / `no smoothing, no cool-down`."""
+        smooth = f"smoothing {self.smoothing}" if self.smoothing else "no smoothing"
+        cool = f"cool-down {self.cooldown_s:g} s" if self.cooldown_s else "no cool-down"
+        return f"{smooth}, {cool}"

@@ -1,5 +1,6 @@
-"""What the Fleet page and the report show of a simulated policy, decided once: the per-device
-table worst first, the device-by-time grid of anomaly rates, the thresholds of the curve."""
+"""Tables and grids of a simulated policy, each computed once: the per-device table worst first, the
+device-by-time grid of anomaly rates, the thresholds of the curve (`ei_anomaly.review.fleet`
+puts them together for the Fleet page and the report)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..rules import is_anomaly
 from .fleet_log import DAY_S, FleetLog
 from .simulate import FleetAlarms
 
-__all__ = ["HOUR_S", "FleetReview", "RateGrid", "anomaly_rate_grid", "curve_thresholds", "device_table", "grid_bin"]
+__all__ = ["HOUR_S", "RateGrid", "anomaly_rate_grid", "curve_thresholds", "device_table", "grid_bin"]
 
 HOUR_S = 3_600.0
 MAX_BINS = 400  # time bins of the grid, at most
@@ -119,12 +120,3 @@ def _curve_thresholds(log: FleetLog, points: int) -> npt.NDArray[np.float64]:
     lo, hi = min(float(lo), -0.1), max(float(hi), 0.5)
     pad = 0.05 * (hi - lo)
     return np.linspace(lo - pad, hi + pad, points)
-
-
-@dataclass(frozen=True)
-class FleetReview:
-    """A fleet log under one policy, as the report shows it (`name`: the log's file name)."""
-
-    name: str
-    log: FleetLog
-    result: FleetAlarms

@@ -7,19 +7,55 @@ histogram, precision-recall), `scores` (a scored file along the file), `on_devic
 Outside text goes in as it is (cut with `text.chart_label`), never as markup: every figure leaves
 Python through `text.safe_figure`, which escapes it all. Colours come from `style`.
 A new figure goes into the module of its subject, as a `fig_*` function, and is exported here.
+Names are imported on first use (PEP 562): `figures.style` can be read without loading Plotly.
 """
 
 from __future__ import annotations
 
-from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
-from .compare import COMPARE_COLORS, fig_alarm_curves_compare, fig_pr_compare
-from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
-from .explain import add_window_marker, fig_axis_shares
-from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
-from .gmm import fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
-from .layout import MAX_POINTS
-from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
-from .scores import fig_score_timeline, fig_scored_file_timeline, timeline_note
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .clusters import fig_cluster_3d, fig_cluster_map, fig_parallel_centers
+    from .compare import COMPARE_COLORS, fig_alarm_curves_compare, fig_pr_compare
+    from .evaluation import fig_confusion_matrix, fig_pr_curve, fig_score_histogram, fig_scores_by_label
+    from .explain import add_window_marker, fig_axis_shares
+    from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
+    from .gmm import fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
+    from .layout import MAX_POINTS
+    from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
+    from .scores import fig_score_timeline
+
+_WHERE = {
+    "COMPARE_COLORS": "compare",
+    "DeviceMetric": "on_device",
+    "FLASH": "on_device",
+    "MAX_POINTS": "layout",
+    "RAM": "on_device",
+    "add_window_marker": "explain",
+    "fig_alarm_curve": "fleet",
+    "fig_alarm_curves_compare": "compare",
+    "fig_axis_shares": "explain",
+    "fig_cluster_3d": "clusters",
+    "fig_cluster_map": "clusters",
+    "fig_confusion_matrix": "evaluation",
+    "fig_device_trace": "fleet",
+    "fig_gmm_3d": "gmm",
+    "fig_gmm_map": "gmm",
+    "fig_gmm_parallel": "gmm",
+    "fig_latency": "on_device",
+    "fig_on_device": "on_device",
+    "fig_parallel_centers": "clusters",
+    "fig_pr_compare": "compare",
+    "fig_pr_curve": "evaluation",
+    "fig_rate_grid": "fleet",
+    "fig_score_histogram": "evaluation",
+    "fig_score_timeline": "scores",
+    "fig_scores_by_label": "evaluation",
+}
+
+__getattr__ = lazy_names(__name__, _WHERE)
 
 __all__ = [
     "COMPARE_COLORS",
@@ -46,7 +82,5 @@ __all__ = [
     "fig_rate_grid",
     "fig_score_histogram",
     "fig_score_timeline",
-    "fig_scored_file_timeline",
     "fig_scores_by_label",
-    "timeline_note",
 ]

@@ -1,4 +1,5 @@
-"""A scored file's score along the file: a min/max envelope and the flagged windows."""
+"""A scored file's score along the file: a min/max envelope and the flagged windows (the rows and
+their x values are decided by `ei_anomaly.review.ScoringSection`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
-from ..score_views import FlaggedPoints
-from ..scored_file import ScoredFile
 from .layout import MAX_POINTS, apply_layout, scatter_trace, value_line
 from .style import ANOMALY, MUTED, THRESHOLD
 from .text import chart_label
@@ -50,34 +49,6 @@ def fig_score_timeline(
     # and the x title below): with margins that may grow to fit them, Plotly lays the whole chart
     # out a second time on every update (every slider step).
     fig.update_layout(margin={"l": 70, "b": 85, "autoexpand": False})
-    fig.update_xaxes(title=x_title)
+    fig.update_xaxes(title=chart_label(x_title))
     fig.update_yaxes(title="anomaly score")
     return fig
-
-
-def fig_scored_file_timeline(scored: ScoredFile, flagged: FlaggedPoints, threshold: float) -> go.Figure:
-    """A scored file's score along the file (the Scoring page and the report): its min/max envelope
-    and its flagged windows, against the time column when it has one, else the row."""
-    envelope = scored.envelope
-    return fig_score_timeline(
-        (scored.x_values(envelope.rows), envelope.scores),
-        (scored.x_values(flagged.rows), flagged.scores),
-        flagged.total,
-        threshold,
-        chart_label(scored.time_column or "row"),
-    )
-
-
-def timeline_note(scored: ScoredFile, flagged: FlaggedPoints) -> str:
-    """What that chart leaves out, in words ("" when it draws every row and every anomaly)."""
-    notes = []
-    if scored.envelope.reduced:
-        notes.append(f"all {scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column")
-    if flagged.per_cell:
-        notes.append(
-            f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked: the highest in each "
-            "marker-sized patch of the chart, so every patch that holds an anomaly shows one"
-        )
-    elif flagged.capped:
-        notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")
-    return "; ".join(notes)

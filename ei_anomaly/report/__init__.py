@@ -1,11 +1,22 @@
-"""The HTML report of a review: `build_report` renders it, `report_filename` names it;
-`build_comparison_report` renders two blocks side by side.
+"""The review rendered: `Review` (HTML, a notebook view, JSON), `render_html` of a snapshot,
+`report_filename` to name the file.
 
-Needs the `report` extra: `pip install "anomaly-lens[report]"` (Plotly and Jinja2).
+The HTML needs the `report` extra: `pip install "anomaly-lens[report]"` (Plotly and Jinja2); the
+JSON does not. Names are imported on first use (PEP 562).
 """
 
 from __future__ import annotations
 
-from .render import build_comparison_report, build_report, report_filename, tool_version
+from typing import TYPE_CHECKING
 
-__all__ = ["build_comparison_report", "build_report", "report_filename", "tool_version"]
+from ..lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .render import render_html, report_filename
+    from .review import Review
+
+_WHERE = {"Review": "review", "render_html": "render", "report_filename": "render"}
+
+__getattr__ = lazy_names(__name__, _WHERE)
+
+__all__ = ["Review", "render_html", "report_filename"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..blocks import AnomalyBlock, ScoreDefinition, Units
 from ..evaluation import on_device_frame
 from ..metadata import ValidationMetrics
-from ..model import AnomalyModel
 from .demo_match import match_demo
+from .jsonable import JsonValue, jsonable
 from .metrics import McuCost, default_mcu_cost, shown_metrics
 from .threshold import ThresholdMeaning, threshold_meaning
 
@@ -28,7 +29,11 @@ class ModelTypeRow:
 
 @dataclass(frozen=True)
 class ModelCard:
-    clusters: int
+    title: str  # "K-means anomaly block"
+    kind: str  # "K-means", "GMM"
+    fingerprint: str
+    units: Units  # its clusters or components
+    definition: ScoreDefinition  # how its score is formed and what it is exact to
     axis_labels: list[str]
     trained: datetime | None
     model_types: list[str]  # as the block lists them (else the validated ones)
@@ -37,20 +42,45 @@ class ModelCard:
     shown: ValidationMetrics | None  # the model type a review shows: recommended, else the first
     default_mcu: McuCost | None  # the shown type's cost on the default MCU (None: not profiled there)
     threshold: ThresholdMeaning
+    threshold_words: str  # what a window above the threshold is, in words
     illustrative: bool  # the on-device figures are the bundled demo's, derived, not measured
 
     @property
     def accuracy(self) -> float | None:
         return self.shown.accuracy if self.shown is not None else None
 
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "fingerprint": self.fingerprint,
+            self.units.noun + "s": self.units.count,
+            "axes": self.axis_labels,
+            "trained": jsonable(self.trained),
+            "model_types": self.model_types,
+            "recommended_type": self.recommended_type,
+            "shown_type": self.shown.type if self.shown is not None else None,
+            "accuracy": jsonable(self.accuracy),
+            "validated": [jsonable(vars(row)) for row in self.validated],
+            "default_mcu": jsonable(vars(self.default_mcu)) if self.default_mcu is not None else None,
+            "score": {"formula": list(self.definition.formula), "meaning": self.definition.meaning},
+            "exact_to": self.definition.exact_to,
+            "illustrative_on_device_figures": self.illustrative,
+        }
 
-def model_card(model: AnomalyModel, threshold: float | None = None) -> ModelCard:
+
+def model_card(model: AnomalyBlock, threshold: float | None = None) -> ModelCard:
     """The card of `model` at `threshold` (default: the block's own anomaly threshold)."""
     meta = model.metadata
     recommended = meta.recommended_model_type
     shown = shown_metrics(meta)
+    meaning = threshold_meaning(model, threshold)
     return ModelCard(
-        clusters=model.n_clusters,
+        title=model.title,
+        kind=model.kind.label,
+        fingerprint=model.fingerprint,
+        units=model.units,
+        definition=model.score_definition,
         axis_labels=model.axis_labels,
         trained=meta.created,
         model_types=list(meta.available_model_types or [m.type for m in meta.model_validation_metrics]),
@@ -61,6 +91,7 @@ def model_card(model: AnomalyModel, threshold: float | None = None) -> ModelCard
         ],
         shown=shown,
         default_mcu=default_mcu_cost(meta, on_device_frame(meta), shown.type) if shown is not None else None,
-        threshold=threshold_meaning(model, threshold),
+        threshold=meaning,
+        threshold_words=model.threshold_words(meaning.value),
         illustrative=match_demo(model).illustrative,
     )

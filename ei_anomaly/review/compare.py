@@ -12,24 +12,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ..blocks import AnomalyBlock
 from ..errors import AnomalyLensError
 from ..evaluation import BinaryCounts, binary_counts, on_device_frame, pr_curve, predictions_frame
 from ..evaluation import threshold_for_false_alarm_rate as for_false_alarm_rate
-from ..model import AnomalyModel
 from ..model_testing import TestWindows
 from ..rules import is_anomaly
 from .card import ModelCard, model_card
+from .jsonable import JsonValue, jsonable, records
 from .metrics import DEFAULT_MCU_ENGINE, device_model_type, shown_metrics
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = [
     "AgreementRow",
     "ComparedBlock",
     "Comparison",
+    "LabelledSide",
     "MatchedRate",
     "SharedWindows",
     "compare_blocks",
@@ -46,9 +52,30 @@ MAX_AGREEMENT_ROWS = 200
 @dataclass(frozen=True)
 class ComparedBlock:
     name: str
-    model: AnomalyModel
+    model: AnomalyBlock
     threshold: float
     card: ModelCard
+
+    @property
+    def cost_text(self) -> str:
+        """The default MCU's cost in a line, "" when it was not profiled there."""
+        mcu = self.card.default_mcu
+        if mcu is None or mcu.latency_ms is None:
+            return ""
+        return f"{mcu.device}: {mcu.latency_ms:.3g} ms, {mcu.ram_kb:.3g} KB RAM, {mcu.flash_kb:.3g} KB flash"
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        card = self.card
+        return {
+            "name": self.name,
+            "title": card.title,
+            card.units.noun + "s": card.units.count,
+            "axes": card.axis_labels,
+            "threshold": jsonable(self.threshold),
+            "accuracy": jsonable(card.accuracy),
+            "default_mcu": jsonable(vars(card.default_mcu)) if card.default_mcu is not None else None,
+            "fingerprint": card.fingerprint,
+        }
 
 
 @dataclass(frozen=True)
@@ -87,27 +114,116 @@ class AgreementRow:
 
 
 @dataclass(frozen=True)
+class LabelledSide:
+    """One block on the shared windows, when they are labelled both ways: at its own threshold."""
+
+    counts: BinaryCounts
+    curve: pd.DataFrame  # precision and recall at every threshold
+
+
+@dataclass(frozen=True)
 class Comparison:
     a: ComparedBlock
     b: ComparedBlock
     costs: pd.DataFrame  # per MCU: latency, RAM, flash of A and B and B - A
     shared: SharedWindows | None
-    counts_a: BinaryCounts | None  # at A's own threshold, on the shared windows
-    counts_b: BinaryCounts | None
-    curve_a: pd.DataFrame | None
-    curve_b: pd.DataFrame | None
+    labelled: tuple[LabelledSide, LabelledSide] | None  # A's and B's, on shared windows labelled both ways
     matched: MatchedRate | None
     agreement: dict[str, int]  # both, only A, only B, neither (on the shared windows)
     disagreements: list[AgreementRow]  # the first MAX_AGREEMENT_ROWS, the largest score margins first
     notes: list[str]
 
+    @property
+    def sides(self) -> tuple[ComparedBlock, ComparedBlock]:
+        return self.a, self.b
 
-def _block(name: str, model: AnomalyModel, threshold: float | None) -> ComparedBlock:
+    def confusion_figures(self) -> list[go.Figure]:
+        """Each block's normal-vs-anomaly matrix at its own threshold ([] without labelled windows)."""
+        from ..figures import fig_confusion_matrix
+
+        if self.labelled is None:
+            return []
+        return [
+            fig_confusion_matrix(side.counts.matrix, ["normal", "anomaly"], f"{block.name[:60]} at {block.threshold:g}")
+            for block, side in zip(self.sides, self.labelled, strict=True)
+        ]
+
+    def pr_figure(self) -> go.Figure | None:
+        """Both precision-recall curves, each block's own threshold marked."""
+        from ..figures import fig_pr_compare
+
+        if self.labelled is None or self.shared is None:
+            return None
+        curves = [
+            (block.name, side.curve, (side.counts.precision, side.counts.recall), block.threshold)
+            for block, side in zip(self.sides, self.labelled, strict=True)
+        ]
+        return fig_pr_compare(curves, self.shared.origin)
+
+    def matched_table(self) -> pd.DataFrame | None:
+        """Each block at the lowest threshold within the matched false-alarm rate: its recall and precision."""
+        m = self.matched
+        if m is None:
+            return None
+        rows = [
+            (block.name, threshold, counts)
+            for block, threshold, counts in ((self.a, m.threshold_a, m.counts_a), (self.b, m.threshold_b, m.counts_b))
+        ]
+        return pd.DataFrame(
+            [
+                {
+                    "block": name,
+                    "threshold": threshold,
+                    "false alarms": counts.fp,
+                    "recall": counts.recall,
+                    "precision": counts.precision,
+                }
+                for name, threshold, counts in rows
+            ]
+        )
+
+    def disagreement_table(self) -> pd.DataFrame:
+        """The windows one block flags and the other does not, the clearest first."""
+        return pd.DataFrame(
+            [
+                {"flagged by": r.which, "window": r.key, "label": r.label, "score A": r.score_a, "score B": r.score_b}
+                for r in self.disagreements
+            ],
+            columns=["flagged by", "window", "label", "score A", "score B"],
+        )
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "notes": self.notes,
+            "costs": records(self.costs),
+            "shared_windows": self.shared.origin if self.shared is not None else None,
+            "agreement": jsonable(self.agreement),
+            "disagreements": records(self.disagreement_table()),
+        }
+        if self.labelled is not None:
+            out["labelled"] = {
+                side_name: {
+                    "precision": jsonable(side.counts.precision),
+                    "recall": jsonable(side.counts.recall),
+                    "false_alarms": side.counts.fp,
+                    "missed": side.counts.fn,
+                }
+                for side_name, side in zip(("a", "b"), self.labelled, strict=True)
+            }
+        matched = self.matched_table()
+        if self.matched is not None and matched is not None:
+            out["matched_false_alarm_rate"] = {"rate": jsonable(self.matched.rate), "rows": records(matched)}
+        return out
+
+
+def _block(name: str, model: AnomalyBlock, threshold: float | None) -> ComparedBlock:
     chosen = model.default_threshold if threshold is None else float(threshold)
     return ComparedBlock(name, model, chosen, model_card(model, chosen))
 
 
-def _shown_predictions(model: AnomalyModel) -> pd.DataFrame | None:
+def _shown_predictions(model: AnomalyBlock) -> pd.DataFrame | None:
     metrics = shown_metrics(model.metadata, with_predictions=True)
     if metrics is None:
         return None
@@ -115,7 +231,7 @@ def _shown_predictions(model: AnomalyModel) -> pd.DataFrame | None:
     return frame if len(frame) else None
 
 
-def shared_validation_windows(a: AnomalyModel, b: AnomalyModel) -> SharedWindows | None:
+def shared_validation_windows(a: AnomalyBlock, b: AnomalyBlock) -> SharedWindows | None:
     """The validation windows of the same samples in both blocks (same sample id and start, same
     label), or None when the blocks share none (e.g. trained on different data)."""
     pa, pb = _shown_predictions(a), _shown_predictions(b)
@@ -177,7 +293,7 @@ def shared_upload_windows(
     return SharedWindows(origin, keys, truth, a[rows], b[rows])
 
 
-def cost_comparison(a: AnomalyModel, b: AnomalyModel) -> pd.DataFrame:
+def cost_comparison(a: AnomalyBlock, b: AnomalyBlock) -> pd.DataFrame:
     """Per MCU (by its id), each block's shown model type with the default engine: latency (ms),
     RAM and flash (KB) of A and B and the difference B - A. MCUs only one block was profiled on keep
     their row, with the other's values empty."""
@@ -213,8 +329,8 @@ def _key_text(keys: pd.DataFrame, i: int) -> str:
 
 
 def compare_blocks(
-    a: tuple[str, AnomalyModel],
-    b: tuple[str, AnomalyModel],
+    a: tuple[str, AnomalyBlock],
+    b: tuple[str, AnomalyBlock],
     shared: SharedWindows | None,
     *,
     threshold_a: float | None = None,
@@ -228,8 +344,7 @@ def compare_blocks(
         notes.append("Both sides are the same block: every score is the same.")
     if not (math.isfinite(false_alarm_rate) and 0 <= false_alarm_rate <= 1):
         raise AnomalyLensError("the false-alarm rate must be between 0 and 1")
-    counts_a = counts_b = None
-    curve_a = curve_b = None
+    labelled = None
     matched = None
     agreement = {"both flag": 0, "only A flags": 0, "only B flags": 0, "neither": 0}
     rows: list[AgreementRow] = []
@@ -256,9 +371,16 @@ def compare_blocks(
                 )
             )
         if shared.labelled:
-            counts_a = binary_counts(shared.scores_a, shared.truth, block_a.threshold)
-            counts_b = binary_counts(shared.scores_b, shared.truth, block_b.threshold)
-            curve_a, curve_b = pr_curve(shared.scores_a, shared.truth), pr_curve(shared.scores_b, shared.truth)
+            labelled = (
+                LabelledSide(
+                    binary_counts(shared.scores_a, shared.truth, block_a.threshold),
+                    pr_curve(shared.scores_a, shared.truth),
+                ),
+                LabelledSide(
+                    binary_counts(shared.scores_b, shared.truth, block_b.threshold),
+                    pr_curve(shared.scores_b, shared.truth),
+                ),
+            )
             ma = for_false_alarm_rate(shared.scores_a, shared.truth, false_alarm_rate)
             mb = for_false_alarm_rate(shared.scores_b, shared.truth, false_alarm_rate)
             matched = MatchedRate(false_alarm_rate, ma.threshold, mb.threshold, ma.counts, mb.counts)
@@ -271,10 +393,7 @@ def compare_blocks(
         block_b,
         cost_comparison(block_a.model, block_b.model),
         shared,
-        counts_a,
-        counts_b,
-        curve_a,
-        curve_b,
+        labelled,
         matched,
         agreement,
         rows,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,17 +19,20 @@ import pandas as pd
 
 from ..alarms import (
     AlarmCurve,
-    AlarmPolicy,
     FleetAlarms,
     FleetLog,
+    FleetPolicy,
     LowestThreshold,
-    Smoothing,
     alarm_curve,
     lowest_threshold,
     simulate,
 )
 from ..alarms.views import curve_thresholds
 from ..errors import UsageError
+from .jsonable import JsonValue, jsonable, records
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["NOISIEST_DEVICES", "FleetComparison", "FleetSide", "compare_on_fleet", "log_with_scores"]
 
@@ -59,17 +63,35 @@ class FleetSide:
 @dataclass(frozen=True)
 class FleetComparison:
     log_name: str
-    smoothing: Smoothing | None
-    cooldown_s: float
+    policy: FleetPolicy  # the same smoothing and cool-down for both blocks
     budget_per_day: float
     a: FleetSide
     b: FleetSide
 
     @property
     def policy_text(self) -> str:
-        smooth = f"smoothing {self.smoothing}" if self.smoothing else "no smoothing"
-        cool = f"cool-down {self.cooldown_s:g} s" if self.cooldown_s else "no cool-down"
-        return f"{smooth}, {cool}"
+        return self.policy.describe()
+
+    def curves_figure(self) -> go.Figure:
+        """Each block's alarms per device per day against its own thresholds (one panel each)."""
+        from ..figures import fig_alarm_curves_compare
+
+        curves = [
+            (side.name, side.curve, side.own.policy.threshold, side.own.fleet_rate, side.budget.threshold)
+            for side in (self.a, self.b)
+        ]
+        return fig_alarm_curves_compare(curves, self.budget_per_day, self.log_name)
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "log": self.log_name,
+            "policy": self.policy_text,
+            "budget_per_device_per_day": jsonable(self.budget_per_day),
+            "devices": self.a.log.n_devices,
+            "windows": self.a.log.n_windows,
+            "summary": records(self.summary()),
+            "noisiest_devices": records(self.noisiest()),
+        }
 
     def summary(self) -> pd.DataFrame:
         """One row per block and threshold: the threshold, alarms, alarms per device per day, and
@@ -110,17 +132,11 @@ class FleetComparison:
         return rates.iloc[order[:n]].reset_index(drop=True)
 
 
-def _side(
-    name: str,
-    log: FleetLog,
-    threshold: float,
-    smoothing: Smoothing | None,
-    cooldown_s: float,
-    budget_per_day: float,
-) -> FleetSide:
-    own = simulate(log, AlarmPolicy(threshold, smoothing, cooldown_s))
+def _side(name: str, log: FleetLog, threshold: float, policy: FleetPolicy, budget_per_day: float) -> FleetSide:
+    smoothing, cooldown_s = policy.smoothing, policy.cooldown_s
+    own = simulate(log, policy.at(threshold))
     found = lowest_threshold(log, smoothing, budget_per_day, cooldown_s)
-    at_budget = simulate(log, AlarmPolicy(found.threshold, smoothing, cooldown_s))
+    at_budget = simulate(log, policy.at(found.threshold))
     curve = alarm_curve(log, smoothing, _thresholds_around(log, threshold, found.threshold), cooldown_s)
     return FleetSide(name, log, own, found, at_budget, curve)
 
@@ -141,12 +157,11 @@ def compare_on_fleet(
     a: tuple[str, FleetLog, float],
     b: tuple[str, FleetLog, float],
     *,
-    smoothing: Smoothing | None,
-    cooldown_s: float,
+    policy: FleetPolicy,
     budget_per_day: float,
 ) -> FleetComparison:
     """Blocks A and B, each (name, its scores of the log, its own threshold), under one policy."""
     if a[1].device_names != b[1].device_names or not np.array_equal(a[1].order, b[1].order):
         raise UsageError("the two blocks' logs must be the same windows (one log, two blocks' scores)")
-    sides = [_side(*side, smoothing, cooldown_s, budget_per_day) for side in (a, b)]
-    return FleetComparison(log_name, smoothing, cooldown_s, budget_per_day, sides[0], sides[1])
+    sides = [_side(*side, policy, budget_per_day) for side in (a, b)]
+    return FleetComparison(log_name, policy, budget_per_day, sides[0], sides[1])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..blocks import AnomalyBlock
 from ..demo import load_demo_gmm_model, load_demo_model
-from ..model import AnomalyModel, BlockKind
 
 __all__ = ["DemoMatch", "match_demo", "with_demo_names"]
 
@@ -28,30 +27,28 @@ class DemoMatch:
 
 
 @lru_cache(maxsize=1)
-def _demo() -> AnomalyModel:
-    return load_demo_model()
+def _demo_blocks() -> tuple[AnomalyBlock, ...]:
+    return load_demo_model(), load_demo_gmm_model()
 
 
-@lru_cache(maxsize=1)
-def _demo_gmm() -> AnomalyModel:
-    return load_demo_gmm_model()
+def _same_demo_block(model: AnomalyBlock) -> AnomalyBlock | None:
+    """The demo block that scores as `model` does, if any."""
+    return next((demo for demo in _demo_blocks() if demo.fingerprint == model.fingerprint), None)
 
 
-def match_demo(model: AnomalyModel) -> DemoMatch:
-    demo = _demo() if model.kind is BlockKind.KMEANS else _demo_gmm()
+def match_demo(model: AnomalyBlock) -> DemoMatch:
+    demo = _same_demo_block(model)
+    if demo is None:
+        return DemoMatch(False, False, False)
     if model.metadata is demo.metadata:
         return DemoMatch(True, True, True)
-    same_block = model.fingerprint == demo.fingerprint
     on_device = [m.on_device_performance for m in model.metadata.model_validation_metrics]
     demo_on_device = [m.on_device_performance for m in demo.metadata.model_validation_metrics]
-    illustrative = same_block and any(on_device) and on_device == demo_on_device
-    return DemoMatch(same_block, same_block and model.metadata == demo.metadata, illustrative)
+    illustrative = any(on_device) and on_device == demo_on_device
+    return DemoMatch(True, model.metadata == demo.metadata, illustrative)
 
 
-def with_demo_names(model: AnomalyModel) -> AnomalyModel:
-    """The model with the demo's axis names when it is the demo block and has no names of its own."""
-    if model.feature_names or not match_demo(model).same_block:
-        return model
-    if model.kind is BlockKind.GMM:
-        return dataclasses.replace(model, feature_names=dict(_demo_gmm().feature_names))
-    return AnomalyModel(model.metadata, _demo().feature_names)
+def with_demo_names(model: AnomalyBlock) -> AnomalyBlock:
+    """The block with the demo's axis names when it is a demo block and has no names of its own."""
+    demo = None if model.feature_names else _same_demo_block(model)
+    return model if demo is None else model.with_feature_names(demo.feature_names)

@@ -4,12 +4,13 @@ scored file. Each is one `ScoreSet`, with what does not depend on the threshold 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ..evaluation import predictions_frame
+from ..evaluation import pr_curve, predictions_frame
 from ..metadata import AnomalyMetadata
 from ..model_testing import TestWindows
 from ..score_views import ScoreHistogram, score_bounds, score_histogram
@@ -20,7 +21,7 @@ from .metrics import shown_metrics
 __all__ = ["ScoreSet", "model_testing_scores", "tuning_scores", "upload_scores", "validation_scores"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScoreSet:
     """Scores to tune on; `truth` (labelled anomaly per score) is None for unlabelled scores.
     `origin` says in words where they come from (outside text inside it: escape when rendering)."""
@@ -37,6 +38,12 @@ class ScoreSet:
     def labelled(self) -> bool:
         """Both labelled anomalies and labelled normal windows: precision and recall exist."""
         return self.truth is not None and bool(self.truth.any()) and bool((~self.truth).any())
+
+    @cached_property
+    def curve(self) -> pd.DataFrame | None:
+        """Precision and recall at every distinct threshold (None without both labels): the same at
+        every threshold, so computed once per set."""
+        return pr_curve(self.scores, self.truth) if self.labelled and self.truth is not None else None
 
 
 def _score_set(

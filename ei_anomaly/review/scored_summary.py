@@ -1,13 +1,24 @@
-"""What scoring a file found, and the one line every command says about it."""
+"""What scoring a file found: the one line every command says about it, and the Scoring view
+(its counts, where its anomalies are along the file, its top rows) for the page and the report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from ..blocks import AnomalyBlock
+from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
+from .jsonable import JsonValue, jsonable, records
 from .wording import counts_line
 
-__all__ = ["ScoredSummary", "summarize_scored"]
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +52,98 @@ def summarize_scored(scored: ScoredFile, threshold: float, anomalies: int | None
         threshold=float(threshold),
         mapping=scored.mapping.how,
     )
+
+
+@dataclass(frozen=True)
+class ScoringSection:
+    """A scored file at one threshold: its summary, the anomalies to mark along the file, its top rows."""
+
+    scored: ScoredFile
+    summary: ScoredSummary
+    flagged: FlaggedPoints
+    nearest_column: str  # what the block calls `nearest_cluster` ("nearest cluster", "most likely component")
+
+    @property
+    def threshold(self) -> float:
+        return self.summary.threshold
+
+    @cached_property
+    def top(self) -> pd.DataFrame:
+        """The highest-scoring rows that are anomalies at this threshold, every column the page read."""
+        return self.scored.top_anomalies(self.threshold).rename(columns={"nearest cluster": self.nearest_column})
+
+    @property
+    def _file_columns_shown(self) -> list[str]:
+        """The time column (if any) and the columns the block reads."""
+        time_name = self.scored.time_column
+        return list(dict.fromkeys([*([time_name] if time_name else []), *self.scored.mapping.columns]))
+
+    @property
+    def top_shown(self) -> pd.DataFrame:
+        """The top rows with the columns a reader needs: row, score, nearest, the time column, the axes."""
+        return self.top[["row", "anomaly score", self.nearest_column, *self._file_columns_shown]]
+
+    @property
+    def hidden_columns(self) -> int:
+        """Columns of the file `top_shown` leaves out."""
+        return len(self.scored.table.all_columns) - len(self._file_columns_shown)
+
+    def histogram_figure(self, title: str = "Score distribution") -> go.Figure:
+        from ..figures import fig_score_histogram
+
+        return fig_score_histogram(self.scored.histogram, self.threshold, title=title)
+
+    def timeline_figure(self) -> go.Figure:
+        """The score along the file: its min/max envelope and its flagged windows, against the time
+        column when it has one, else the row."""
+        from ..figures import fig_score_timeline
+
+        scored, flagged, envelope = self.scored, self.flagged, self.scored.envelope
+        return fig_score_timeline(
+            (scored.x_values(envelope.rows), envelope.scores),
+            (scored.x_values(flagged.rows), flagged.scores),
+            flagged.total,
+            self.threshold,
+            scored.time_column or "row",
+        )
+
+    @property
+    def timeline_note(self) -> str:
+        """What the score along the file leaves out, in words ("" when it draws every row and anomaly)."""
+        notes = []
+        if self.scored.envelope.reduced:
+            notes.append(
+                f"all {self.scored.n_rows:,} rows are drawn as the lowest and highest score of each pixel column"
+            )
+        flagged = self.flagged
+        if flagged.per_cell:
+            notes.append(
+                f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked: the highest in each "
+                "marker-sized patch of the chart, so every patch that holds an anomaly shows one"
+            )
+        elif flagged.capped:
+            notes.append(f"{len(flagged.rows):,} of the {flagged.total:,} anomalies are marked, spread evenly")
+        return "; ".join(notes)
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        s = self.summary
+        return {
+            "file": s.name,
+            "rows": s.rows,
+            "anomalies": s.anomalies,
+            "unscorable": s.unscorable,
+            "anomaly_rate": jsonable(s.rate),
+            "threshold": jsonable(s.threshold),
+            "mapping": s.mapping,
+            "histogram": {
+                "edges": jsonable(self.scored.histogram.edges),
+                "counts": jsonable(self.scored.histogram.counts),
+            },
+            "top_anomalies": records(self.top_shown),
+        }
+
+
+def scoring_section(model: AnomalyBlock, scored: ScoredFile, threshold: float) -> ScoringSection:
+    """`scored` (scored by `model`) at `threshold`: everything but the flags was computed with the scores."""
+    flagged = scored.flagged(threshold)
+    return ScoringSection(scored, summarize_scored(scored, threshold, flagged.total), flagged, model.nearest_column)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..blocks import AnomalyBlock
 from ..metadata import Threshold
-from ..model import AnomalyModel
 from ..rules import ANOMALY_THRESHOLD_KEY
+from .jsonable import JsonValue, jsonable
 
 __all__ = ["ThresholdMeaning", "threshold_meaning"]
 
@@ -37,9 +38,19 @@ class ThresholdMeaning:
         """Where a reset goes: the suggested value, else the block's."""
         return self.suggested if self.suggested is not None else self.block_value
 
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "key": self.key,
+            "value": jsonable(self.value),
+            "block_value": self.block_text if not self.block_is_number else jsonable(self.block_value),
+            "configured": self.configured,
+            "suggested": jsonable(self.suggested),
+            "changed": self.changed,
+        }
+
 
 def threshold_meaning(
-    model: AnomalyModel, value: float | None = None, threshold: Threshold | None = None
+    model: AnomalyBlock, value: float | None = None, threshold: Threshold | None = None
 ) -> ThresholdMeaning:
     """`threshold` (default: the block's anomaly threshold) at `value` (default: its own value)."""
     if threshold is None:

@@ -39,7 +39,7 @@ def test_the_gmm_webgl_views_are_drawn_on_request(app):
     at.toggle(key=state.CLUSTERS_3D_SHOW).set_value(True).run()
     at.toggle(key=state.CLUSTERS_PARALLEL_SHOW).set_value(True).run()
     no_problems(at)
-    assert [c.key for c in charts(at)] == ["gmm_map", "gmm_3d", "gmm_parallel"]
+    assert [c.key for c in charts(at)] == ["cluster_map", "cluster_3d", "cluster_parallel"]  # one page, both kinds
 
 
 def test_the_overview_says_what_a_gmm_block_is(app):

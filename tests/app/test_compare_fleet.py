@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ei_anomaly.alarms import Smoothing, build_fleet_log, detect_device_column, detect_time_column
+from ei_anomaly.alarms import FleetPolicy, Smoothing, build_fleet_log, detect_device_column, detect_time_column
 from ei_anomaly.demo import FLEET_LOG_CSV, load_demo_gmm_model, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
 from ei_anomaly.review.compare_fleet import compare_on_fleet
@@ -21,7 +21,7 @@ def core_comparison(smoothing, budget=1.0):
         scores = score_table(table, model, map_columns(table, model)).score
         logs.append(build_fleet_log(scores, table.table.column(device), table.table.column(time)))
     return compare_on_fleet(
-        "fleet", ("A", logs[0], 0.3), ("B", logs[1], 2.05), smoothing=smoothing, cooldown_s=0.0, budget_per_day=budget
+        "fleet", ("A", logs[0], 0.3), ("B", logs[1], 2.05), policy=FleetPolicy(smoothing, 0.0), budget_per_day=budget
     )
 
 

@@ -103,10 +103,12 @@ def test_explain_a_row_on_the_scoring_page(app, upload_demo_csv):
     assert any("of the squared distance" in c.value for c in at.caption)
 
 
-def test_the_report_download_takes_the_fleet_after_a_visit(app):
-    at = app()
-    assert not any("Fleet page" in c.value for c in at.caption)
-    at = goto(at, "fleet")
-    at = goto(at, "overview")
+def test_the_fleet_pages_report_has_the_log_and_policy_on_screen_and_no_other_page_takes_them(app):
+    at = goto(app(), "fleet")
     no_problems(at)
-    assert any("alarm policy last shown on the Fleet page" in c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "with the fleet log on this page under smoothing 10:7, no cool-down" in captions
+    assert "Download report" in [b.label for b in at.get("download_button")]
+    at = goto(at, "overview")  # the Fleet page ran, but the Overview's report is of what the Overview shows
+    no_problems(at)
+    assert not any("fleet" in c.value for c in at.caption)

@@ -11,6 +11,7 @@ from ei_anomaly.demo import DEMO_DIR, GMM_DEMO_DIR
 from tests.support.constants import ROOT
 from tests.support.e2e import require_chromium, streamlit_app, wait_idle
 from tests.support.offline import open_offline
+from tests.support.report import DEMO_FIGURES
 
 pytestmark = pytest.mark.browser
 
@@ -28,10 +29,12 @@ def test_the_comparison_report_opens_offline_with_every_chart(browser, tmp_path)
     )
     assert proc.returncode == 0, proc.stderr
     page, errors, blocked = open_offline(browser, out)
-    assert page.locator("div.plot").count() == 3  # two confusion matrices, the precision-recall curves
-    legend = page.locator("div.plot").nth(2).locator(".legend").text_content()
+    compared = page.locator("#compare div.plot")
+    assert compared.count() == 3  # two confusion matrices, the precision-recall curves
+    assert page.locator("div.plot").count() == DEMO_FIGURES + 3  # and block A's own review
+    legend = compared.nth(2).locator(".legend").text_content()
     assert "its threshold 0.3" in legend and "its threshold 2.05" in legend
-    assert "Recall at a matched false-alarm rate" in page.locator("#labelled").inner_text()
+    assert "Recall at a matched false-alarm rate" in page.locator("#compare").inner_text()
     assert errors == [] and blocked == []
     page.close()
 

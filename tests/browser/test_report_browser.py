@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
-from ei_anomaly.report import build_report
 from tests.support.e2e import require_chromium, streamlit_app, wait_idle
 from tests.support.offline import open_offline
-from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, scored_demo_file
+from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, report_html, scored_demo_file
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +18,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 def test_report_opens_offline_with_every_chart_drawn(browser, tmp_path):
     model = load_demo_model()
-    html = build_report(model, threshold=0.3, title="t", source_label="s", scored=scored_demo_file(model))
+    html = report_html(model, threshold=0.3, title="t", source_label="s", scored=scored_demo_file(model))
     path = tmp_path / "report.html"
     path.write_text(html)
     page, errors, blocked = open_offline(browser, path)
@@ -66,7 +65,7 @@ def test_the_app_downloads_the_report_with_the_last_upload(browser, tmp_path):
 def test_hostile_metadata_renders_as_text_in_the_browser(browser, tmp_path):
     from ei_anomaly import load_metadata
 
-    html = build_report(load_metadata(hostile_demo_metadata()), threshold=0.3, title="<i>t</i>", source_label="s")
+    html = report_html(load_metadata(hostile_demo_metadata()), threshold=0.3, title="<i>t</i>", source_label="s")
     path = tmp_path / "hostile.html"
     path.write_text(html)
     page, errors, blocked = open_offline(browser, path)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ei_anomaly import load_metadata
+from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.features import map_columns, read_feature_file, score_table
 from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
 
@@ -157,7 +158,9 @@ def test_set_threshold_writes_and_reports(writable_api):
     assert "regenerated" in lines[1]
     from ei_anomaly.client import EdgeImpulseClient
 
-    assert EdgeImpulseClient(API_KEY, writable_api.base_url).get_model(PROJECT_ID, BLOCK_ID).default_threshold == 0.65
+    assert (
+        fetch_block(EdgeImpulseClient(API_KEY, writable_api.base_url), PROJECT_ID, BLOCK_ID).default_threshold == 0.65
+    )
     proc = set_threshold(writable_api.base_url, "--key", "min_anomaly_score", value="-0.1")
     assert proc.returncode == 0 and "0.65 -> -0.1" in proc.stdout.decode()
 

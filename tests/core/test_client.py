@@ -10,6 +10,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from ei_anomaly import ApiError, AuthError, NotFoundError
+from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.client import EdgeImpulseClient
 from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, free_port
 from tests.support.hostile_http import answer, hostile
@@ -29,7 +30,7 @@ def test_lists_anomaly_blocks_of_both_kinds_and_no_classifier(api_server):
 
 
 def test_model_comes_with_axis_labels_and_thresholds(api_server, demo_model):
-    model = client(api_server).get_model(PROJECT_ID, BLOCK_ID)
+    model = fetch_block(client(api_server), PROJECT_ID, BLOCK_ID)
     assert model.axis_labels == ["accX RMS", "accY RMS", "accZ RMS"]
     assert model.metadata.thresholds[0].key == "min_anomaly_score"
     assert (model.centers == demo_model.centers).all()

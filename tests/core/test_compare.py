@@ -42,7 +42,7 @@ def test_blocks_with_no_common_windows_share_nothing(blocks):
     other = type(b)(moved, b.feature_names, gmm=b.gmm, tflite=b.tflite)
     assert shared_validation_windows(a, other) is None
     comparison = compare_blocks(("A", a), ("B", other), None)
-    assert comparison.counts_a is None and comparison.matched is None and not comparison.costs.empty
+    assert comparison.labelled is None and comparison.matched is None and not comparison.costs.empty
 
 
 def test_counts_agreement_and_matched_rate_follow_the_scores(blocks):
@@ -57,7 +57,9 @@ def test_counts_agreement_and_matched_rate_follow_the_scores(blocks):
         "only B flags": int(np.sum(~fa & fb)),
         "neither": int(np.sum(~fa & ~fb)),
     }
-    assert c.counts_a.tp == int(np.sum(fa & shared.truth)) and c.counts_b.fp == int(np.sum(fb & ~shared.truth))
+    assert c.labelled is not None
+    side_a, side_b = c.labelled
+    assert side_a.counts.tp == int(np.sum(fa & shared.truth)) and side_b.counts.fp == int(np.sum(fb & ~shared.truth))
     assert len(c.disagreements) == int(np.sum(fa != fb))
     assert {r.which for r in c.disagreements} <= {"only A", "only B"}
     allowed = int(0.02 * np.sum(~shared.truth))
@@ -105,4 +107,4 @@ def test_model_testing_results_of_both_blocks_from_the_local_server(api_server, 
     a, b = blocks
     assert len(shared.truth) == len(block_test_windows(results, BLOCK_ID).frame)
     c = compare_blocks(("A", a), ("B", b), shared)
-    assert c.counts_a is not None and c.counts_b is not None and c.curve_b is not None
+    assert c.labelled is not None and len(c.labelled[1].curve)

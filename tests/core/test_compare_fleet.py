@@ -7,6 +7,7 @@ import pytest
 
 from ei_anomaly.alarms import (
     AlarmPolicy,
+    FleetPolicy,
     Smoothing,
     build_fleet_log,
     detect_device_column,
@@ -56,8 +57,7 @@ def test_the_comparison_equals_the_alarms_core_run_directly(demo_fleet, smoothin
         "fleet.csv",
         ("A", log_a, a.default_threshold),
         ("B", log_with_scores(log_a, scores_b), b.default_threshold),
-        smoothing=smoothing,
-        cooldown_s=cooldown_s,
+        policy=FleetPolicy(smoothing, cooldown_s),
         budget_per_day=1.0,
     )
     for side, log, threshold in ((found.a, log_a, 0.3), (found.b, direct_b, 2.05)):
@@ -82,8 +82,7 @@ def test_the_noisiest_devices_side_by_side(demo_fleet):
         "fleet.csv",
         ("A", log_a, 0.3),
         ("B", log_with_scores(log_a, scores_b), 2.05),
-        smoothing=None,
-        cooldown_s=0.0,
+        policy=FleetPolicy(None, 0.0),
         budget_per_day=1.0,
     )
     table = found.noisiest(5)
@@ -105,32 +104,35 @@ def test_two_different_logs_are_refused(demo_fleet):
     _, _, log_a, _, _ = demo_fleet
     other = build_fleet_log(np.ones(3, np.float32), None, None, stride_s=60)
     with pytest.raises(UsageError, match="same windows"):
-        compare_on_fleet("x", ("A", log_a, 0.3), ("B", other, 0.3), smoothing=None, cooldown_s=0.0, budget_per_day=1.0)
+        compare_on_fleet("x", ("A", log_a, 0.3), ("B", other, 0.3), policy=FleetPolicy(None, 0.0), budget_per_day=1.0)
     with pytest.raises(UsageError, match="scores for a log"):
         log_with_scores(log_a, np.ones(3))
 
 
 def test_the_comparison_report_with_a_fleet_log(demo_fleet, tmp_path):
     """`report A --compare B --fleet LOG`: the fleet section shows the numbers the core decides."""
-    from ei_anomaly.compare_report import FleetFile, write_comparison_report
+    from ei_anomaly.alarms.log_file import FleetFile
     from ei_anomaly.demo import DEMO_DIR, GMM_DEMO_DIR
+    from ei_anomaly.report import Review
 
-    a, _, log_a, _, scores_b = demo_fleet
+    _, _, log_a, _, scores_b = demo_fleet
     out = tmp_path / "compare.html"
-    line = write_comparison_report(
-        DEMO_DIR, a, GMM_DEMO_DIR, out, fleet=FleetFile(FLEET_LOG_CSV, Smoothing(10, 7), 600.0)
+    review = Review(
+        DEMO_DIR, fleet=FleetFile(FLEET_LOG_CSV), policy=FleetPolicy(Smoothing(10, 7), 600.0), compare=GMM_DEMO_DIR
     )
+    review.to_html(out)
     want = compare_on_fleet(
         "x",
         ("A", log_a, 0.3),
         ("B", log_with_scores(log_a, scores_b), 2.05),
-        smoothing=Smoothing(10, 7),
-        cooldown_s=600.0,
+        policy=FleetPolicy(Smoothing(10, 7), 600.0),
         budget_per_day=1.0,
     )
-    assert f"A {want.a.own.fleet_rate:.3g}, B {want.b.own.fleet_rate:.3g}" in line
+    got = review.snapshot.fleet_comparison
+    assert got is not None
+    assert (got.a.own.fleet_rate, got.b.own.fleet_rate) == (want.a.own.fleet_rate, want.b.own.fleet_rate)
     html = out.read_text()
-    section = html[html.index('<section id="fleet">') :]
+    section = html[html.index('<section id="fleet-compared">') :]
     assert "smoothing 10:7, cool-down 600 s" in section
     for side in (want.a, want.b):
         assert f"<td>{side.budget.threshold:.4g}</td>" in section

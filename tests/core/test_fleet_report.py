@@ -10,13 +10,12 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from ei_anomaly.alarms import AlarmPolicy, Smoothing, build_fleet_log, simulate
-from ei_anomaly.alarms.views import FleetReview
+from ei_anomaly.alarms import AlarmPolicy, FleetPolicy, Smoothing, build_fleet_log, simulate
 from ei_anomaly.demo import FLEET_LOG_CSV
-from ei_anomaly.report import build_report
+from ei_anomaly.review import NamedLog
 from tests.support.constants import ROOT
 from tests.support.fleet import demo_fleet_log
-from tests.support.report import DEMO_FIGURES
+from tests.support.report import DEMO_FIGURES, report_html
 
 META = ROOT / "ei_anomaly" / "data" / "demo" / "metadata.json"
 
@@ -28,8 +27,13 @@ def figure_count(html: str) -> int:
 def test_the_fleet_section_shows_the_policy_outcome(demo_model):
     log = demo_fleet_log()
     result = simulate(log, AlarmPolicy(0.3, Smoothing(4, 3), 1800))
-    html = build_report(
-        demo_model, threshold=0.3, title="t", source_label="s", fleet=FleetReview("fleet.csv", log, result)
+    html = report_html(
+        demo_model,
+        threshold=0.3,
+        title="t",
+        source_label="s",
+        fleet=NamedLog("fleet.csv", log),
+        policy=FleetPolicy(Smoothing(4, 3), 1800),
     )
     assert '<section id="fleet">' in html and 'href="#fleet"' in html
     assert figure_count(html) == DEMO_FIGURES + 2  # the device-by-time grid and the alarms-per-day curve
@@ -41,19 +45,19 @@ def test_the_fleet_section_shows_the_policy_outcome(demo_model):
 
 
 def test_without_a_fleet_there_is_no_section(demo_model):
-    html = build_report(demo_model, threshold=0.3, title="t", source_label="s")
+    html = report_html(demo_model, threshold=0.3, title="t", source_label="s")
     assert 'id="fleet"' not in html and figure_count(html) == DEMO_FIGURES
 
 
 def test_device_ids_from_the_log_stay_text(demo_model):
     devices = pa.array(["<img src=x onerror=alert(1)>", "ok"] * 5)
     log = build_fleet_log(np.linspace(0, 1, 10, dtype=np.float32), devices, pa.array(np.arange(10.0) * 3600))
-    html = build_report(
+    html = report_html(
         demo_model,
         threshold=0.3,
         title="t",
         source_label="s",
-        fleet=FleetReview("<b>f</b>", log, simulate(log, AlarmPolicy(0.3))),
+        fleet=NamedLog("<b>f</b>", log),
     )
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<b>f</b>" not in html

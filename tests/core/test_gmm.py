@@ -14,11 +14,10 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from sklearn.mixture import GaussianMixture
 
 from ei_anomaly import MetadataError, load_metadata
-from ei_anomaly.blocks import BlockFiles, block_files_from_uploads, read_block_dir
+from ei_anomaly.blocks import BlockFiles, BlockKind, block_files_from_uploads, read_block_dir
+from ei_anomaly.blocks.gmm import GmmBlock, parse_gmm
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, GMM_DEMO_DIR, load_demo_gmm_model
-from ei_anomaly.gmm import GmmAnomalyModel, parse_gmm
 from ei_anomaly.litert_scoring import BLOCK_ROWS, ReferenceScorer
-from ei_anomaly.model import BlockKind
 from scripts.gmm_tflite import gmm_scorer_tflite
 
 
@@ -40,9 +39,9 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 @pytest.fixture(scope="module")
-def gmm_model() -> GmmAnomalyModel:
+def gmm_model() -> GmmBlock:
     model = load_demo_gmm_model()
-    assert isinstance(model, GmmAnomalyModel)
+    assert isinstance(model, GmmBlock)
     return model
 
 
@@ -106,7 +105,9 @@ def test_the_model_pickles_without_its_interpreter(gmm_model):
 def test_the_block_directory_gives_the_gmm_model_with_labels(gmm_model):
     assert gmm_model.kind is BlockKind.GMM
     assert gmm_model.axis_labels == ["accX RMS", "accY RMS", "accZ RMS"]
-    assert gmm_model.n_clusters == 0 and gmm_model.centers.shape == (0, 3)
+    # a sibling of the K-means block, not a subclass: no clusters, no feature scaler to call by mistake
+    assert gmm_model.units.text == "8 components" and gmm_model.has_scaled_space is False
+    assert not hasattr(gmm_model, "centers") and not hasattr(gmm_model, "to_original")
     mean, scale = gmm_model.log_likelihood_scaler
     assert mean is not None and scale is not None and scale > 0
     assert gmm_model.default_threshold == gmm_model.metadata.thresholds[0].value
@@ -172,7 +173,7 @@ def test_a_broken_mixture_is_a_metadata_error_naming_the_field(change, message):
 def test_kmeans_blocks_are_read_as_before(demo_model, demo_dir):
     assert load_metadata(demo_dir).kind is BlockKind.KMEANS  # the demo folder is a block directory too
     assert (
-        BlockFiles(json.loads((demo_dir / "metadata.json").read_text())).model().fingerprint == demo_model.fingerprint
+        BlockFiles(json.loads((demo_dir / "metadata.json").read_text())).block().fingerprint == demo_model.fingerprint
     )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ei_anomaly import ApiError, AuthError, NotFoundError
+from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_test_samples, load_demo_model
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
@@ -102,7 +103,7 @@ def test_set_thresholds_writes_and_every_later_answer_shows_it(writable_api):
     saved = client.set_thresholds(PROJECT_ID, 1, [(BLOCK_ID, "min_anomaly_score", 0.75)], allow_regenerate=False)
     assert saved.had_model_testing_results and saved.regenerate_model_testing_status == "regenerated"
     assert "regenerated" in saved.describe()
-    assert client.get_model(PROJECT_ID, BLOCK_ID).default_threshold == 0.75
+    assert fetch_block(client, PROJECT_ID, BLOCK_ID).default_threshold == 0.75
     config = client.get_anomaly_config(PROJECT_ID, BLOCK_ID)
     assert config["thresholds"][0]["value"] == 0.75
     results = client.get_model_testing_results(PROJECT_ID)
@@ -111,11 +112,11 @@ def test_set_thresholds_writes_and_every_later_answer_shows_it(writable_api):
 
 def test_a_read_only_key_can_read_but_not_write(writable_api):
     client = EdgeImpulseClient(READONLY_KEY, writable_api.base_url)
-    assert client.get_model(PROJECT_ID, BLOCK_ID).default_threshold == 0.3
+    assert fetch_block(client, PROJECT_ID, BLOCK_ID).default_threshold == 0.3
     with pytest.raises(AuthError, match="admin key") as err:
         client.set_thresholds(PROJECT_ID, 1, [(BLOCK_ID, "min_anomaly_score", 0.75)], allow_regenerate=False)
     assert err.value.status == 403 and READONLY_KEY not in str(err.value)
-    assert client.get_model(PROJECT_ID, BLOCK_ID).default_threshold == 0.3  # nothing changed
+    assert fetch_block(client, PROJECT_ID, BLOCK_ID).default_threshold == 0.3  # nothing changed
 
 
 def test_regeneration_by_job(writable_api):

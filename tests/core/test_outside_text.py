@@ -78,12 +78,12 @@ def hostile_session(tmp_path: Path) -> Path:
 
 
 def test_chart_data_from_a_feature_file_reaches_the_report_as_text(tmp_path, demo_model):
-    from ei_anomaly.report import build_report
+    from tests.support.report import report_html
 
     path = hostile_session(tmp_path)
     table = read_feature_file(path)
     scored = ScoredFile.score(table, demo_model, map_columns(table, demo_model), path.name, str(path))
-    html = build_report(demo_model, threshold=0.3, title="t", source_label="s", scored=scored)
+    html = report_html(demo_model, threshold=0.3, title="t", source_label="s", scored=scored)
     figures = {fid: json.loads(text) for fid, text in FIGURE_SCRIPT.findall(html)}
     assert len(figures) >= 9
     markup = [m for fig in figures.values() for m in markup_outside_templates(fig)]
@@ -372,7 +372,7 @@ def test_bidi_and_control_characters_are_shown_not_obeyed_in_markdown_charts_and
 
     from components.text import md_escape
     from ei_anomaly.figures.text import safe_figure
-    from ei_anomaly.report import build_report
+    from tests.support.report import report_html
 
     spoof = "invoice\u202egnp.exe\u202c \x1b[31m"
     assert "\u202e" not in md_escape(spoof) and "\x1b" not in md_escape(spoof)
@@ -381,5 +381,5 @@ def test_bidi_and_control_characters_are_shown_not_obeyed_in_markdown_charts_and
     assert "\u202e" not in json.dumps(fig, default=str, ensure_ascii=False)
     meta = json.loads((DEMO / "metadata.json").read_text())
     meta["thresholds"][0]["description"] = spoof
-    html = build_report(load_metadata(meta), threshold=0.3, title=spoof, source_label=spoof)
+    html = report_html(load_metadata(meta), threshold=0.3, title=spoof, source_label=spoof)
     assert "\u202e" not in html and "\x1b" not in html

@@ -17,11 +17,12 @@ from streamlit.testing.v1 import AppTest
 
 from ei_anomaly import load_metadata
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, demo_files, load_demo_model
+from ei_anomaly.errors import UsageError
 from ei_anomaly.features import map_columns, read_feature_file
-from ei_anomaly.report import build_report, report_filename
+from ei_anomaly.report import report_filename
 from ei_anomaly.scored_file import ScoredFile
 from tests.support.constants import ROOT, tiny_metadata
-from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, scored_demo_file
+from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, report_html, scored_demo_file
 
 SECTIONS = ["summary", "clusters", "validation", "on-device", "threshold"]
 MB = 1_000_000
@@ -70,12 +71,12 @@ def demo_model():
 
 @pytest.fixture(scope="module")
 def plain_report(demo_model) -> str:
-    return build_report(demo_model, threshold=0.3, title="Demo review", source_label="demo")
+    return report_html(demo_model, threshold=0.3, title="Demo review", source_label="demo")
 
 
 @pytest.fixture(scope="module")
 def scored_report(demo_model) -> str:
-    return build_report(
+    return report_html(
         demo_model,
         threshold=0.3,
         title="Demo review",
@@ -131,7 +132,7 @@ def test_demo_report_with_features(demo_model, scored_report):
 
 
 def test_report_threshold_is_the_one_given(demo_model):
-    html = build_report(demo_model, threshold=1.5, title="t", source_label="s", scored=scored_demo_file(demo_model))
+    html = report_html(demo_model, threshold=1.5, title="t", source_label="s", scored=scored_demo_file(demo_model))
     scores = scored_demo_file(demo_model).scores
     assert "strictly greater than 1.5" in html
     assert f"{scores.count_anomalies(1.5)} anomalies" in html or f"{scores.count_anomalies(1.5)} anomaly" in html
@@ -140,7 +141,7 @@ def test_report_threshold_is_the_one_given(demo_model):
 
 def test_text_from_metadata_is_escaped_never_rendered():
     model = load_metadata(hostile_demo_metadata())
-    html = build_report(model, threshold=0.3, title="<i>t</i>", source_label="<b>src</b>")
+    html = report_html(model, threshold=0.3, title="<i>t</i>", source_label="<b>src</b>")
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "**bold**" in html and "<strong>bold</strong>" not in html  # markdown stays literal
@@ -155,7 +156,7 @@ def test_text_from_metadata_is_escaped_never_rendered():
 
 def test_a_bare_model_gets_a_short_report_that_says_what_is_missing():
     model = load_metadata(tiny_metadata())
-    html = build_report(model, threshold=0.4, title="tiny", source_label="tiny.json")
+    html = report_html(model, threshold=0.4, title="tiny", source_label="tiny.json")
     parsed = check_self_contained(html, 1)  # the cluster map only
     assert parsed.sections == SECTIONS
     assert "carries no validation metrics" in html
@@ -164,8 +165,8 @@ def test_a_bare_model_gets_a_short_report_that_says_what_is_missing():
 
 
 def test_non_finite_threshold_is_refused(demo_model):
-    with pytest.raises(ValueError, match="finite"):
-        build_report(demo_model, threshold=float("nan"), title="t", source_label="s")
+    with pytest.raises(UsageError, match="finite"):
+        report_html(demo_model, threshold=float("nan"), title="t", source_label="s")
 
 
 def test_report_filename_is_safe():
@@ -275,7 +276,7 @@ def test_the_report_button_builds_nothing_until_clicked(fresh_caches, monkeypatc
     import components.report_download as button
 
     calls = []
-    monkeypatch.setattr(button, "build_report", lambda *a, **k: calls.append(1) or "")
+    monkeypatch.setattr(button, "Review", lambda *a, **k: calls.append(1) or "")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     at.run()
     assert not at.exception
@@ -295,7 +296,7 @@ def test_a_big_file_keeps_the_report_small_and_says_what_is_drawn(demo_model):
     scored = ScoredFile.score(table, demo_model, map_columns(table, demo_model), "big.csv", "big")
     n_flagged = scored.flagged(0.3).total
     assert n_flagged > FLAGGED_CAP  # random data: most rows are anomalies
-    html = build_report(demo_model, threshold=0.3, title="t", source_label="s", scored=scored)
+    html = report_html(demo_model, threshold=0.3, title="t", source_label="s", scored=scored)
     parsed = check_self_contained(html, DEMO_FIGURES + SCORING_FIGURES)
     timeline = json.loads(parsed.figure_json[parsed.plots[-1]])
 
@@ -317,7 +318,7 @@ def test_without_validation_the_file_feeds_the_threshold_section_once(tmp_path):
     table = read_feature_file(csv)
     mapping = map_columns(table, model)
     scored = ScoredFile.score(table, model, mapping, "f.csv", "f")
-    html = build_report(model, threshold=0.4, title="tiny", source_label="tiny.json", scored=scored)
+    html = report_html(model, threshold=0.4, title="tiny", source_label="tiny.json", scored=scored)
     parsed = check_self_contained(html, 3)  # cluster map, the file's histogram (in Threshold), its timeline
     assert parsed.sections == [*SECTIONS, "scoring"]
     assert "Scores from 50 scored rows of f.csv (no labels)" in html
@@ -356,5 +357,5 @@ def test_cli_report_keeps_an_edited_demo_block_as_it_is(tmp_path):
 
 def test_a_block_value_that_is_no_number_is_reported_as_the_block_says_it():
     model = load_metadata(tiny_metadata(thresholds=[{"key": "min_anomaly_score", "value": "auto"}]))
-    html = build_report(model, threshold=0.5, title="t", source_label="s")
+    html = report_html(model, threshold=0.5, title="t", source_label="s")
     assert "block value auto" in html

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ei_anomaly.blocks import Scores
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.features import map_columns, read_feature_file, score_table
-from ei_anomaly.model import Scores
 from ei_anomaly.score_views import HISTOGRAM_BINS, flagged_points, score_bounds, score_envelope, score_histogram
 from ei_anomaly.scored_file import ScoredFile
 

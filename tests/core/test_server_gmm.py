@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 import requests
 
+from ei_anomaly.blocks.fetch import fetch_block
+from ei_anomaly.blocks.gmm import GmmBlock
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, GMM_DEMO_DIR, demo_test_samples, load_demo_gmm_model
-from ei_anomaly.gmm import GmmAnomalyModel
 from ei_anomaly.model_testing import block_test_windows
 from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, ROOT
 
@@ -78,8 +79,8 @@ def test_the_client_builds_the_gmm_model_from_the_api(served_api):
         (BLOCK_ID, "anomaly"),
         (GMM_BLOCK_ID, "anomaly-gmm"),
     ]
-    model = client.get_model(PROJECT_ID, GMM_BLOCK_ID)
-    assert isinstance(model, GmmAnomalyModel)
+    model = fetch_block(client, PROJECT_ID, GMM_BLOCK_ID)
+    assert isinstance(model, GmmBlock)
     assert model.fingerprint == load_demo_gmm_model().fingerprint
     assert model.axis_labels == ["accX RMS", "accY RMS", "accZ RMS"]
 
@@ -135,6 +136,6 @@ def test_a_gmm_blocks_threshold_is_written_back_and_read_again(writable_api):
     )
     assert proc.returncode == 0, proc.stderr
     assert f"block {GMM_BLOCK_ID}: min_anomaly_score 2.05 -> 2.5" in proc.stdout.decode()
-    model = EdgeImpulseClient(API_KEY, writable_api.base_url).get_model(PROJECT_ID, GMM_BLOCK_ID)
-    assert isinstance(model, GmmAnomalyModel) and model.default_threshold == 2.5
+    model = fetch_block(EdgeImpulseClient(API_KEY, writable_api.base_url), PROJECT_ID, GMM_BLOCK_ID)
+    assert isinstance(model, GmmBlock) and model.default_threshold == 2.5
     assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3  # the other block is untouched

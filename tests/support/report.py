@@ -29,3 +29,20 @@ def hostile_demo_metadata() -> dict:
         metrics["onDevicePerformance"][0]["name"] = "</script><script>window.__injected='mcu'</script>"
     meta["modelValidationMetrics"][0]["type"] = "<a href='https://evil.example'>int8</a>"
     return meta
+
+
+def report_html(model, *, threshold, title, source_label, scored=None, fleet=None, policy=None, generated=None) -> str:
+    """The offline report of these inputs, as the app's download and `report` write it (`Review`)."""
+    from ei_anomaly.report import Review
+
+    review = Review(
+        model,
+        threshold,
+        features=scored,
+        fleet=fleet,
+        policy=policy,
+        title=title,
+        source_label=source_label,
+        generated=generated,
+    )
+    return review.to_html()

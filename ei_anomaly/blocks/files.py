@@ -1,10 +1,11 @@
-"""An anomaly block of either kind, from a metadata file, a block directory, uploaded files or the API.
+"""An anomaly block of any kind, from a metadata file, a block directory or uploaded files.
 
 A block directory (what `fetch -o DIR` writes) holds `metadata.json` (the metadata endpoint's
 answer) and, for a GMM block, `gmm.json` (the `gmm/metadata` answer) and `model.tflite` (the
 block's float32 TFLite file as downloaded). A K-means block needs only its metadata; a GMM block
 needs all three. `load_block` is the one entry every command and the app use, so anything that
-takes a metadata file takes a block directory too.
+takes a metadata file takes a block directory too. `BlockFiles` is what decides a block's kind
+from its files, and builds it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import MetadataError
-from .limits import Limits, human_bytes, too_big
-from .metadata import feature_names_from_config, parse_metadata
-from .model import AnomalyModel, BlockKind
+from ..errors import MetadataError
+from ..limits import Limits, human_bytes, too_big
+from ..metadata import feature_names_from_config, parse_metadata
+from .base import BlockKind
+from .kmeans import KMeansBlock
 
 if TYPE_CHECKING:
-    from .client import EdgeImpulseClient
+    from .base import AnomalyBlock
 
 __all__ = [
     "CONFIG_FILE",
@@ -33,12 +35,13 @@ __all__ = [
     "MODEL_FILE",
     "BlockFiles",
     "atomic_write",
-    "fetch_block_files",
+    "block_files_from_uploads",
+    "block_from_json",
+    "block_to_json",
+    "check_tflite",
     "json_bytes",
     "load_block",
-    "model_from_scoring_json",
     "read_block_dir",
-    "scoring_json",
 ]
 
 METADATA_FILE = "metadata.json"
@@ -60,20 +63,25 @@ class BlockFiles:
     def kind(self) -> BlockKind:
         return BlockKind.GMM if self.gmm is not None or self.tflite is not None else BlockKind.KMEANS
 
-    def model(self, feature_names: dict[int, str] | None = None, limits: Limits | None = None) -> AnomalyModel:
-        """The validated model; raises MetadataError naming what is wrong or missing."""
-        names = dict(feature_names or {})
-        if self.kind is BlockKind.KMEANS:
-            return AnomalyModel(parse_metadata(self.metadata, limits), names)
-        from .gmm import GmmAnomalyModel, parse_gmm
+    @property
+    def scorable_from_metadata_alone(self) -> bool:
+        """Whether the metadata file alone is the whole block (a GMM block also needs its mixture and model file)."""
+        return self.kind is BlockKind.KMEANS
 
-        meta = parse_metadata(self.metadata, limits, kind=BlockKind.GMM.value)
+    def block(self, feature_names: dict[int, str] | None = None, limits: Limits | None = None) -> AnomalyBlock:
+        """The validated block; raises MetadataError naming what is wrong or missing."""
+        names = dict(feature_names or {})
+        meta = parse_metadata(self.metadata, limits)
+        if self.kind is BlockKind.KMEANS:
+            return KMeansBlock.from_metadata(meta, names)
+        from .gmm import GmmBlock
+
         if self.gmm is None:
             raise MetadataError(f"a GMM block needs its mixture ({GMM_FILE}, the gmm/metadata answer)")
         if self.tflite is None:
             raise MetadataError(f"a GMM block needs its float32 model file ({MODEL_FILE})")
         check_tflite(self.tflite, limits)
-        return GmmAnomalyModel(meta, names, gmm=parse_gmm(self.gmm, len(meta.axes), limits), tflite=self.tflite)
+        return GmmBlock.from_parts(meta, self.gmm, self.tflite, names, limits)
 
     def write(self, directory: Path) -> list[Path]:
         """Write the block directory (created if missing); each file atomically. Returns the paths."""
@@ -194,48 +202,33 @@ def block_files_from_uploads(files: dict[str, bytes], limits: Limits | None = No
 
 def load_block(
     source: str | bytes | Path | dict[str, Any], feature_names: dict[int, str] | None = None
-) -> AnomalyModel:
-    """A validated model of either kind from a metadata file, a block directory, JSON text/bytes or a dict."""
+) -> AnomalyBlock:
+    """A validated block of any kind from a metadata file, a block directory, JSON text/bytes or a dict."""
     if isinstance(source, (str, Path)) and not (isinstance(source, str) and source.lstrip()[:1] in ("{", "[")):
         path = Path(source)
         if path.is_dir():
             if feature_names is None and (path / CONFIG_FILE).is_file():  # axis labels, when the directory has them
                 with contextlib.suppress(MetadataError):
                     feature_names = feature_names_from_config(_read_json(path / CONFIG_FILE, Limits.from_env()))
-            return read_block_dir(path).model(feature_names)
-    return AnomalyModel(parse_metadata(source), dict(feature_names or {}))
+            return read_block_dir(path).block(feature_names)
+    return KMeansBlock.from_metadata(parse_metadata(source), feature_names)
 
 
-def fetch_block_files(client: EdgeImpulseClient, project_id: int, learn_id: int, kind: BlockKind) -> BlockFiles:
-    """The block's answers from the API: metadata, and for a GMM block its mixture and model file."""
-    metadata = client.get_metadata(project_id, learn_id)
-    if kind is BlockKind.KMEANS:
-        return BlockFiles(metadata)
-    gmm = client.get_gmm_metadata(project_id, learn_id)
-    tflite = client.download_learn_model(project_id, learn_id, client.float32_model_download_id(project_id, learn_id))
-    check_tflite(tflite)
-    return BlockFiles(metadata, gmm, tflite)
+def block_to_json(block: AnomalyBlock, metadata_fields: set[str]) -> str:
+    """What a worker needs to rebuild `block` for scoring, as compact JSON: the metadata's
+    scoring `metadata_fields`, and for a GMM block its mixture and model file (base64)."""
+    files = block.files(metadata_fields)
+    if files.scorable_from_metadata_alone:
+        return json.dumps(files.metadata, separators=(",", ":"))
+    assert files.gmm is not None and files.tflite is not None  # what a block that is not its metadata alone has
+    payload = {"metadata": files.metadata, "gmm": files.gmm, "tflite": base64.b64encode(files.tflite).decode()}
+    return json.dumps({"gmmBlock": payload}, separators=(",", ":"))
 
 
-def scoring_json(model: AnomalyModel, fields: set[str]) -> str:
-    """What a worker needs to rebuild `model` for scoring, as compact JSON: the metadata's
-    scoring `fields`, and for a GMM block its mixture and model file (base64)."""
-    meta = model.metadata.model_dump(mode="json", by_alias=True, include=fields)
-    if model.kind is BlockKind.KMEANS:
-        return json.dumps(meta, separators=(",", ":"))
-    from .gmm import GmmAnomalyModel
-
-    assert isinstance(model, GmmAnomalyModel)
-    payload = {
-        "gmmBlock": {"metadata": meta, "gmm": model.gmm.to_answer(), "tflite": base64.b64encode(model.tflite).decode()}
-    }
-    return json.dumps(payload, separators=(",", ":"))
-
-
-def model_from_scoring_json(text: str) -> AnomalyModel:
-    """The model `scoring_json` describes."""
+def block_from_json(text: str) -> AnomalyBlock:
+    """The block `block_to_json` describes."""
     data = json.loads(text)
-    block = data.get("gmmBlock") if isinstance(data, dict) else None
-    if isinstance(block, dict):
-        return BlockFiles(block["metadata"], block["gmm"], base64.b64decode(block["tflite"])).model()
-    return AnomalyModel(parse_metadata(data))
+    parts = data.get("gmmBlock") if isinstance(data, dict) else None
+    if isinstance(parts, dict):
+        return BlockFiles(parts["metadata"], parts["gmm"], base64.b64decode(parts["tflite"])).block()
+    return KMeansBlock.from_metadata(parse_metadata(data))

@@ -1,0 +1,297 @@
+"""What every anomaly block is, whatever its kind: the interface the rest of the code uses.
+
+`AnomalyBlock` is the protocol; `BlockBase` holds what every kind shares (the validated metadata,
+the axis names, the thresholds, scoring full feature vectors through the kind's own row scorer).
+The kinds are siblings (`kmeans.KMeansBlock`, `gmm.GmmBlock`), never one the subclass of the other:
+what differs between them is a method of the block, so no caller asks which kind it holds. A new
+kind is one class (and the figure its map draws).
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import rules
+from ..metadata import AnomalyMetadata, Threshold
+from ..rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from ..scoring import Method
+    from .explain import WindowExplanation
+    from .files import BlockFiles
+    from .kmeans import KMeansParameters
+
+__all__ = [
+    "AnomalyBlock",
+    "BlockBase",
+    "BlockKind",
+    "MapOverlay",
+    "ScoreDefinition",
+    "Scores",
+    "Units",
+]
+
+# (name, x, y, colour): points drawn on a block's map, in the map's own units (`AnomalyBlock.to_map`).
+MapOverlay = tuple[str, "npt.ArrayLike", "npt.ArrayLike", str]
+
+
+class BlockKind(str, enum.Enum):
+    """The anomaly learn block's `type` in the impulse (`GET /api/{projectId}/impulse`)."""
+
+    KMEANS = "anomaly"
+    GMM = "anomaly-gmm"
+
+    @property
+    def label(self) -> str:
+        """How a page names the kind: K-means or GMM."""
+        return "K-means" if self is BlockKind.KMEANS else "GMM"
+
+
+def kind_label(block_type: str) -> str:
+    """The label of an API learn block type (`anomaly` -> K-means); the type itself when unknown."""
+    try:
+        return BlockKind(block_type).label
+    except ValueError:
+        return block_type
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-row results. `score` is NaN and `nearest_cluster` -1 for unscorable rows."""
+
+    score: npt.NDArray[np.float32]
+    nearest_cluster: npt.NDArray[np.int32]
+    scorable: npt.NDArray[np.bool_]
+
+    def is_anomaly(self, threshold: float) -> npt.NDArray[np.bool_]:
+        """SDK semantics: strictly greater than the threshold. False for unscorable rows."""
+        return rules.is_anomaly(self.score, threshold)
+
+    def count_anomalies(self, threshold: float) -> int:
+        return rules.count_anomalies(self.score, threshold)
+
+    def top_indices(self, n: int) -> npt.NDArray[np.intp]:
+        """Row indices of the n highest scores, highest first, the earlier row first on ties
+        (unscorable rows never included). A partial sort: O(rows), not O(rows log rows)."""
+        n = min(n, int(self.scorable.sum()))
+        if n <= 0:
+            return np.zeros(0, np.int64)
+        keyed = np.where(self.scorable, self.score, -np.inf)
+        cutoff = np.partition(keyed, len(keyed) - n)[len(keyed) - n]
+        candidates = np.flatnonzero(keyed >= cutoff)  # every tie at the cutoff, in row order
+        order = np.argsort(-keyed[candidates], kind="stable")
+        return candidates[order][:n]
+
+    @property
+    def unscorable_count(self) -> int:
+        return int(np.count_nonzero(~self.scorable))
+
+
+@dataclass(frozen=True)
+class ScoreDefinition:
+    """How a block's score is formed, in words a page, the report and the command line print as
+    they are: the formula's lines, what a score means, what it is exact to, a paragraph for the
+    report's footer and a hint beside the threshold slider."""
+
+    formula: tuple[str, ...]
+    meaning: str
+    exact_to: str
+    summary: str
+    threshold_hint: str
+
+
+@dataclass(frozen=True)
+class Units:
+    """What a block is made of: `count` clusters or components."""
+
+    noun: str  # singular: "cluster", "component"
+    count: int
+
+    @property
+    def text(self) -> str:
+        """`32 clusters`, `1 component`."""
+        return f"{self.count} {self.noun}{'s' if self.count != 1 else ''}"
+
+    @property
+    def title(self) -> str:
+        """A heading: `Clusters`, `Components`."""
+        return f"{self.noun.capitalize()}s"
+
+
+class AnomalyBlock(Protocol):
+    """An anomaly block of any kind: what the pages, the review, the report and the commands use."""
+
+    @property
+    def metadata(self) -> AnomalyMetadata: ...
+    @property
+    def feature_names(self) -> dict[int, str]: ...
+    @property
+    def kind(self) -> BlockKind:
+        """What the block is, as data (its API type, written into JSON and files): never compared
+        outside `ei_anomaly.blocks`; ask the block what differs instead."""
+        ...
+
+    @property
+    def fingerprint(self) -> str:
+        """Equal fingerprints score alike (cache keys, "is this the same block?")."""
+        ...
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def units(self) -> Units: ...
+    @property
+    def score_definition(self) -> ScoreDefinition: ...
+    @property
+    def nearest_column(self) -> str:
+        """What `nearest_cluster` holds, in words for a table's header."""
+        ...
+
+    @property
+    def axes(self) -> list[int]: ...
+    @property
+    def axis_labels(self) -> list[str]: ...
+    def feature_label(self, index: int) -> str: ...
+    @property
+    def n_features_required(self) -> int: ...
+    @property
+    def anomaly_threshold(self) -> Threshold | None: ...
+    @property
+    def default_threshold(self) -> float: ...
+    def threshold_words(self, value: float) -> str:
+        """What a window scoring above `value` is, in words: "more than 0.3 (scaled units) outside…"."""
+        ...
+
+    def score_axes(self, x_axes: npt.ArrayLike, method: Method = "auto") -> Scores: ...
+    def score_full(self, features: npt.ArrayLike, method: Method = "auto") -> Scores: ...
+    def score(self, features: npt.ArrayLike) -> npt.NDArray[np.float32]: ...
+
+    # The map: where the block's clusters or components sit, on two of its axes.
+    @property
+    def map_caption(self) -> str: ...
+    @property
+    def has_scaled_space(self) -> bool:
+        """Whether its map can also be shown in the features' original units (a K-means scaler)."""
+        ...
+
+    def to_map(self, axis_values: npt.ArrayLike) -> npt.NDArray[np.floating]:
+        """Rows of axis values (columns in axis order) -> the units its map is drawn in."""
+        ...
+
+    def map_figure(
+        self, ax1: int, ax2: int, overlays: Sequence[MapOverlay] = (), original_units: bool = False
+    ) -> go.Figure:
+        """The map on axis positions `ax1`, `ax2`; overlays in map units (`to_map`)."""
+        ...
+
+    def figure_3d(self, picks: Sequence[int]) -> go.Figure: ...
+    def parallel_figure(self) -> go.Figure: ...
+    def unit_table(self) -> pd.DataFrame:
+        """One row per cluster or component, in the units a person reads them in."""
+        ...
+
+    @property
+    def unit_table_note(self) -> str: ...
+    def axes_table(self) -> pd.DataFrame:
+        """One row per axis: feature index, label, and what the block keeps per axis."""
+        ...
+
+    @property
+    def explain_refusal(self) -> str | None:
+        """Why a window's score cannot be explained axis by axis (None: it can)."""
+        ...
+
+    def explain(self, axis_values: npt.ArrayLike, row: int | None = None) -> WindowExplanation: ...
+    def handoff_parameters(self) -> KMeansParameters:
+        """The SDK arrays `handoff` writes a policy for; UsageError (saying why) for a kind it does not apply to."""
+        ...
+
+    def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
+        """The answers that make up the block (for a worker, a block directory); `metadata_fields`
+        keeps only those fields of the metadata."""
+        ...
+
+    def with_feature_names(self, names: dict[int, str]) -> AnomalyBlock: ...
+
+
+@dataclass(frozen=True)
+class BlockBase(ABC):
+    """What every kind shares: its metadata and axis names, its thresholds, and scoring full
+    feature vectors through the kind's row scorer (`_score_rows`)."""
+
+    metadata: AnomalyMetadata
+    feature_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def axes(self) -> list[int]:
+        return list(self.metadata.axes)
+
+    @property
+    def n_features_required(self) -> int:
+        """How many columns a full feature vector needs for the highest axis index."""
+        return max(self.axes) + 1
+
+    def feature_label(self, index: int) -> str:
+        return self.feature_names.get(index) or f"feature {index}"
+
+    @property
+    def axis_labels(self) -> list[str]:
+        return [self.feature_label(ix) for ix in self.axes]
+
+    @property
+    def anomaly_threshold(self) -> Threshold | None:
+        """The block's own anomaly threshold entry, if it carries one."""
+        for t in self.metadata.thresholds:
+            if t.key == ANOMALY_THRESHOLD_KEY:
+                return t
+        numeric = [t for t in self.metadata.thresholds if t.numeric_value is not None]
+        return numeric[0] if numeric else None
+
+    @property
+    def default_threshold(self) -> float:
+        """`min_anomaly_score`'s value, else the first numeric threshold, else Studio's 0.3."""
+        t = self.anomaly_threshold
+        if t is not None and t.numeric_value is not None:
+            return t.numeric_value
+        return STUDIO_DEFAULT_THRESHOLD
+
+    @abstractmethod
+    def _score_rows(self, x: npt.NDArray[np.generic], columns: npt.NDArray[np.int64], method: Method) -> Scores:
+        """Score the rows of `x` whose axis values are its `columns` (in axis order)."""
+
+    def score_axes(self, x_axes: npt.ArrayLike, method: Method = "auto") -> Scores:
+        """Score rows whose columns are the block's axes in order; NaN/inf rows are unscorable."""
+        x = np.asarray(x_axes)
+        if x.ndim != 2 or x.shape[1] != len(self.axes):
+            raise ValueError(f"expected {len(self.axes)} columns (one per axis), got shape {x.shape}")
+        return self._score_rows(x, np.arange(len(self.axes)), method)
+
+    def score_full(self, features: npt.ArrayLike, method: Method = "auto") -> Scores:
+        """Score FULL feature vectors (column i is feature index i)."""
+        return self._score_rows(np.asarray(features), np.asarray(self.axes, np.int64), method)
+
+    def score(self, features: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Anomaly score per row of FULL feature vectors, as the device computes it."""
+        return self.score_full(features).score
+
+    def nearest_cluster(self, features: npt.ArrayLike) -> npt.NDArray[np.int32]:
+        """Per row of FULL feature vectors: the nearest cluster, or the most likely component (-1: unscorable)."""
+        return self.score_full(features).nearest_cluster
+
+    def is_anomaly(self, features: npt.ArrayLike, threshold: float | None = None) -> npt.NDArray[np.bool_]:
+        """Per row of FULL feature vectors: score > threshold (default: the block's own)."""
+        return self.score_full(features).is_anomaly(self.default_threshold if threshold is None else threshold)
+
+    def axis_table_start(self) -> dict[str, list[int] | list[str]]:
+        """The columns every kind's axes table starts with."""
+        return {"feature index": list(self.axes), "label": self.axis_labels}

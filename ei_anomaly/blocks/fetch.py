@@ -1,0 +1,92 @@
+"""A block from the Edge Impulse API: which files make it (by its type in the impulse), fetched and
+built, or saved as a metadata file or a block directory (`fetch`).
+
+The client (`ei_anomaly.client`) only speaks HTTP; what the answers make together is decided here.
+A path ending in `.json` gets the metadata file; a block that its metadata alone cannot score (GMM)
+is refused there with a message to give a directory. Any other path is a block directory:
+`metadata.json`, for a GMM block `gmm.json` and `model.tflite`, plus `anomaly_config.json` (axis
+labels) when the API gives it. What cannot be scored is never saved.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ApiError, MetadataError, UsageError
+from ..metadata import feature_names_from_config
+from .base import BlockKind
+from .files import CONFIG_FILE, BlockFiles, atomic_write, check_tflite, json_bytes
+
+if TYPE_CHECKING:
+    from ..client import EdgeImpulseClient
+    from .base import AnomalyBlock
+
+__all__ = ["block_type", "fetch_block", "fetch_block_files", "save_block"]
+
+
+def block_type(client: EdgeImpulseClient, project_id: int, learn_id: int) -> str:
+    """The block's type in the impulse (`anomaly`, `anomaly-gmm`); a block not listed there is read as K-means."""
+    types = {b.id: b.type for b in client.list_anomaly_blocks(project_id)}
+    return types.get(int(learn_id), BlockKind.KMEANS.value)
+
+
+def fetch_block_files(
+    client: EdgeImpulseClient, project_id: int, learn_id: int, learn_block_type: str | None = None
+) -> BlockFiles:
+    """The block's answers: metadata, and for a GMM block its mixture and model file."""
+    kind = BlockKind(learn_block_type or block_type(client, project_id, learn_id))
+    metadata = client.get_metadata(project_id, learn_id)
+    if kind is BlockKind.KMEANS:
+        return BlockFiles(metadata)
+    gmm = client.get_gmm_metadata(project_id, learn_id)
+    tflite = client.download_learn_model(project_id, learn_id, client.float32_model_download_id(project_id, learn_id))
+    check_tflite(tflite)
+    return BlockFiles(metadata, gmm, tflite)
+
+
+def _axis_names(client: EdgeImpulseClient, project_id: int, learn_id: int) -> dict[int, str]:
+    """Axis labels from the block config; optional (an older block, or a key that may not read it)."""
+    try:
+        return feature_names_from_config(client.get_anomaly_config(project_id, learn_id))
+    except (ApiError, MetadataError):
+        return {}
+
+
+def fetch_block(
+    client: EdgeImpulseClient, project_id: int, learn_id: int, learn_block_type: str | None = None
+) -> AnomalyBlock:
+    """The validated block with its axis labels. `learn_block_type` is looked up in the impulse when not given."""
+    files = fetch_block_files(client, project_id, learn_id, learn_block_type)
+    return files.block(_axis_names(client, project_id, learn_id))
+
+
+def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output: Path | None) -> tuple[str, str]:
+    """`fetch`: fetch, validate and save (or return as text when `output` is None). Returns (stdout text, note)."""
+    files = fetch_block_files(client, project_id, learn_id)
+    label = files.kind.label
+    if output is not None and output.suffix.lower() == ".json" and not files.scorable_from_metadata_alone:
+        raise UsageError(
+            f"block {learn_id} is a {label} block: its metadata alone cannot be scored (its score comes from its "
+            f"own TFLite file). Give a directory instead of {output.name}, e.g. -o block-{learn_id}/, to save "
+            "metadata.json, gmm.json and model.tflite"
+        )
+    files.block()  # refuse to save what cannot be scored
+    text = json.dumps(files.metadata, indent=1) + "\n"
+    if output is None:
+        whole = files.scorable_from_metadata_alone
+        note = "" if whole else f"block {learn_id} is a {label} block: -o DIR saves all of it"
+        return text, note
+    if output.suffix.lower() == ".json":
+        atomic_write(output, text.encode())
+        return "", f"saved metadata of block {learn_id} to {output}"
+    written = files.write(output)
+    try:
+        config = client.get_anomaly_config(project_id, learn_id)
+        atomic_write(output / CONFIG_FILE, json_bytes(config))
+        written.append(output / CONFIG_FILE)
+    except (ApiError, MetadataError):
+        pass  # labels are optional
+    names = ", ".join(p.name for p in written)
+    return "", f"saved {label} block {learn_id} to {output}/ ({names})"
