@@ -26,7 +26,8 @@ def module_name(path: Path) -> str:
 
 def imports(path: Path) -> Iterator[tuple[str, list[str], int]]:
     """(absolute module, imported names, line) for every import statement of the file."""
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    name = module_name(path) if ROOT in path.parents else path.stem  # a file outside the checkout: a top-level module
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -119,3 +120,63 @@ def test_every_chart_leaves_through_the_one_escaping_helper():
     assert calls(ROOT / "components" / "charts.py", "plotly_chart")
     render = (ROOT / "ei_anomaly" / "report" / "render.py").read_text()
     assert "safe_figure(fig)" in render
+
+
+BLOCK_IMPLEMENTATIONS = ROOT / "ei_anomaly" / "blocks"
+KIND_CLASSES = {"KMeansBlock", "GmmBlock"}
+KIND_MODULES = {"ei_anomaly.blocks.kmeans", "ei_anomaly.blocks.gmm"}
+KIND_ATTRIBUTES = {"n_components", "n_clusters", "centers", "max_errors", "gmm", "tflite"}
+
+
+def kind_questions(path: Path) -> list[str]:
+    """Where the file asks which kind a block is: a kind class checked or imported, `BlockKind`'s
+    members compared, a kind's own attribute looked up by name."""
+    found = [
+        f"line {line}: imports {module}"
+        for module, names, line in imports(path)
+        if module in KIND_MODULES or KIND_CLASSES & set(names)
+    ]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "BlockKind":
+            if node.attr in ("KMEANS", "GMM"):
+                found.append(f"line {node.lineno}: BlockKind.{node.attr}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            args = [a.id for a in ast.walk(node) if isinstance(a, ast.Name)]
+            if node.func.id in ("isinstance", "issubclass") and KIND_CLASSES & set(args):
+                found.append(f"line {node.lineno}: {node.func.id}(..., a kind's class)")
+            strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if node.func.id in ("getattr", "hasattr") and KIND_ATTRIBUTES & set(strings):
+                found.append(f"line {node.lineno}: {node.func.id}(..., {strings})")
+        elif isinstance(node, ast.Compare):
+            texts = [ast.unparse(part) for part in (node.left, *node.comparators)]
+            if any(".kind" in t and ("anomaly" in t or "BlockKind" in t) for t in texts) or any(
+                t in ('"anomaly"', '"anomaly-gmm"', "'anomaly'", "'anomaly-gmm'") for t in texts
+            ):
+                found.append(f"line {node.lineno}: compares a block's kind ({' vs '.join(texts)})")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in python_files(*PROJECT_PACKAGES) if BLOCK_IMPLEMENTATIONS not in p.parents] + [ROOT / "app.py"],
+    ids=lambda p: module_name(p),
+)
+def test_outside_the_block_implementations_no_code_asks_which_kind_a_block_is(path):
+    """What differs between K-means and GMM blocks is a method of the block (`AnomalyBlock`): the
+    review, the report, the commands and the app never switch on the kind."""
+    found = kind_questions(path)
+    assert not found, f"{module_name(path)} asks which kind a block is: {found}"
+
+
+def test_the_kind_check_sees_each_way_of_asking(tmp_path):
+    """The rule above would pass vacuously if it missed the ways code used to ask."""
+    asks = tmp_path / "asks.py"
+    asks.write_text(
+        "from ei_anomaly.blocks.gmm import GmmBlock\n"
+        "a = isinstance(m, GmmBlock)\n"
+        "b = m.kind is BlockKind.GMM\n"
+        'c = getattr(m, "n_components", 0)\n'
+        'd = m.kind.value == "anomaly-gmm"\n'
+    )
+    assert len(kind_questions(asks)) == 5
+    assert kind_questions(ROOT / "ei_anomaly" / "alarms" / "policy.py") == []

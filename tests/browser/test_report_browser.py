@@ -76,3 +76,35 @@ def test_hostile_metadata_renders_as_text_in_the_browser(browser, tmp_path):
     title = page.locator("div.plot").nth(1).locator(".gtitle").text_content()
     assert title == "Confusion matrix (<a href='https://evil.example'>int8</a>)"
     page.close()
+
+
+def test_the_notebook_view_draws_every_chart_in_its_frame_offline(browser, tmp_path):
+    """What a notebook shows for `Review(...)`: the report in a frame, every chart drawn, no request."""
+    from ei_anomaly import Review
+    from ei_anomaly.demo import GMM_DEMO_DIR
+
+    path = tmp_path / "notebook-cell.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{Review(GMM_DEMO_DIR)._repr_html_()}</body></html>")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    blocked: list[str] = []
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith("file://")
+            else (blocked.append(route.request.url), route.abort())
+        ),
+    )
+    page.goto(path.as_uri())
+    frame = page.frame_locator("iframe")
+    frame.locator("div.plot .main-svg").first.wait_for(timeout=60_000)
+    inner = next(f for f in page.frames if f != page.main_frame)
+    inner.wait_for_function("() => [...document.querySelectorAll('div.plot')].every(p => p.querySelector('.main-svg'))")
+    drawn = inner.evaluate(
+        "() => [...document.querySelectorAll('div.plot')].filter(p => p.querySelector('.main-svg')).length"
+    )
+    assert (
+        drawn == inner.evaluate("() => document.querySelectorAll('script[data-figure]').length") == 8
+    )  # one model type
+    assert blocked == []
+    page.close()
