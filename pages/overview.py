@@ -41,7 +41,7 @@ with left:
     st.subheader("Axes")
     st.dataframe(block.axes_table(), hide_index=True, width="stretch")
     st.caption(f"The score is {card.definition.meaning}:")
-    st.code("\n".join(card.definition.formula), language=None)
+    st.code("\n".join(card.definition.formula), language=None, wrap_lines=True)
     st.caption(f"Scores here are exact to {card.definition.exact_to}.")
 
     st.subheader("Accuracy per model type")

@@ -111,6 +111,10 @@ def _num(value: object, digits: int = 3) -> str:
     return "" if value is None else str(value)
 
 
+def _percent(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value * 100:.1f}%"
+
+
 def _table(frame: pd.DataFrame, digits: int = 4) -> dict[str, list[Any]]:
     """A table as the template prints it: header and rows of text (numbers to `digits` digits)."""
     return {
@@ -165,6 +169,8 @@ def _comparison(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] |
     if comparison is None:
         return None
     matched = comparison.matched_table()
+    if matched is not None:  # rates as people read them
+        matched = matched.assign(**{c: [_percent(v) for v in matched[c]] for c in ("recall", "precision")})
     return {
         "c": comparison,
         "costs": _table(comparison.costs),
