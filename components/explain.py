@@ -9,7 +9,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.blocks import AnomalyBlock
-from ei_anomaly.blocks.explain import WindowExplanation
+from ei_anomaly.explanation import WindowExplanation
 from ei_anomaly.figures import fig_axis_shares
 from ei_anomaly.scored_file import ScoredFile
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ei_anomaly import load_metadata, scoring
-from ei_anomaly.blocks import METADATA_FILE, AnomalyBlock, block_files_from_uploads, kind_label
+from ei_anomaly.blocks import METADATA_FILE, AnomalyBlock, block_files_from_uploads, build_block, kind_label
 from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import (
@@ -105,7 +105,7 @@ def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyBlock:
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     size = sum(len(data) for data in files.values())
-    build = lambda: block_files_from_uploads(files).block()  # noqa: E731
+    build = lambda: build_block(block_files_from_uploads(files))  # noqa: E731
     return _held_model("block:" + digest.hexdigest(), size, build, "Reading the block…")
 
 

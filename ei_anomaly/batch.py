@@ -26,7 +26,8 @@ from .features import ColumnMapping, FeatureTable, map_columns, read_feature_fil
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .blocks import AnomalyBlock, Scores
+    from .blocks import AnomalyBlock
+    from .scores import Scores
 
 __all__ = ["BatchScorer", "sample_feature_table"]
 
@@ -49,9 +50,9 @@ def model_from_json(metadata_json: str) -> AnomalyBlock:
 
 
 def _block(metadata: Source) -> AnomalyBlock:
-    from . import load_metadata
+    from .blocks import load_block
 
-    return load_metadata(metadata) if isinstance(metadata, (dict, str, bytes, Path)) else metadata
+    return load_block(metadata) if isinstance(metadata, (dict, str, bytes, Path)) else metadata
 
 
 def _scoring_json(metadata: Source) -> str:

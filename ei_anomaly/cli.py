@@ -208,7 +208,7 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     """Write anomaly_policy.h, test_vectors.csv and a README for the firmware into a directory."""
     from . import load_metadata
     from .alarms import parse_smoothing
-    from .alarms.handoff import write_handoff
+    from .handoff import write_handoff
 
     smoothing = parse_smoothing(args.smooth) if args.smooth else None
     if args.vectors < 1:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .blocks import CONFIG_FILE, AnomalyBlock, BlockFiles, read_block_dir
+from .blocks import CONFIG_FILE, AnomalyBlock, BlockFiles, build_block, read_block_dir
 from .client import FLOAT32_MODEL_DOWNLOAD_ID
 from .demo import GMM_DEMO_DIR, demo_training_features
 from .metadata import feature_names_from_config
@@ -26,7 +26,7 @@ def demo_gmm_block_parts() -> tuple[dict[str, Any], dict[str, Any], AnomalyBlock
     files = read_block_dir(GMM_DEMO_DIR)
     config: dict[str, Any] = json.loads((GMM_DEMO_DIR / CONFIG_FILE).read_text())
     metadata: dict[str, Any] = json.loads(json.dumps(files.metadata))
-    model = files.block(feature_names_from_config(config))
+    model = build_block(files, feature_names_from_config(config))
     return config, metadata, model, demo_training_features(), files
 
 

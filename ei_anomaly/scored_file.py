@@ -14,7 +14,6 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from .blocks import AnomalyBlock, Scores
 from .features import ColumnMapping, FeatureTable, axis_matrix, rows_frame, time_column
 from .rules import is_anomaly
 from .score_views import (
@@ -28,6 +27,7 @@ from .score_views import (
     score_envelope,
     score_histogram,
 )
+from .scores import Scorer, Scores
 
 TOP_ROWS = 20
 
@@ -45,13 +45,11 @@ class ScoredFile:
     scores: Scores
 
     @classmethod
-    def score(
-        cls, table: FeatureTable, model: AnomalyBlock, mapping: ColumnMapping, name: str, identity: str
-    ) -> ScoredFile:
+    def score(cls, table: FeatureTable, model: Scorer, mapping: ColumnMapping, name: str, identity: str) -> ScoredFile:
         values = axis_matrix(table, mapping)
         return cls(name, identity, table, mapping, model.fingerprint, values, model.score_axes(values))
 
-    def matches(self, identity: str, model: AnomalyBlock, mapping: ColumnMapping | None = None) -> bool:
+    def matches(self, identity: str, model: Scorer, mapping: ColumnMapping | None = None) -> bool:
         same = self.identity == identity and self.model_fingerprint == model.fingerprint
         return same and (mapping is None or list(mapping.columns) == list(self.mapping.columns))
 

@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Literal
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
 from .rules import SCORE_CAP
+from .scores import Method
 
 _BLOCK = 512  # rows per work item of the direct kernel: keeps z and acc in L1/L2
 _U = 2.0**-24  # float32 unit roundoff
-Method = Literal["auto", "direct", "pruned"]
 THREADSAFE_LAYERS = frozenset({"tbb", "omp"})  # numba's "threadsafe" layers; `workqueue` aborts on concurrent calls
 _kernel_lock = threading.RLock()
 _layer_is_threadsafe: bool | None = None  # unknown until the first parallel call has loaded a layer

@@ -51,8 +51,8 @@ from .features.csv_reader import convert_options
 from .features.dialect import SNIFF_BYTES, sniff, text_encoding
 
 if TYPE_CHECKING:
-    from .blocks import AnomalyBlock
     from .features import ColumnMapping
+    from .scores import Scorer
 
 BLOCK_BYTES = 4 << 20  # CSV bytes per block: ~16k rows of 33 features; a few dozen blocks are in flight
 PARQUET_BATCH_ROWS = 16_384  # at most; fewer for wide files
@@ -368,7 +368,7 @@ class _BlockWriter:
 
 def score_stream(
     stream: FeatureStream,
-    model: AnomalyBlock,
+    model: Scorer,
     mapping: ColumnMapping,
     threshold: float,
     fmt: str,

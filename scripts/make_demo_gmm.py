@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from ei_anomaly.blocks import BlockFiles
+from ei_anomaly.blocks import BlockFiles, build_block
 from scripts.gmm_tflite import gmm_scorer_tflite
 
 GMM_BLOCK_ID = 5
@@ -64,7 +64,7 @@ def build(
         "hasTrainedModel": True,
         "thresholds": [],
     }
-    model = BlockFiles(metadata, gmm_answer, tflite).block()
+    model = build_block(BlockFiles(metadata, gmm_answer, tflite))
     suggested = math.ceil(float(np.percentile(model.score(held), 99)) * 20) / 20
     threshold = {
         "key": "min_anomaly_score",

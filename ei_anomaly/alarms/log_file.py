@@ -19,7 +19,7 @@ from ..features import ColumnMapping, FeatureTable, map_columns, score_table
 from .fleet_log import FleetLog, build_fleet_log, detect_device_column, detect_time_column
 
 if TYPE_CHECKING:
-    from ..blocks import AnomalyBlock
+    from ..scores import Scorer
     from ..streaming import FeatureStream
 
 __all__ = ["FleetColumns", "FleetFile", "ScoredLog", "choose_fleet_columns", "read_fleet_file", "read_fleet_log"]
@@ -68,9 +68,7 @@ def _without(table: FeatureTable, names: list[str]) -> FeatureTable:
     return replace(table, numeric_columns=[c for c in table.numeric_columns if c not in names])
 
 
-def read_fleet_log(
-    stream: FeatureStream, model: AnomalyBlock, columns: FleetColumns, stride_s: float | None
-) -> ScoredLog:
+def read_fleet_log(stream: FeatureStream, model: Scorer, columns: FleetColumns, stride_s: float | None) -> ScoredLog:
     """Score every block of `stream` and keep what the simulation needs."""
     if columns.time is None and stride_s is None:
         raise UsageError(
@@ -135,7 +133,7 @@ class FleetFile:
     stride_s: float | None = None
 
 
-def read_fleet_file(fleet: FleetFile, model: AnomalyBlock) -> ScoredLog:
+def read_fleet_file(fleet: FleetFile, model: Scorer) -> ScoredLog:
     """The log of `fleet`, scored by `model`, in blocks (`score`'s stream)."""
     from ..streaming import open_feature_stream
 

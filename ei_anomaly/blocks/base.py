@@ -9,7 +9,6 @@ kind is one class (and the figure its map draws).
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,23 +17,20 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .. import rules
 from ..metadata import AnomalyMetadata, Threshold
 from ..rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD
+from ..scores import Method, Scorer, Scores
+from .parts import BlockFiles, BlockKind, KMeansParameters
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from ..scoring import Method
-    from .explain import WindowExplanation
-    from .files import BlockFiles
-    from .kmeans import KMeansParameters
+    from ..explanation import WindowExplanation
 
 __all__ = [
     "AnomalyBlock",
     "BlockBase",
-    "BlockKind",
     "MapOverlay",
     "ScoreDefinition",
     "Scores",
@@ -43,58 +39,6 @@ __all__ = [
 
 # (name, x, y, colour): points drawn on a block's map, in the map's own units (`AnomalyBlock.to_map`).
 MapOverlay = tuple[str, "npt.ArrayLike", "npt.ArrayLike", str]
-
-
-class BlockKind(str, enum.Enum):
-    """The anomaly learn block's `type` in the impulse (`GET /api/{projectId}/impulse`)."""
-
-    KMEANS = "anomaly"
-    GMM = "anomaly-gmm"
-
-    @property
-    def label(self) -> str:
-        """How a page names the kind: K-means or GMM."""
-        return "K-means" if self is BlockKind.KMEANS else "GMM"
-
-
-def kind_label(block_type: str) -> str:
-    """The label of an API learn block type (`anomaly` -> K-means); the type itself when unknown."""
-    try:
-        return BlockKind(block_type).label
-    except ValueError:
-        return block_type
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Per-row results. `score` is NaN and `nearest_cluster` -1 for unscorable rows."""
-
-    score: npt.NDArray[np.float32]
-    nearest_cluster: npt.NDArray[np.int32]
-    scorable: npt.NDArray[np.bool_]
-
-    def is_anomaly(self, threshold: float) -> npt.NDArray[np.bool_]:
-        """SDK semantics: strictly greater than the threshold. False for unscorable rows."""
-        return rules.is_anomaly(self.score, threshold)
-
-    def count_anomalies(self, threshold: float) -> int:
-        return rules.count_anomalies(self.score, threshold)
-
-    def top_indices(self, n: int) -> npt.NDArray[np.intp]:
-        """Row indices of the n highest scores, highest first, the earlier row first on ties
-        (unscorable rows never included). A partial sort: O(rows), not O(rows log rows)."""
-        n = min(n, int(self.scorable.sum()))
-        if n <= 0:
-            return np.zeros(0, np.int64)
-        keyed = np.where(self.scorable, self.score, -np.inf)
-        cutoff = np.partition(keyed, len(keyed) - n)[len(keyed) - n]
-        candidates = np.flatnonzero(keyed >= cutoff)  # every tie at the cutoff, in row order
-        order = np.argsort(-keyed[candidates], kind="stable")
-        return candidates[order][:n]
-
-    @property
-    def unscorable_count(self) -> int:
-        return int(np.count_nonzero(~self.scorable))
 
 
 @dataclass(frozen=True)
@@ -128,7 +72,7 @@ class Units:
         return f"{self.noun.capitalize()}s"
 
 
-class AnomalyBlock(Protocol):
+class AnomalyBlock(Scorer, Protocol):
     """An anomaly block of any kind: what the pages, the review, the report and the commands use."""
 
     @property
@@ -139,11 +83,6 @@ class AnomalyBlock(Protocol):
     def kind(self) -> BlockKind:
         """What the block is, as data (its API type, written into JSON and files): never compared
         outside `ei_anomaly.blocks`; ask the block what differs instead."""
-        ...
-
-    @property
-    def fingerprint(self) -> str:
-        """Equal fingerprints score alike (cache keys, "is this the same block?")."""
         ...
 
     @property

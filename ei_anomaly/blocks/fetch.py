@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import ApiError, MetadataError, UsageError
 from ..metadata import feature_names_from_config
-from .base import BlockKind
-from .files import CONFIG_FILE, BlockFiles, atomic_write, check_tflite, json_bytes
+from .files import build_block, check_tflite
+from .parts import CONFIG_FILE, BlockFiles, BlockKind, atomic_write, json_bytes
 
 if TYPE_CHECKING:
     from ..client import EdgeImpulseClient
@@ -59,7 +59,7 @@ def fetch_block(
 ) -> AnomalyBlock:
     """The validated block with its axis labels. `learn_block_type` is looked up in the impulse when not given."""
     files = fetch_block_files(client, project_id, learn_id, learn_block_type)
-    return files.block(_axis_names(client, project_id, learn_id))
+    return build_block(files, _axis_names(client, project_id, learn_id))
 
 
 def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output: Path | None) -> tuple[str, str]:
@@ -72,7 +72,7 @@ def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output
             f"own TFLite file). Give a directory instead of {output.name}, e.g. -o block-{learn_id}/, to save "
             "metadata.json, gmm.json and model.tflite"
         )
-    files.block()  # refuse to save what cannot be scored
+    build_block(files)  # refuse to save what cannot be scored
     text = json.dumps(files.metadata, indent=1) + "\n"
     if output is None:
         whole = files.scorable_from_metadata_alone

@@ -13,106 +13,47 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MetadataError
 from ..limits import Limits, human_bytes, too_big
 from ..metadata import feature_names_from_config, parse_metadata
-from .base import BlockKind
+from .gmm import GmmBlock
 from .kmeans import KMeansBlock
+from .parts import CONFIG_FILE, GMM_FILE, METADATA_FILE, MODEL_FILE, BlockFiles, BlockKind
 
 if TYPE_CHECKING:
     from .base import AnomalyBlock
 
 __all__ = [
-    "CONFIG_FILE",
-    "GMM_FILE",
-    "METADATA_FILE",
-    "MODEL_FILE",
-    "BlockFiles",
-    "atomic_write",
     "block_files_from_uploads",
     "block_from_json",
     "block_to_json",
+    "build_block",
     "check_tflite",
-    "json_bytes",
     "load_block",
     "read_block_dir",
 ]
 
-METADATA_FILE = "metadata.json"
-GMM_FILE = "gmm.json"
-MODEL_FILE = "model.tflite"
-CONFIG_FILE = "anomaly_config.json"  # optional: the block config, for axis labels
 TFLITE_MAGIC = b"TFL3"
 
 
-@dataclass(frozen=True)
-class BlockFiles:
-    """The answers that make up one block: metadata, and for GMM the mixture and the model file."""
-
-    metadata: dict[str, Any]
-    gmm: dict[str, Any] | None = None
-    tflite: bytes | None = None
-
-    @property
-    def kind(self) -> BlockKind:
-        return BlockKind.GMM if self.gmm is not None or self.tflite is not None else BlockKind.KMEANS
-
-    @property
-    def scorable_from_metadata_alone(self) -> bool:
-        """Whether the metadata file alone is the whole block (a GMM block also needs its mixture and model file)."""
-        return self.kind is BlockKind.KMEANS
-
-    def block(self, feature_names: dict[int, str] | None = None, limits: Limits | None = None) -> AnomalyBlock:
-        """The validated block; raises MetadataError naming what is wrong or missing."""
-        names = dict(feature_names or {})
-        meta = parse_metadata(self.metadata, limits)
-        if self.kind is BlockKind.KMEANS:
-            return KMeansBlock.from_metadata(meta, names)
-        from .gmm import GmmBlock
-
-        if self.gmm is None:
-            raise MetadataError(f"a GMM block needs its mixture ({GMM_FILE}, the gmm/metadata answer)")
-        if self.tflite is None:
-            raise MetadataError(f"a GMM block needs its float32 model file ({MODEL_FILE})")
-        check_tflite(self.tflite, limits)
-        return GmmBlock.from_parts(meta, self.gmm, self.tflite, names, limits)
-
-    def write(self, directory: Path) -> list[Path]:
-        """Write the block directory (created if missing); each file atomically. Returns the paths."""
-        directory.mkdir(parents=True, exist_ok=True)
-        parts: list[tuple[str, bytes]] = [(METADATA_FILE, json_bytes(self.metadata))]
-        if self.gmm is not None:
-            parts.append((GMM_FILE, json_bytes(self.gmm)))
-        if self.tflite is not None:
-            parts.append((MODEL_FILE, self.tflite))
-        written = []
-        for name, data in parts:
-            atomic_write(directory / name, data)
-            written.append(directory / name)
-        return written
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write a file under a hidden name beside it, then rename: never a partial file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def json_bytes(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2) + "\n").encode()
+def build_block(
+    files: BlockFiles, feature_names: dict[int, str] | None = None, limits: Limits | None = None
+) -> AnomalyBlock:
+    """The validated block of these files, of the kind they are; raises MetadataError naming what
+    is wrong or missing. The one place that knows which class builds which kind."""
+    names = dict(feature_names or {})
+    meta = parse_metadata(files.metadata, limits)
+    if files.kind is BlockKind.KMEANS:
+        return KMeansBlock.from_metadata(meta, names)
+    if files.gmm is None:
+        raise MetadataError(f"a GMM block needs its mixture ({GMM_FILE}, the gmm/metadata answer)")
+    if files.tflite is None:
+        raise MetadataError(f"a GMM block needs its float32 model file ({MODEL_FILE})")
+    check_tflite(files.tflite, limits)
+    return GmmBlock.from_parts(meta, files.gmm, files.tflite, names, limits)
 
 
 def check_tflite(data: bytes, limits: Limits | None = None) -> None:
@@ -210,7 +151,7 @@ def load_block(
             if feature_names is None and (path / CONFIG_FILE).is_file():  # axis labels, when the directory has them
                 with contextlib.suppress(MetadataError):
                     feature_names = feature_names_from_config(_read_json(path / CONFIG_FILE, Limits.from_env()))
-            return read_block_dir(path).block(feature_names)
+            return build_block(read_block_dir(path), feature_names)
     return KMeansBlock.from_metadata(parse_metadata(source), feature_names)
 
 
@@ -230,5 +171,5 @@ def block_from_json(text: str) -> AnomalyBlock:
     data = json.loads(text)
     parts = data.get("gmmBlock") if isinstance(data, dict) else None
     if isinstance(parts, dict):
-        return BlockFiles(parts["metadata"], parts["gmm"], base64.b64decode(parts["tflite"])).block()
+        return build_block(BlockFiles(parts["metadata"], parts["gmm"], base64.b64decode(parts["tflite"])))
     return KMeansBlock.from_metadata(parse_metadata(data))

@@ -24,16 +24,15 @@ from ..errors import MetadataError, UsageError
 from ..limits import Limits, too_big
 from ..litert_scoring import ReferenceScorer
 from ..metadata import AnomalyMetadata, check_common_fields
-from ..scoring import Method
-from .base import BlockBase, BlockKind, MapOverlay, ScoreDefinition, Scores, Units
+from ..scores import Method
+from .base import BlockBase, MapOverlay, ScoreDefinition, Scores, Units
+from .parts import BlockFiles, BlockKind, KMeansParameters
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from .explain import WindowExplanation
-    from .files import BlockFiles
-    from .kmeans import KMeansParameters
+    from ..explanation import WindowExplanation
 
 __all__ = ["NOT_FOR_GMM", "GmmBlock", "GmmParameters", "parse_gmm"]
 
@@ -334,8 +333,6 @@ class GmmBlock(BlockBase):
         raise UsageError(HANDOFF_NOT_FOR_GMM)
 
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
-        from .files import BlockFiles
-
         meta = self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields)
         return BlockFiles(meta, self.gmm.to_answer(), self.tflite)
 

@@ -19,17 +19,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FeatureFileError, MetadataError
+from ..explanation import AxisShare, WindowExplanation
 from ..metadata import GMM_METADATA_ALONE, AnomalyMetadata, check_common_fields
 from ..rules import SCORE_CAP
-from ..scoring import Method, score_features
-from .base import BlockBase, BlockKind, MapOverlay, ScoreDefinition, Scores, Units
-from .explain import AxisShare, WindowExplanation
+from ..scores import Method
+from ..scoring import score_features
+from .base import BlockBase, MapOverlay, ScoreDefinition, Scores, Units
+from .parts import BlockFiles, BlockKind, KMeansParameters
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from .files import BlockFiles
 
 __all__ = ["KMeansBlock", "KMeansParameters", "check_kmeans_fields"]
 
@@ -60,17 +61,6 @@ MAP_CAPTION = (
     "uses. Inside a circle the score is negative; on it, 0. On two axes the circle is the exact shadow of the "
     "cluster's ball, so a point inside it can still be far off on another axis."
 )
-
-
-@dataclass(frozen=True)
-class KMeansParameters:
-    """The SDK's arrays for a K-means block, float32 as the device holds them."""
-
-    axes: npt.NDArray[np.int64]
-    mean: npt.NDArray[np.float32]
-    scale: npt.NDArray[np.float32]
-    centers: npt.NDArray[np.float32]  # (clusters, axes), scaled space
-    max_errors: npt.NDArray[np.float32]
 
 
 def check_kmeans_fields(meta: AnomalyMetadata) -> None:
@@ -305,8 +295,6 @@ class KMeansBlock(BlockBase):
         return self.parameters
 
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
-        from .files import BlockFiles
-
         return BlockFiles(self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields))
 
     def with_feature_names(self, names: dict[int, str]) -> KMeansBlock:

@@ -12,7 +12,7 @@ from ..errors import FeatureFileError
 from .table import FeatureTable, as_float
 
 if TYPE_CHECKING:  # type names only: reading a file must not wait for the scoring kernel's imports
-    from ..blocks import AnomalyBlock, Scores
+    from ..scores import Scorer, Scores
 
 __all__ = ["ColumnMapping", "axis_matrix", "map_columns", "score_table"]
 
@@ -25,7 +25,7 @@ class ColumnMapping:
     how: str
 
 
-def map_columns(table: FeatureTable, model: AnomalyBlock, override: dict[int, str] | None = None) -> ColumnMapping:
+def map_columns(table: FeatureTable, model: Scorer, override: dict[int, str] | None = None) -> ColumnMapping:
     """Decide which column feeds each axis; `override` maps axis position -> column name."""
     if override:
         missing = [c for c in override.values() if c not in table.columns]
@@ -40,7 +40,7 @@ def map_columns(table: FeatureTable, model: AnomalyBlock, override: dict[int, st
     return ColumnMapping(columns=_auto_mapping(table, model, strict=True) or [], how=_how(table, model))
 
 
-def _how(table: FeatureTable, model: AnomalyBlock) -> str:
+def _how(table: FeatureTable, model: Scorer) -> str:
     if _by_name(table, model):
         return "matched by axis name"
     if len(table.numeric_columns) == len(model.axes):
@@ -48,14 +48,14 @@ def _how(table: FeatureTable, model: AnomalyBlock) -> str:
     return "numeric columns are the full feature vector"
 
 
-def _by_name(table: FeatureTable, model: AnomalyBlock) -> list[str] | None:
+def _by_name(table: FeatureTable, model: Scorer) -> list[str] | None:
     labels = [model.feature_names.get(ix) for ix in model.axes]
     if all(label in table.columns for label in labels):
         return [str(label) for label in labels]
     return None
 
 
-def _auto_mapping(table: FeatureTable, model: AnomalyBlock, strict: bool) -> list[str] | None:
+def _auto_mapping(table: FeatureTable, model: Scorer, strict: bool) -> list[str] | None:
     named = _by_name(table, model)
     if named:
         return named
@@ -82,6 +82,6 @@ def axis_matrix(table: FeatureTable, mapping: ColumnMapping) -> np.ndarray:
     return out
 
 
-def score_table(table: FeatureTable, model: AnomalyBlock, mapping: ColumnMapping) -> Scores:
+def score_table(table: FeatureTable, model: Scorer, mapping: ColumnMapping) -> Scores:
     """Score every row with the SDK-exact kernels; a row with an empty or non-number mapped cell is unscorable."""
     return model.score_axes(axis_matrix(table, mapping))

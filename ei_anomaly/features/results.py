@@ -18,7 +18,7 @@ from .spreadsheet import csv_ready
 from .table import RESULT_COLUMNS, FeatureTable, is_earlier_result
 
 if TYPE_CHECKING:
-    from ..blocks import Scores
+    from ..scores import Scores
 
 __all__ = [
     "RESULT_COLUMNS",

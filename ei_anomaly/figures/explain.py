@@ -11,7 +11,7 @@ from .style import ANOMALY, NORMAL
 from .text import chart_label
 
 if TYPE_CHECKING:
-    from ..blocks.explain import WindowExplanation
+    from ..explanation import WindowExplanation
 
 __all__ = ["add_window_marker", "fig_axis_shares"]
 

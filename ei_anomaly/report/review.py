@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..alarms import FleetPolicy
 from ..alarms.log_file import FleetFile, read_fleet_file
-from ..blocks import AnomalyBlock, atomic_write
+from ..blocks import AnomalyBlock, atomic_write, load_block
 from ..errors import UsageError
 from ..review import (
     CompareWith,
@@ -50,10 +50,8 @@ def load_reviewed_block(source: PathLike | AnomalyBlock) -> tuple[AnomalyBlock, 
     """The block (with the demo's axis names when it is a demo block) and its name: the file's, or its title."""
     if not isinstance(source, (str, Path)):
         return source, source.title
-    from .. import load_metadata
-
     path = Path(source)
-    return with_demo_names(load_metadata(path)), path.name
+    return with_demo_names(load_block(path)), path.name
 
 
 def demo_subject(block: AnomalyBlock, path: PathLike | None) -> str:

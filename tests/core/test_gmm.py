@@ -14,7 +14,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from sklearn.mixture import GaussianMixture
 
 from ei_anomaly import MetadataError, load_metadata
-from ei_anomaly.blocks import BlockFiles, BlockKind, block_files_from_uploads, read_block_dir
+from ei_anomaly.blocks import BlockFiles, BlockKind, block_files_from_uploads, build_block, read_block_dir
 from ei_anomaly.blocks.gmm import GmmBlock, parse_gmm
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, GMM_DEMO_DIR, load_demo_gmm_model
 from ei_anomaly.litert_scoring import BLOCK_ROWS, ReferenceScorer
@@ -173,7 +173,8 @@ def test_a_broken_mixture_is_a_metadata_error_naming_the_field(change, message):
 def test_kmeans_blocks_are_read_as_before(demo_model, demo_dir):
     assert load_metadata(demo_dir).kind is BlockKind.KMEANS  # the demo folder is a block directory too
     assert (
-        BlockFiles(json.loads((demo_dir / "metadata.json").read_text())).block().fingerprint == demo_model.fingerprint
+        build_block(BlockFiles(json.loads((demo_dir / "metadata.json").read_text()))).fingerprint
+        == demo_model.fingerprint
     )
 
 

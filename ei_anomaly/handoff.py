@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import UsageError
-from ..features import ColumnMapping, FeatureTable, axis_matrix, map_columns
-from .policy import Smoothing
+from .alarms.policy import Smoothing
+from .errors import UsageError
+from .features import ColumnMapping, FeatureTable, axis_matrix, map_columns
 
 if TYPE_CHECKING:
-    from ..blocks import AnomalyBlock
-    from ..streaming import FeatureStream
+    from .blocks import AnomalyBlock
+    from .streaming import FeatureStream
 
 __all__ = [
     "HandoffFiles",

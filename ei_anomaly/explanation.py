@@ -1,6 +1,6 @@
-"""A window's score explained, for kinds whose score decomposes axis by axis (K-means:
-`KMeansBlock.explain`): its nearest cluster (the SDK's) and each axis's share of the squared
-distance to that cluster's center, in the scaled space the device uses.
+"""A window's score explained, for block kinds whose score decomposes axis by axis (K-means:
+`ei_anomaly.blocks.KMeansBlock.explain` computes it): its nearest cluster (the SDK's) and each
+axis's share of the squared distance to that cluster's center, in the scaled space the device uses.
 
 The score is `sqrt(sum_j d_j^2) - maxError_k` with `d_j = z_j - center_k[j]`, so the squared terms
 decompose it exactly: each axis's share is `d_j^2 / sum_j d_j^2`. The terms are computed with the
