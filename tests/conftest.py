@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from ei_anomaly import AnomalyBlock, load_metadata
 from ei_anomaly.demo import DEMO_DIR, load_demo_model
-from ei_anomaly.server import EdgeImpulseStub, LocalServer
+from ei_anomaly.local_api import EdgeImpulseStub, LocalServer
 from tests.support import apptest
 from tests.support.constants import API_KEY, READONLY_KEY, ROOT, free_port, tiny_metadata
 
