@@ -1,9 +1,9 @@
 """The local API's state and answers: the demo project (plus any metadata files), as Studio answers.
 
 Same paths, shapes and status codes as Studio's API for what Anomaly Lens reads, so the app's
-"Edge Impulse project" source and the tests can talk to it exactly as to the real service. A front
-end carries its answers, each from `EdgeImpulseStub.reply`: the HTTP server (`server.py`,
-`python -m ei_anomaly serve`).
+"Edge Impulse project" source and the tests can talk to it exactly as to the real service. Two
+front ends carry its answers: the HTTP server (`server.py`, `python -m ei_anomaly serve`) and the
+in-memory transport (`transport.py`); both call `EdgeImpulseStub.reply`, so they answer alike.
 Fault modes (slow answers, 5xx, 429 with Retry-After, malformed JSON, `success: false`) let tests
 exercise the client's retries and error messages; a slow answer is a delay the front end spends.
 """
