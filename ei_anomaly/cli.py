@@ -321,7 +321,7 @@ def cmd_blocks(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from .local_api.server import serve
 
     serve(args.port, args.api_key, [Path(p) for p in args.metadata], args.fault, args.readonly_key)
     return EXIT_OK

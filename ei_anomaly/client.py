@@ -1,79 +1,55 @@
-"""A small `requests` client for the Edge Impulse Studio API (the parts Anomaly Lens needs).
+"""A small client for the Edge Impulse Studio API (the parts Anomaly Lens needs).
 
 Own client rather than the official `edgeimpulse-api` package: that one fails to parse any
 threshold value and so crashes on every metadata answer with a non-empty `thresholds` list.
-The API key is sent only in the `x-api-key` header, never on a redirect, and is scrubbed from
-every error message (plain, URL-encoded or JSON-escaped). Every call has a wall-clock deadline
-(retries and slow answers included) and answers are read with a size bound.
+
+The client forms requests (method, path, query, JSON body, the `x-api-key` header) and decodes the
+answers (status codes to `ApiError`s, `success: false`, non-JSON, the size bound); a `Transport`
+(`ei_anomaly.transport`) carries each attempt: `HttpTransport` by default, the local API's
+in-memory one in tests. Retries live here, over any transport: 429 and 5xx answers and failed
+connections are retried with exponential backoff (or the answer's Retry-After), all within one
+wall-clock deadline per call; the transport keeps that deadline inside each attempt. The API key is
+sent only in the `x-api-key` header, never on a redirect, and is scrubbed from every error message
+(plain, URL-encoded or JSON-escaped).
 """
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import json
 import logging
-import socket
-import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
-
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from .constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES
 from .errors import ApiError, AuthError, NotFoundError, UsageError
 from .redact import redact, url_without_credentials
+from .transport import (
+    AnswerTooLargeError,
+    DeadlineError,
+    HttpTransport,
+    NoAnswerError,
+    Request,
+    Response,
+    Transport,
+)
 
-if TYPE_CHECKING:
-    from urllib3._base_connection import BaseHTTPConnection
+__all__ = [
+    "ANOMALY_BLOCK_TYPES",
+    "FLOAT32_MODEL_DOWNLOAD_ID",
+    "RETRY_STATUSES",
+    "EdgeImpulseClient",
+    "LearnBlock",
+    "ThresholdsSaved",
+    "header_safe",
+]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ANOMALY_BLOCK_TYPES = ("anomaly", "anomaly-gmm")  # K-means, GMM (`LearnBlockType` in the API models)
 FLOAT32_MODEL_DOWNLOAD_ID = "tflite-float"
-_CHUNK = 64 * 1024
-_in_flight = threading.local()  # per calling thread: the connections the current attempt uses
-
-
-class _TrackedConnections(urllib3.HTTPConnectionPool):
-    """Pool mixin: remembers each connection handed to the calling thread's current attempt, so a
-    watchdog can cut it at the deadline (socket timeouts bound each read, not a whole answer:
-    a server trickling bytes, even inside the status line or headers, never trips them).
-    A pool subclass itself so that its `super()._get_conn` is typed; it comes first in the MRO
-    of both pools, which then supply `_get_conn` as before."""
-
-    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
-        conn = super()._get_conn(timeout)
-        held = getattr(_in_flight, "conns", None)
-        if held is not None:
-            held.append(conn)
-        return conn
-
-
-class _TrackedHTTPPool(_TrackedConnections, urllib3.HTTPConnectionPool):
-    pass
-
-
-class _TrackedHTTPSPool(_TrackedConnections, urllib3.HTTPSConnectionPool):
-    pass
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
-
-
-def _cut(conns: list[BaseHTTPConnection]) -> None:
-    for conn in conns:
-        sock = getattr(conn, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +120,7 @@ class EdgeImpulseClient:
         self,
         api_key: str,
         base_url: str = DEFAULT_BASE_URL,
+        transport: Transport | None = None,
         *,
         timeout: float = 15.0,
         max_retries: int = 3,
@@ -151,9 +128,13 @@ class EdgeImpulseClient:
         max_wait: float = 20.0,
         deadline: float = 60.0,
         max_bytes: int = MAX_RESPONSE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """`timeout` bounds each connect/read; `deadline` bounds a whole call (retries, waits and a
-        slowly trickled answer included); `max_bytes` bounds the (decoded) size of one answer."""
+        """`transport` carries each attempt (default: a new `HttpTransport`). `timeout` bounds each
+        connect/read; `deadline` bounds a whole call (retries, waits and a slowly trickled answer
+        included); `max_bytes` bounds the (decoded) size of one answer. `clock` (seconds, monotonic)
+        and `sleep` time the retries: a test can pass a fake pair so that no retry really waits."""
         if not api_key or not api_key.strip():
             raise AuthError("no API key: enter one in the sidebar, st.secrets or EI_API_KEY")
         if not header_safe(api_key.strip()):
@@ -168,9 +149,8 @@ class EdgeImpulseClient:
         self.base_url = base_url.strip().rstrip("/")
         self.timeout, self.max_retries, self.backoff, self.max_wait = timeout, max_retries, backoff, max_wait
         self.deadline, self.max_bytes = deadline, max_bytes
-        self._session = requests.Session()
-        for prefix in ("http://", "https://"):
-            self._session.mount(prefix, _DeadlineAdapter())
+        self._transport: Transport = transport if transport is not None else HttpTransport()
+        self._clock, self._sleep = clock, sleep
 
     def __repr__(self) -> str:
         return f"EdgeImpulseClient(base_url={url_without_credentials(self.base_url)!r}, api_key='***')"
@@ -179,103 +159,92 @@ class EdgeImpulseClient:
         """The text with the key replaced in every spelling an echo could use."""
         return redact(text, (self._key,))
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        resp, body = self._exchange(method, path, **kwargs)
-        return self._decode(resp, path, body)
+    def _request(
+        self, method: str, path: str, params: dict[str, Any] | None = None, json_body: Any = None
+    ) -> dict[str, Any]:
+        return self._decode(self._exchange(method, path, params, json_body), path)
 
-    def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[requests.Response, bytes]:
-        url = f"{self.base_url}{path}"
-        host = urlsplit(url_without_credentials(url)).netloc
-        give_up_at = time.monotonic() + self.deadline
+    def _form(self, method: str, path: str, params: dict[str, Any] | None, json_body: Any) -> Request:
+        """The request as it travels: the key in its header only, the query encoded, the body JSON."""
+        query = f"?{urlencode(params, doseq=True)}" if params else ""
+        headers = {"x-api-key": self._key, "Accept": "application/json"}
+        body = None
+        if json_body is not None:
+            try:
+                body = json.dumps(json_body, allow_nan=False).encode()
+            except ValueError:
+                raise UsageError("the request holds a number JSON cannot carry (NaN or infinity)") from None
+            headers["Content-Type"] = "application/json"
+        return Request(method, f"{self.base_url}{path}{query}", headers, body, max_bytes=self.max_bytes)
+
+    def _too_big(self, status: int) -> ApiError:
+        return ApiError(f"the answer is larger than {self.max_bytes / 2**20:g} MiB; refusing to read it", status)
+
+    def _exchange(
+        self, method: str, path: str, params: dict[str, Any] | None = None, json_body: Any = None
+    ) -> Response:
+        """The answer to one call: attempts through the transport, retried (429, 5xx, no answer)
+        with backoff or Retry-After until `max_retries` or the call's deadline."""
+        request = self._form(method, path, params, json_body)
+        host = urlsplit(url_without_credentials(self.base_url)).netloc
+        give_up_at = self._clock() + self.deadline
         timed_out = ApiError(f"{host} did not answer within {self.deadline:g} s; check the network and base URL")
         attempt = 0
         while True:
             attempt += 1
-            left = give_up_at - time.monotonic()
+            left = give_up_at - self._clock()
             if left <= 0:
                 raise timed_out
-            conns: list[BaseHTTPConnection] = []
-            _in_flight.conns = conns
-            watchdog = threading.Timer(left, _cut, (conns,))
-            watchdog.daemon = True
-            watchdog.start()
+            retry = attempt <= self.max_retries  # whether a failure of this attempt may be retried
             try:
-                resp = self._session.request(
-                    method,
-                    url,
-                    headers={"x-api-key": self._key, "Accept": "application/json"},
-                    timeout=min(self.timeout, left),
-                    allow_redirects=False,  # custom headers survive cross-host redirects in requests
-                    stream=True,  # read with a bound below, not all at once
-                    **kwargs,
+                resp = self._transport.handle_request(
+                    replace(
+                        request,
+                        timeout=min(self.timeout, left),
+                        deadline=left,
+                        skip_body_on=RETRY_STATUSES if retry else frozenset(),
+                    )
                 )
-                with resp:
-                    if resp.is_redirect or 300 <= resp.status_code < 400:
-                        raise ApiError(
-                            f"{host} answered with a redirect (HTTP {resp.status_code}); the key is never "
-                            "sent on to another address. Check the base URL (it should end in /v1)",
-                            resp.status_code,
-                        )
-                    retry = resp.status_code in RETRY_STATUSES and attempt <= self.max_retries
-                    body = b"" if retry else self._read_body(resp, give_up_at, timed_out)
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # the latter from read1
-                if time.monotonic() >= give_up_at:  # the watchdog cut the connection
+            except DeadlineError:
+                raise timed_out from None
+            except AnswerTooLargeError as exc:
+                raise self._too_big(exc.status) from None
+            except NoAnswerError as exc:
+                if self._clock() >= give_up_at:
                     raise timed_out from None
-                if attempt > self.max_retries:
-                    timeout = isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError))
-                    kind = "timed out" if timeout else "could not connect"
+                if not retry:
+                    kind = "timed out" if exc.timed_out else "could not connect"
                     raise ApiError(
                         f"{kind} to {host} after {attempt} attempts; check the network and base URL"
                     ) from None
-                self._wait(attempt, None, f"{type(exc).__name__}", give_up_at, timed_out)
+                self._wait(attempt, None, str(exc), give_up_at, timed_out)
                 continue
-            finally:
-                watchdog.cancel()
-                _in_flight.conns = None
-            if retry:
-                retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
-                self._wait(attempt, retry_after, f"HTTP {resp.status_code}", give_up_at, timed_out)
+            if 300 <= resp.status < 400:
+                raise ApiError(
+                    f"{host} answered with a redirect (HTTP {resp.status}); the key is never "
+                    "sent on to another address. Check the base URL (it should end in /v1)",
+                    resp.status,
+                )
+            if retry and resp.status in RETRY_STATUSES:
+                retry_after = _retry_after_seconds(resp.header("Retry-After"))
+                self._wait(attempt, retry_after, f"HTTP {resp.status}", give_up_at, timed_out)
                 continue
-            return resp, body
-
-    def _read_body(self, resp: requests.Response, give_up_at: float, timed_out: ApiError) -> bytes:
-        """The answer's bytes, refusing more than max_bytes and stopping at the deadline.
-
-        `read1` returns whatever has arrived, so a server trickling a byte at a time is checked
-        against the deadline after every byte, not after a full chunk."""
-        too_big = ApiError(
-            f"the answer is larger than {self.max_bytes / 2**20:g} MiB; refusing to read it", resp.status_code
-        )
-        declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise too_big
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            if time.monotonic() > give_up_at:
-                raise timed_out
-            chunk = resp.raw.read1(_CHUNK, decode_content=True)
-            if not chunk:
-                if time.monotonic() >= give_up_at:  # cut by the watchdog, not the end of the answer
-                    raise timed_out
-                return b"".join(parts)
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise too_big
-            parts.append(chunk)
+            if len(resp.body) > self.max_bytes:  # whatever the transport, the bound holds
+                raise self._too_big(resp.status)
+            return resp
 
     def _wait(self, attempt: int, retry_after: float | None, why: str, give_up_at: float, timed_out: ApiError) -> None:
         delay = retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1)
         delay = min(delay, self.max_wait)
-        if time.monotonic() + delay >= give_up_at:
+        if self._clock() + delay >= give_up_at:
             raise timed_out
         log.info("Edge Impulse API: %s, retrying in %.1f s", why, delay)
-        time.sleep(delay)
+        self._sleep(delay)
 
-    def _decode(self, resp: requests.Response, path: str, raw: bytes) -> dict[str, Any]:
-        status = resp.status_code
+    def _decode(self, resp: Response, path: str) -> dict[str, Any]:
+        status = resp.status
         try:
-            body = json.loads(raw)
+            body = json.loads(resp.body)
         except (ValueError, RecursionError):  # not JSON, a 5,000-digit number, nesting past ~1,000 levels
             body = None
         error = self._scrub(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else None
@@ -294,7 +263,7 @@ class EdgeImpulseClient:
         if status >= 400:
             raise ApiError(f"the server answered HTTP {status}{': ' + error if error else ''}; try again later", status)
         if not isinstance(body, dict):
-            ctype = self._scrub(resp.headers.get("Content-Type", "unknown type"))[:100]
+            ctype = self._scrub(resp.header("Content-Type") or "unknown type")[:100]
             raise ApiError(f"the answer to {path} was not JSON ({ctype}); is the base URL right?", status)
         if body.get("success") is False:
             raise ApiError(f"{error or 'the request failed without a reason'}", status)
@@ -334,11 +303,11 @@ class EdgeImpulseClient:
     def download_learn_model(self, project_id: int, learn_id: int, download_id: str) -> bytes:
         """A learn block's model file, as downloaded (`GET /api/{projectId}/learn-data/{learnId}/model/{id}`)."""
         path = f"/api/{int(project_id)}/learn-data/{int(learn_id)}/model/{quote(download_id, safe='')}"
-        resp, body = self._exchange("GET", path)
-        if resp.status_code >= 300 or body[:1] == b"{":  # an error answer: JSON, decoded to its message
-            self._decode(resp, path, body)
-            raise ApiError(f"the answer to {path} was JSON, not a model file", resp.status_code)
-        return body
+        resp = self._exchange("GET", path)
+        if resp.status >= 300 or resp.body[:1] == b"{":  # an error answer: JSON, decoded to its message
+            self._decode(resp, path)
+            raise ApiError(f"the answer to {path} was JSON, not a model file", resp.status)
+        return resp.body
 
     def get_anomaly_config(self, project_id: int, learn_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}")
@@ -382,7 +351,7 @@ class EdgeImpulseClient:
         }
         path = f"/api/{int(project_id)}/impulse/{int(impulse_id)}/set-thresholds"
         try:
-            answer = self._request("POST", path, json=body)
+            answer = self._request("POST", path, json_body=body)
         except AuthError as exc:
             raise AuthError(
                 f"this key may not change thresholds (HTTP {exc.status}): writing needs an admin key "

@@ -1,5 +1,6 @@
-"""Shared fixtures: the demo model, tiny hand-made models, a real local API server, and the app
-started through AppTest with its sidebar set up. Plain helpers live in `tests/support/`."""
+"""Shared fixtures: the demo model, tiny hand-made models, the local API (in memory, or a real server
+where a test needs a socket), and the app started through AppTest with its sidebar set up. Plain
+helpers live in `tests/support/`."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from ei_anomaly import AnomalyBlock, load_metadata
 from ei_anomaly.demo import DEMO_DIR, load_demo_model
-from ei_anomaly.server import EdgeImpulseStub, LocalServer
+from ei_anomaly.local_api import EdgeImpulseStub, LocalServer
 from tests.support import apptest
 from tests.support.constants import API_KEY, READONLY_KEY, ROOT, free_port, tiny_metadata
+from tests.support.local_api import API_KINDS, MemoryApi, SocketApi, new_stub
 
 
 @pytest.fixture
@@ -36,11 +38,18 @@ def demo_dir() -> Path:
 
 
 @pytest.fixture
-def api_server() -> Iterator[LocalServer]:
-    """An in-process server whose faults a test can set."""
-    server = LocalServer(EdgeImpulseStub(api_key=API_KEY)).start()
-    yield server
-    server.stop()
+def local_api() -> MemoryApi:
+    """A fresh local API in memory (`StubTransport`, a fake clock): what most API tests talk to.
+    Its stub takes an admin key and a read-only one; a test may set its faults or change it."""
+    return MemoryApi(new_stub())
+
+
+@pytest.fixture(params=sorted(API_KINDS))
+def either_api(request: pytest.FixtureRequest) -> Iterator[MemoryApi | SocketApi]:
+    """The local API in memory and over a real socket, one test each: the two must answer alike."""
+    api = API_KINDS[request.param](new_stub())
+    yield api
+    api.close()
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +79,8 @@ def served_api() -> Iterator[str]:
 
 @pytest.fixture
 def writable_api() -> Iterator[LocalServer]:
-    """A fresh in-process server per test (writes change its state), with an admin and a read-only key."""
+    """A fresh in-process server per test (writes change its state), with an admin and a read-only key:
+    for a client in another process (the CLI, the app in a browser) or in Streamlit's AppTest."""
     server = LocalServer(EdgeImpulseStub(api_key=API_KEY, readonly_key=READONLY_KEY)).start()
     yield server
     server.stop()

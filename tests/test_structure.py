@@ -73,6 +73,27 @@ def test_the_checker_sees_relative_imports():
     assert "ei_anomaly.figures.text" in found and "ei_anomaly.review" in found
 
 
+def test_nothing_below_the_local_api_imports_it():
+    """The local API (`ei_anomaly/local_api/`: the stub, its HTTP server and in-memory transport) sits
+    above the client and the blocks: it imports them, never the other way round. In the core only the
+    CLI's `serve` command reaches it, and the app never does."""
+    local_api = ROOT / "ei_anomaly" / "local_api"
+    cli = ROOT / "ei_anomaly" / "cli.py"
+
+    def reaches_it(module: str, names: list[str]) -> bool:
+        return module.startswith("ei_anomaly.local_api") or (module == "ei_anomaly" and "local_api" in names)
+
+    wrong = [
+        f"{path.relative_to(ROOT)} line {line}: {module}"
+        for path in [*python_files(*PROJECT_PACKAGES), ROOT / "app.py"]
+        if local_api not in path.parents and path != cli
+        for module, names, line in imports(path)
+        if reaches_it(module, names)
+    ]
+    assert not wrong, f"modules below the local API import it: {wrong}"
+    assert any(reaches_it(m, n) for m, n, _ in imports(cli))  # the check sees the one import it allows
+
+
 def is_test_module(module: str) -> bool:
     """`tests.app.test_app`, `tests.conftest`, a bare `test_cli`: modules a test must not import."""
     parts = module.split(".")

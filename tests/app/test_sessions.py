@@ -8,7 +8,7 @@ import collections
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ei_anomaly.server import EdgeImpulseStub, LocalServer
+from ei_anomaly.local_api import EdgeImpulseStub, LocalServer
 from tests.support.apptest import LOCAL_API_SETTINGS, choose_api_source, start_app
 
 

@@ -123,7 +123,7 @@ def test_api_failures_exit_3_without_the_key(served_api, tmp_path):
 
 
 def test_serve_accepts_extra_metadata_files(tmp_path):
-    from ei_anomaly.server import EdgeImpulseStub
+    from ei_anomaly.local_api import EdgeImpulseStub
 
     extra = tmp_path / "mine.json"
     extra.write_text(

@@ -7,13 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import load_demo_gmm_model
 from ei_anomaly.evaluation import predictions_frame
 from ei_anomaly.model_testing import block_test_windows
 from ei_anomaly.review import compare_blocks, shared_upload_windows, shared_validation_windows
 from ei_anomaly.review.compare import cost_comparison, shared_model_testing_windows
-from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID
+from tests.support.constants import BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +97,8 @@ def test_an_upload_with_a_label_column_is_a_shared_source():
     assert "2 unscorable or unlabelled left out" in shared.origin
 
 
-def test_model_testing_results_of_both_blocks_from_the_local_server(api_server, blocks):
-    client = EdgeImpulseClient(API_KEY, api_server.base_url)
+def test_model_testing_results_of_both_blocks_from_the_local_api(local_api, blocks):
+    client = local_api.client()
     results = client.get_model_testing_results(PROJECT_ID)
     shared = shared_model_testing_windows(
         block_test_windows(results, BLOCK_ID), block_test_windows(results, GMM_BLOCK_ID)

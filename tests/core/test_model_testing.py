@@ -1,4 +1,5 @@
-"""Model-testing results -> labelled windows of one block; the client's write-back calls."""
+"""Model-testing results -> labelled windows of one block; the client's write-back calls (against the
+local API in memory: `local_api`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import pytest
 
 from ei_anomaly import ApiError, AuthError, NotFoundError
 from ei_anomaly.blocks.fetch import fetch_block
-from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import demo_test_samples, load_demo_model
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
-from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, READONLY_KEY
+from tests.support.constants import BLOCK_ID, PROJECT_ID, READONLY_KEY
 
 
 def classification(block_id, scores, outcomes, labels=None):
@@ -84,8 +84,8 @@ def test_no_usable_results_say_why_and_what_to_do(response, reason, how):
     assert reason in found.reason and how in found.how_to
 
 
-def test_demo_results_from_the_server_use_the_projects_own_scores(writable_api):
-    client = EdgeImpulseClient(API_KEY, writable_api.base_url)
+def test_demo_results_from_the_server_use_the_projects_own_scores(local_api):
+    client = local_api.client()
     assert client.find_impulse_for_block(PROJECT_ID, BLOCK_ID) == 1
     windows = block_test_windows(client.get_model_testing_results(PROJECT_ID, 1), BLOCK_ID)
     assert isinstance(windows, TestWindows)
@@ -98,8 +98,8 @@ def test_demo_results_from_the_server_use_the_projects_own_scores(writable_api):
         client.get_model_testing_results(PROJECT_ID, 99)
 
 
-def test_set_thresholds_writes_and_every_later_answer_shows_it(writable_api):
-    client = EdgeImpulseClient(API_KEY, writable_api.base_url)
+def test_set_thresholds_writes_and_every_later_answer_shows_it(local_api):
+    client = local_api.client()
     saved = client.set_thresholds(PROJECT_ID, 1, [(BLOCK_ID, "min_anomaly_score", 0.75)], allow_regenerate=False)
     assert saved.had_model_testing_results and saved.regenerate_model_testing_status == "regenerated"
     assert "regenerated" in saved.describe()
@@ -110,8 +110,8 @@ def test_set_thresholds_writes_and_every_later_answer_shows_it(writable_api):
     assert results["result"][0]["classifications"][0]["thresholds"][0]["value"] == 0.75
 
 
-def test_a_read_only_key_can_read_but_not_write(writable_api):
-    client = EdgeImpulseClient(READONLY_KEY, writable_api.base_url)
+def test_a_read_only_key_can_read_but_not_write(local_api):
+    client = local_api.client(READONLY_KEY)
     assert fetch_block(client, PROJECT_ID, BLOCK_ID).default_threshold == 0.3
     with pytest.raises(AuthError, match="admin key") as err:
         client.set_thresholds(PROJECT_ID, 1, [(BLOCK_ID, "min_anomaly_score", 0.75)], allow_regenerate=False)
@@ -119,9 +119,9 @@ def test_a_read_only_key_can_read_but_not_write(writable_api):
     assert fetch_block(client, PROJECT_ID, BLOCK_ID).default_threshold == 0.3  # nothing changed
 
 
-def test_regeneration_by_job(writable_api):
-    writable_api.stub.regenerate = "job"
-    client = EdgeImpulseClient(API_KEY, writable_api.base_url)
+def test_regeneration_by_job(local_api):
+    local_api.stub.regenerate = "job"
+    client = local_api.client()
     started = client.set_thresholds(PROJECT_ID, 1, [(BLOCK_ID, "min_anomaly_score", 0.5)], allow_regenerate=True)
     assert started.regenerate_model_testing_status == "started_job" and started.regenerate_job_id is not None
     assert f"job {started.regenerate_job_id}" in started.describe()
@@ -133,8 +133,8 @@ def test_regeneration_by_job(writable_api):
     assert not after.had_model_testing_results and after.regenerate_model_testing_status == "not_regenerated"
 
 
-def test_no_impulse_holds_an_unknown_block(writable_api):
-    client = EdgeImpulseClient(API_KEY, writable_api.base_url)
+def test_no_impulse_holds_an_unknown_block(local_api):
+    client = local_api.client()
     with pytest.raises(NotFoundError, match="no impulse of project 48213 holds learn block 77"):
         client.find_impulse_for_block(PROJECT_ID, 77)
     with pytest.raises(ApiError, match="has no threshold 'nope'"):

@@ -19,7 +19,7 @@ SERVER = textwrap.dedent(
     """
     import resource, sys
     resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
-    from ei_anomaly.server import EdgeImpulseStub, LocalServer
+    from ei_anomaly.local_api import EdgeImpulseStub, LocalServer
     try:
         server = LocalServer(EdgeImpulseStub(), request_timeout=1.0, request_deadline=3.0)
     except TypeError:

@@ -1,4 +1,4 @@
-"""The local server's GMM parts: the demo's GMM block and the model-file downloads.
+"""The local API's GMM parts: the demo's GMM block and the model-file downloads.
 
 `GET /api/{projectId}/downloads` lists each GMM block's float32 TFLite file (`Download`:
 id, name, type, size, link, impulseId) and `GET /api/{projectId}/learn-data/{learnId}/model/{id}`
@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from .blocks import CONFIG_FILE, AnomalyBlock, BlockFiles, build_block, read_block_dir
-from .client import FLOAT32_MODEL_DOWNLOAD_ID
-from .demo import GMM_DEMO_DIR, demo_training_features
-from .metadata import feature_names_from_config
+from ..blocks import CONFIG_FILE, AnomalyBlock, BlockFiles, build_block, read_block_dir
+from ..client import FLOAT32_MODEL_DOWNLOAD_ID
+from ..demo import GMM_DEMO_DIR, demo_training_features
+from ..metadata import feature_names_from_config
 
 __all__ = ["demo_gmm_block_parts", "gmm_downloads"]
 

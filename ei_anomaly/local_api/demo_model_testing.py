@@ -1,7 +1,7 @@
 """The demo project's model-testing results, as Studio's `classify/all/result` answers them.
 
 Scores come from the project's own SDK-exact scorer on the demo's test samples
-(`demo.demo_test_samples`); the local server builds the answer from them with the block's
+(`demo.demo_test_samples`); the local API builds the answer from them with the block's
 current thresholds, so a threshold written with set-thresholds shows in the next answer.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .blocks import AnomalyBlock
-from .demo import DemoTestSample
-from .rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD, is_anomaly
+from ..blocks import AnomalyBlock
+from ..demo import DemoTestSample
+from ..rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD, is_anomaly
 
 WINDOW_MS, INCREASE_MS, HZ = 2000, 80, 62.5
 CREATED = "2026-11-21T09:00:00.000Z"

@@ -1,39 +1,35 @@
-"""A local Edge Impulse-compatible API server: the demo project (plus any metadata files).
+"""The local API's state and answers: the demo project (plus any metadata files), as Studio answers.
 
 Same paths, shapes and status codes as Studio's API for what Anomaly Lens reads, so the app's
-"Edge Impulse project" source and the tests can talk to it exactly as to the real service.
-Loopback only. Fault modes (slow answers, 5xx, 429 with Retry-After, malformed JSON) let tests
-exercise the client's retries and error messages.
-
-Each connection has a socket timeout and a deadline for its whole request, so a slow-loris
-(many connections sending a request a byte at a time, or never) cannot hold threads and file
-descriptors until normal clients are refused. Request lines and headers are bounded by
-`http.server` (64 KiB per line, 100 headers).
+"Edge Impulse project" source and the tests can talk to it exactly as to the real service. Two
+front ends carry its answers: the HTTP server (`server.py`, `python -m ei_anomaly serve`) and the
+in-memory transport (`transport.py`); both call `EdgeImpulseStub.reply`, so they answer alike.
+Fault modes (slow answers, 5xx, 429 with Retry-After, malformed JSON, `success: false`) let tests
+exercise the client's retries and error messages; a slow answer is a delay the front end spends.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
-import socket
 import threading
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from .blocks import AnomalyBlock, BlockFiles, load_block
-from .demo import GMM_DEMO_BLOCK_ID, demo_files, demo_test_samples, demo_training_features, trained_graph
-from .demo_gmm_server import demo_gmm_block_parts, gmm_downloads
+from ..blocks import AnomalyBlock, BlockFiles, load_block
+from ..demo import GMM_DEMO_BLOCK_ID, demo_files, demo_test_samples, demo_training_features, trained_graph
+from ..metadata import feature_names_from_config
+from ..rules import FLOAT32_MAX, fits_float32
+from .demo_gmm import demo_gmm_block_parts, gmm_downloads
 from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
-from .metadata import feature_names_from_config
-from .rules import FLOAT32_MAX, fits_float32
+
+__all__ = ["MAX_POST_BYTES", "Answer", "EdgeImpulseStub", "FaultPlan"]
 
 _BLOCK = re.compile(r"^/v1/api/(\d+)/training/anomaly/(\d+)(/metadata|/features/get-graph|/gmm/metadata)?$")
 _LEARN_MODEL = re.compile(r"^/v1/api/(\d+)/learn-data/(\d+)/model/([A-Za-z0-9_.-]+)$")
@@ -43,8 +39,24 @@ _IMPULSES = re.compile(r"^/v1/api/(\d+)/impulses$")
 _CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
 _SET_THRESHOLDS = re.compile(r"^/v1/api/(\d+)/impulse/(\d+)/set-thresholds$")
 MAX_POST_BYTES = 1 << 20
-REQUEST_TIMEOUT = 10.0  # seconds a connection may stay silent
-REQUEST_DEADLINE = 30.0  # seconds one request (read, answer) may take in all, however it trickles
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer as it leaves the local API: status, body, its type, extra headers (Retry-After),
+    and how many seconds it comes late (the "slow" fault; the front end spends them)."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def _json_answer(status: int, body: Any) -> Answer:
+    if isinstance(body, bytes):  # a model file
+        return Answer(status, body, "application/octet-stream")
+    return Answer(status, json.dumps(body).encode())
 
 
 @dataclass
@@ -114,7 +126,7 @@ def _config_for(meta: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 class EdgeImpulseStub:
-    """The server's state: one project with the demo's learn blocks plus extra metadata files."""
+    """The local API's state: one project with the demo's learn blocks plus extra metadata files."""
 
     def __init__(
         self, api_key: str | None = None, extra_metadata: list[Path] | None = None, *, readonly_key: str | None = None
@@ -150,6 +162,32 @@ class EdgeImpulseStub:
             learn.append(
                 {"id": block_id, "type": "anomaly", "name": name, "dsp": [2], "title": "Anomaly Detection (K-means)"}
             )
+
+    def reply(self, method: str, target: str, key: str | None, body: bytes = b"") -> Answer:
+        """The answer to one request, whichever front end carried it. `target` is the path and query
+        (as in a request line), `key` the `x-api-key` header. A GET suffers the fault plan's next
+        fault; a POST is only set-thresholds, and is never spoilt."""
+        parts = urlsplit(target)
+        if method == "POST":
+            if len(body) > MAX_POST_BYTES:
+                return Answer(400, b'{"success":false,"error":"Bad or too large Content-Length"}')
+            return _json_answer(*self.answer_post(parts.path, body, key))
+        if method != "GET":
+            return Answer(501, b'{"success":false,"error":"Unsupported method"}')
+        fault = self.faults.take()
+        if fault == "5xx":
+            return Answer(503, b'{"success":false,"error":"Service temporarily unavailable"}')
+        if fault == "429":
+            retry_after = {"Retry-After": f"{self.faults.retry_after:g}"}
+            return Answer(429, b'{"success":false,"error":"Too many requests"}', headers=retry_after)
+        if fault == "unsuccessful":
+            return Answer(200, b'{"success":false,"error":"Job is still running, try again later"}')
+        if fault == "malformed":
+            return Answer(200, b'{"success": true, "clusters": [')
+        answer = _json_answer(*self.answer(parts.path, parse_qs(parts.query), key))
+        if fault == "slow":
+            return Answer(answer.status, answer.body, answer.content_type, answer.headers, self.faults.delay)
+        return answer
 
     def answer(self, path: str, query: dict[str, list[str]], key: str | None) -> tuple[int, Any]:
         """(status, JSON body) for a GET, as Studio would answer it."""
@@ -311,138 +349,3 @@ def _float32_value(value: Any) -> bool:
         if not math.isfinite(value):
             return True
     return fits_float32(value)
-
-
-def _handler(
-    stub: EdgeImpulseStub, read_timeout: float = REQUEST_TIMEOUT, deadline: float = REQUEST_DEADLINE
-) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "EdgeImpulseStub/1"
-        timeout = read_timeout  # StreamRequestHandler puts it on the connection's socket
-
-        def handle_one_request(self) -> None:
-            """Socket timeout per read (`self.timeout`) plus a wall-clock deadline for the request:
-            a client trickling header bytes just under the timeout is cut off too."""
-            watchdog = threading.Timer(deadline, self._drop)
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                super().handle_one_request()
-            finally:
-                watchdog.cancel()
-
-        def _drop(self) -> None:
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet; never log headers
-            pass
-
-        def _send(
-            self, status: int, body: bytes, ctype: str = "application/json", extra: dict[str, str] | None = None
-        ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
-                self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            fault = stub.faults.take()
-            if fault == "slow":
-                time.sleep(stub.faults.delay)
-            elif fault == "5xx":
-                return self._send(503, b'{"success":false,"error":"Service temporarily unavailable"}')
-            elif fault == "429":
-                return self._send(
-                    429,
-                    b'{"success":false,"error":"Too many requests"}',
-                    extra={"Retry-After": f"{stub.faults.retry_after:g}"},
-                )
-            elif fault == "unsuccessful":
-                return self._send(200, b'{"success":false,"error":"Job is still running, try again later"}')
-            elif fault == "malformed":
-                return self._send(200, b'{"success": true, "clusters": [', ctype="application/json")
-            parts = urlsplit(self.path)
-            status, body = stub.answer(parts.path, parse_qs(parts.query), self.headers.get("x-api-key"))
-            if isinstance(body, bytes):  # a model file
-                return self._send(status, body, "application/octet-stream")
-            self._send(status, json.dumps(body).encode())
-
-        def do_POST(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_POST_BYTES:
-                return self._send(400, b'{"success":false,"error":"Bad or too large Content-Length"}')
-            body = self.rfile.read(length)
-            status, answer = stub.answer_post(urlsplit(self.path).path, body, self.headers.get("x-api-key"))
-            self._send(status, json.dumps(answer).encode())
-
-    return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    request_queue_size = 128  # listen backlog (socketserver's default is 5): bursts wait, not fail
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A dropped connection is the client's business: no traceback on the terminal."""
-
-
-class LocalServer:
-    """Runs an `EdgeImpulseStub` on 127.0.0.1 in a background thread."""
-
-    def __init__(
-        self,
-        stub: EdgeImpulseStub | None = None,
-        port: int = 0,
-        request_timeout: float = REQUEST_TIMEOUT,
-        request_deadline: float = REQUEST_DEADLINE,
-    ) -> None:
-        self.stub = stub or EdgeImpulseStub()
-        self.httpd = _QuietServer(("127.0.0.1", port), _handler(self.stub, request_timeout, request_deadline))
-        self.httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def start(self) -> LocalServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> LocalServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def serve(
-    port: int, api_key: str | None, extra: list[Path], fault: str | None = None, readonly_key: str | None = None
-) -> None:
-    """Serve until interrupted (the CLI's `serve`)."""
-    stub = EdgeImpulseStub(api_key, extra, readonly_key=readonly_key)
-    stub.faults.mode = fault
-    server = LocalServer(stub, port)
-    print(
-        f"Edge Impulse-compatible API on {server.base_url} (project {stub.project_id}, "
-        f"anomaly blocks {sorted(stub.blocks)}); Ctrl+C stops it",
-        flush=True,
-    )
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
