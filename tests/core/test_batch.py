@@ -230,6 +230,14 @@ def test_dask_dataframe_map_partitions(shards, cluster):
     assert (result["nearest_cluster"].fillna(-1).to_numpy() == expected["nearest_cluster"].fillna(-1).to_numpy()).all()
 
 
+def wait_until_no_task_runs(client, timeout: float = 30) -> None:
+    """Until no worker runs a task, cancelled ones still running in their threads included."""
+    deadline = time.monotonic() + timeout
+    while sum(client.run(lambda dask_worker: len(dask_worker.state.executing)).values()):
+        assert time.monotonic() < deadline, "tasks still running"
+        time.sleep(0.01)
+
+
 @pytest.mark.slow  # the module's local Dask cluster
 def test_a_bad_file_fails_the_job_and_leaves_no_output(shards, cluster, tmp_path):
     _, client = cluster
@@ -242,7 +250,7 @@ def test_a_bad_file_fails_the_job_and_leaves_no_output(shards, cluster, tmp_path
     scorer = BatchScorer.for_sample(METADATA, sample_table(files[0]))
     with pytest.raises(FeatureFileError, match=r"^features: shard-2.parquet: this batch has no column 'accX RMS'"):
         run_job(client, scorer, plan_partitions(files, 1000), tmp_path / "out")
-    time.sleep(0.5)  # tasks already running when the job failed end on their own
+    wait_until_no_task_runs(client)  # tasks already running when the job failed end on their own
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
