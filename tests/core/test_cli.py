@@ -59,6 +59,21 @@ def test_score_writes_parquet_with_every_row_and_column(tmp_path, demo_paths):
     assert "3 unscorable" in summary
 
 
+def test_in_process_runs_leave_the_environment_directory_and_streams_as_they_were(tmp_path, demo_paths, monkeypatch):
+    """tests/support/cli.py: what a run sets (its `env`, the command's own OMP_WAIT_POLICY, its
+    working directory) holds during that run only."""
+    monkeypatch.setenv("EI_API_KEY", "from-the-outer-environment")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    environ, cwd, streams = dict(os.environ), os.getcwd(), (sys.stdout, sys.stderr)
+    proc = run_cli("score", *demo_paths, "-o", "scored.csv", env={"ANOMALY_LENS_MAX_ROWS": "10"}, cwd=tmp_path)
+    assert proc.returncode == 2 and "ANOMALY_LENS_MAX_ROWS" in proc.stderr
+    proc = run_cli("score", *demo_paths, "-o", "scored.csv", cwd=tmp_path)
+    assert proc.returncode == 0 and (tmp_path / "scored.csv").exists() and proc.stdout == ""
+    assert run("blocks", "--project-id", PROJECT_ID).returncode == 2  # EI_API_KEY removed for the call
+    assert dict(os.environ) == environ and "OMP_WAIT_POLICY" not in os.environ
+    assert os.getcwd() == cwd and (sys.stdout, sys.stderr) == streams
+
+
 @pytest.mark.slow
 def test_score_to_stdout_is_csv(demo_paths):
     """A real process on purpose: the CSV reaches a pipe whole although `__main__` ends with `os._exit`."""
