@@ -8,7 +8,8 @@ What in-process runs cannot see (`__main__`'s flush and `os._exit`, imports of a
 interpreter, `serve` blocking until it is killed) stays with the few subprocess tests that say so.
 
 Nothing leaks from one call to the next: the environment is put back as it was, keys the
-command set itself included (`OMP_WAIT_POLICY`), as are the working directory and the streams.
+command set itself included (`OMP_WAIT_POLICY`, which OpenMP has read before any command runs),
+as are the working directory and the streams.
 Warnings are written to the captured stderr as a fresh interpreter would show them, so a stray
 warning breaks a "one line on stderr" check here as it would for a user.
 """
@@ -29,7 +30,7 @@ from typing import TextIO
 # loaded it does nothing.
 import numba  # noqa: F401
 
-from ei_anomaly import cli
+from ei_anomaly import cli, scoring
 
 # What a fresh `python -m ei_anomaly` shows: every warning (once per place) but these, Python's default filters.
 _QUIET_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
@@ -62,6 +63,10 @@ def run_cli(
     one, e.g. `{"EI_API_KEY": None}`); `cwd`: the working directory for this call.
     A traceback on stderr fails the test: no command run here may end in an unexpected failure."""
     argv = [str(a) for a in args]
+    # OpenMP reads OMP_WAIT_POLICY once, when numba first loads its threading layer. Loaded here,
+    # under this process's own environment, the policy `score` and `alarms` set for their own
+    # process cannot outlive the call (the first kernel call would otherwise be in the command).
+    scoring.threading_layer()
     out, err = io.BytesIO(), io.BytesIO()
     # write_through: text and bytes written to stdout land in the order they were written
     stdout = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
