@@ -3,6 +3,7 @@ started through AppTest with its sidebar set up. Plain helpers live in `tests/su
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -18,6 +19,13 @@ from ei_anomaly.demo import DEMO_DIR, load_demo_model
 from ei_anomaly.server import EdgeImpulseStub, LocalServer
 from tests.support import apptest
 from tests.support.constants import API_KEY, READONLY_KEY, ROOT, free_port, tiny_metadata
+
+# The OpenMP wait policy the CLI sets for itself (ei_anomaly/cli.py), for this process too, read
+# when numba first loads its threading layer: the commands the tests run in-process see what a
+# user's process sees, and many small kernel calls (an explanation per row, the local server's
+# model-testing answers) do not wait on spinning threads, which cost milliseconds a call on a
+# busy 2-core machine. The subprocesses started here inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture
