@@ -4,6 +4,7 @@ helpers live in `tests/support/`."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -20,6 +21,13 @@ from ei_anomaly.local_api import EdgeImpulseStub, LocalServer
 from tests.support import apptest
 from tests.support.constants import API_KEY, READONLY_KEY, ROOT, free_port, tiny_metadata
 from tests.support.local_api import API_KINDS, MemoryApi, SocketApi, new_stub
+
+# The OpenMP wait policy the CLI sets for itself (ei_anomaly/cli.py), for this process too, read
+# when numba first loads its threading layer: the commands the tests run in-process see what a
+# user's process sees, and many small kernel calls (an explanation per row, the local server's
+# model-testing answers) do not wait on spinning threads, which cost milliseconds a call on a
+# busy 2-core machine. The subprocesses started here inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture

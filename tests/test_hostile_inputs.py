@@ -22,20 +22,13 @@ from ei_anomaly.features import read_feature_file, scored_csv
 from ei_anomaly.limits import MB, Limits
 from ei_anomaly.metadata import parse_metadata
 from ei_anomaly.review import SourceKind
+from tests.support.cli import CliResult, run_cli
 from tests.support.constants import ROOT, tiny_metadata
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "ei_anomaly", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+def cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """The command in this process, from the repository root as the user's shell would be."""
+    return run_cli(*args, env=env, cwd=ROOT)
 
 
 def write_json(tmp_path: Path, text: str, name: str = "meta.json") -> Path:
@@ -162,8 +155,10 @@ def peak_rss_mb_of(code: str) -> tuple[subprocess.CompletedProcess, float]:
     return run, int(run.stdout.split()[-1]) / 1024 if run.stdout.split() else float("nan")
 
 
+@pytest.mark.slow
 def test_a_small_parquet_file_that_decodes_to_gigabytes_is_refused_from_its_footer(tmp_path):
-    """The probe's file: 200M rows of zeros (4.8 GB read) in a few MB. Refused before decoding."""
+    """The probe's file: 200M rows of zeros (4.8 GB read) in a few MB. Refused before decoding.
+    Read in a new interpreter on purpose: its own peak memory is measured."""
     path = zeros_parquet(tmp_path / "bomb.parquet", row_groups=200)
     assert path.stat().st_size < 30 * MB
     started = time.perf_counter()

@@ -1,20 +1,20 @@
-"""`python -m ei_anomaly alarms` as a user runs it: real processes, real files, exit codes."""
+"""`python -m ei_anomaly alarms` as a user runs it (in-process, tests/support/cli.py): real files, exit codes."""
 
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from ei_anomaly import streaming
 from ei_anomaly.alarms import AlarmPolicy, Smoothing, build_fleet_log, simulate
+from ei_anomaly.alarms.log_file import choose_fleet_columns, read_fleet_log
 from ei_anomaly.demo import FLEET_LOG_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
+from tests.support.cli import run_cli
 from tests.support.constants import ROOT
 from tests.support.sdk_smooth import reference_device
 
@@ -23,16 +23,7 @@ COLUMNS = ["device", "windows", "anomaly_windows", "alarms", "days", "alarms_per
 
 
 def run(*args):
-    env = {k: v for k, v in os.environ.items() if k != "EI_API_KEY"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "ei_anomaly", "alarms", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=180,
-    )
-    assert b"Traceback" not in proc.stderr
-    return proc
+    return run_cli("alarms", *args, env={"EI_API_KEY": None})
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +64,7 @@ def test_alarms_per_device_equal_the_sdk_restatement(tmp_path, fleet, smooth, co
         days = (seconds[-1] - seconds[0]) / 86400
         assert float(row[4]) == days
         assert float(row[5]) == sum(alarms) / days
-    summary = proc.stderr.decode()
+    summary = proc.stderr
     assert "simulation: anomaly-only" in summary
     assert "fleet: 36 devices, 15552 windows" in summary
 
@@ -101,7 +92,7 @@ def test_class_column_makes_the_exact_path(tmp_path):
     out = tmp_path / "a.csv"
     proc = run(META, path, "-o", out, "--smooth", "10:4", "--class-column", "predicted", "--threshold", "0.1")
     assert proc.returncode == 0, proc.stderr
-    assert "simulation: with classes (2 classes" in proc.stderr.decode()
+    assert "simulation: with classes (2 classes" in proc.stderr
     _, rows = read_table(out)
     assert {r[7] for r in rows} == {"with classes"}
     # the same through the library
@@ -122,14 +113,14 @@ def test_stride_without_a_time_column(tmp_path):
     out = tmp_path / "a.csv"
     proc = run(META, path, "-o", out)
     assert proc.returncode == 2 and not out.exists()
-    assert "--stride" in proc.stderr.decode() and proc.stderr.decode().count("\n") == 1
+    assert "--stride" in proc.stderr and proc.stderr.count("\n") == 1
     proc = run(META, path, "-o", out, "--stride", "600")
     assert proc.returncode == 0, proc.stderr
     _, rows = read_table(out)
     counts = frame["device"].value_counts()
     for r in rows:
         assert float(r[4]) == (counts[r[0]] - 1) * 600 / 86400
-    assert "stride of 600 s" in proc.stderr.decode()
+    assert "stride of 600 s" in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -146,7 +137,7 @@ def test_stride_without_a_time_column(tmp_path):
 def test_bad_input_exits_2_with_one_line_and_no_file(tmp_path, args, message):
     out = tmp_path / "a.csv"
     proc = run(META, FLEET_LOG_CSV, "-o", out, *args)
-    err = proc.stderr.decode()
+    err = proc.stderr
     assert proc.returncode == 2 and not out.exists()
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
 
@@ -156,19 +147,13 @@ def test_read_in_blocks_like_score(tmp_path):
     out = tmp_path / "a.csv"
     proc = run(META, FLEET_LOG_CSV, "-o", out, "--smooth", "4:3")
     assert proc.returncode == 0
-    code = (
-        "import sys; from pathlib import Path; import ei_anomaly.streaming as s; "
-        "from ei_anomaly.alarms.log_file import read_fleet_log, choose_fleet_columns; "
-        "from ei_anomaly.demo import load_demo_model, FLEET_LOG_CSV; "
-        "st = s.open_feature_stream(FLEET_LOG_CSV, block_bytes=20000); "
-        "c = choose_fleet_columns(st.first.columns, None, None, None); "
-        "r = read_fleet_log(st, load_demo_model(), c, None); "
-        "from ei_anomaly.alarms import simulate, AlarmPolicy, Smoothing; "
-        "a = simulate(r.log, AlarmPolicy(0.3, Smoothing(4, 3))); "
-        "print(st.first.n_rows, r.rows, r.log.n_windows, *a.alarms.tolist())"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120, text=True)
-    first, rows, windows, *alarms = map(int, proc.stdout.split())
-    assert first < rows == windows == 15552
+    stream = streaming.open_feature_stream(FLEET_LOG_CSV, block_bytes=20000)
+    try:
+        columns = choose_fleet_columns(stream.first.columns, None, None, None)
+        read = read_fleet_log(stream, load_demo_model(), columns, None)
+    finally:
+        stream.close()
+    alarms = simulate(read.log, AlarmPolicy(0.3, Smoothing(4, 3))).alarms.tolist()
+    assert stream.first.n_rows < read.rows == read.log.n_windows == 15552
     _, table = read_table(out)
     assert alarms == [int(r[3]) for r in table] and sum(alarms) > 0

@@ -28,6 +28,7 @@ from ei_anomaly.batch import BatchScorer, model_from_json
 from ei_anomaly.batch_job import find_inputs, local_cluster, plan_partitions, run_job, sample_table
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR
 from ei_anomaly.features import map_columns, read_feature_file, score_table, scored_table
+from tests.support.cli import run_cli
 from tests.support.constants import ROOT
 
 distributed = pytest.importorskip("distributed")
@@ -189,6 +190,7 @@ def test_inputs_and_partitions(shards):
 # --- on a local cluster ----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the module's local Dask cluster: worker processes
 def test_job_output_is_complete_and_exact(shards, cluster, tmp_path):
     _, client = cluster
     files = find_inputs([str(shards)])
@@ -210,6 +212,7 @@ def read_output_of(out_dir: Path, file_index: int) -> pa.Table:
     return pa.concat_tables([pq.read_table(f) for f in sorted(out_dir.glob(f"{file_index:05d}-*.parquet"))])
 
 
+@pytest.mark.slow  # the module's local Dask cluster
 def test_dask_dataframe_map_partitions(shards, cluster):
     import dask.dataframe as dd
 
@@ -227,6 +230,15 @@ def test_dask_dataframe_map_partitions(shards, cluster):
     assert (result["nearest_cluster"].fillna(-1).to_numpy() == expected["nearest_cluster"].fillna(-1).to_numpy()).all()
 
 
+def wait_until_no_task_runs(client, timeout: float = 30) -> None:
+    """Until no worker runs a task, cancelled ones still running in their threads included."""
+    deadline = time.monotonic() + timeout
+    while sum(client.run(lambda dask_worker: len(dask_worker.state.executing)).values()):
+        assert time.monotonic() < deadline, "tasks still running"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow  # the module's local Dask cluster
 def test_a_bad_file_fails_the_job_and_leaves_no_output(shards, cluster, tmp_path):
     _, client = cluster
     inputs = tmp_path / "in"
@@ -238,10 +250,11 @@ def test_a_bad_file_fails_the_job_and_leaves_no_output(shards, cluster, tmp_path
     scorer = BatchScorer.for_sample(METADATA, sample_table(files[0]))
     with pytest.raises(FeatureFileError, match=r"^features: shard-2.parquet: this batch has no column 'accX RMS'"):
         run_job(client, scorer, plan_partitions(files, 1000), tmp_path / "out")
-    time.sleep(0.5)  # tasks already running when the job failed end on their own
+    wait_until_no_task_runs(client)  # tasks already running when the job failed end on their own
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
+@pytest.mark.slow  # a local Dask cluster of its own, a worker killed and replaced
 def test_a_worker_killed_mid_run_is_survived(tmp_path):
     """SIGKILL a worker process while it is scoring: Dask reruns its tasks, and the output is still
     complete and identical to the in-process scorer."""
@@ -291,7 +304,8 @@ def test_a_worker_killed_mid_run_is_survived(tmp_path):
 # --- the command -----------------------------------------------------------------------------
 
 
-def run_cli(*args: object) -> subprocess.CompletedProcess:
+def run_process(*args: object) -> subprocess.CompletedProcess:
+    """`python -m ei_anomaly batch ...` in a new interpreter, as a user types it."""
     proc = subprocess.run(
         [sys.executable, "-m", "ei_anomaly", "batch", *map(str, args)],
         cwd=ROOT,
@@ -302,9 +316,12 @@ def run_cli(*args: object) -> subprocess.CompletedProcess:
     return proc
 
 
+@pytest.mark.slow
 def test_cli_on_a_local_cluster(shards, tmp_path):
+    """A real process on purpose: `batch` as a user runs it, its local cluster's worker processes
+    started from `python -m ei_anomaly` (not from pytest) and stopped before the command exits."""
     out = tmp_path / "scored"
-    proc = run_cli(METADATA, shards / "shard-0.parquet", shards / "shard-3.csv", "-o", out, "--workers", "2")
+    proc = run_process(METADATA, shards / "shard-0.parquet", shards / "shard-3.csv", "-o", out, "--workers", "2")
     assert proc.returncode == 0, proc.stderr.decode()
     summary = proc.stderr.decode().strip().splitlines()[-1]
     expected = [in_process(shards / "shard-0.parquet"), in_process(shards / "shard-3.csv")]
@@ -316,12 +333,14 @@ def test_cli_on_a_local_cluster(shards, tmp_path):
     assert_same(read_output_of(out, 1), expected[1])
 
 
+@pytest.mark.slow  # the module's local Dask cluster
 def test_cli_on_an_existing_scheduler(shards, cluster, tmp_path):
     c, _ = cluster
     out = tmp_path / "scored"
-    proc = run_cli(METADATA, shards / "*.parquet", "-o", out, "--scheduler", c.scheduler_address, "--threshold", "2")
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert "3 files, 7500 rows" in proc.stderr.decode()
+    args = ["batch", METADATA, shards / "*.parquet", "-o", out, "--scheduler", c.scheduler_address, "--threshold", "2"]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 files, 7500 rows" in proc.stderr
     table = read_output(out)
     assert table.num_rows == 7500
     flags = table.column("is_anomaly").combine_chunks()
@@ -329,24 +348,25 @@ def test_cli_on_an_existing_scheduler(shards, cluster, tmp_path):
     assert flags.equals(pa.compute.greater(scores, pa.scalar(2.0, pa.float32())))
 
 
+@pytest.mark.slow  # the last case starts a local Dask cluster before the output directory is refused
 def test_cli_errors_are_one_line_and_leave_nothing(tmp_path, shards):
     bad = tmp_path / "bad.json"
     bad.write_text(
         json.dumps({"scale": [1], "mean": [0, 1], "axes": [0], "clusters": [{"center": [0], "maxError": 1}]})
     )
-    proc = run_cli(bad, shards, "-o", tmp_path / "out")
+    proc = run_cli("batch", bad, shards, "-o", tmp_path / "out")
     assert proc.returncode == 2
-    assert proc.stderr.decode() == "error: metadata: `mean` has 2 values but `axes` has 1\n"
+    assert proc.stderr == "error: metadata: `mean` has 2 values but `axes` has 1\n"
 
-    proc = run_cli(METADATA, tmp_path / "nothing-here", "-o", tmp_path / "out")
+    proc = run_cli("batch", METADATA, tmp_path / "nothing-here", "-o", tmp_path / "out")
     assert proc.returncode == 2
-    assert proc.stderr.decode() == f"error: {tmp_path / 'nothing-here'}: no such file or directory\n"
+    assert proc.stderr == f"error: {tmp_path / 'nothing-here'}: no such file or directory\n"
 
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "keep.txt").write_text("mine")
-    proc = run_cli(METADATA, shards, "-o", taken)
+    proc = run_cli("batch", METADATA, shards, "-o", taken)
     assert proc.returncode == 2
-    assert "already exists and is not an empty directory" in proc.stderr.decode()
+    assert "already exists and is not an empty directory" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "taken"]
     assert (taken / "keep.txt").read_text() == "mine"

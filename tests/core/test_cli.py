@@ -1,4 +1,5 @@
-"""`python -m ei_anomaly` as a user runs it: real processes, real files, exit codes."""
+"""`python -m ei_anomaly` as a user runs it: real files, exit codes, what is printed. The commands
+run in-process (tests/support/cli.py); a few run as real processes on purpose, each saying why."""
 
 from __future__ import annotations
 
@@ -13,15 +14,20 @@ import pytest
 from ei_anomaly import load_metadata
 from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.features import map_columns, read_feature_file, score_table
+from tests.support.cli import run_cli
 from tests.support.constants import API_KEY, BLOCK_ID, GMM_BLOCK_ID, PROJECT_ID, READONLY_KEY, ROOT
 
 
-def run(*args, key=None, **kw):
+def run(*args, key=None):
+    """The command in this process, with EI_API_KEY set to `key` (or unset)."""
+    return run_cli(*args, env={"EI_API_KEY": key})
+
+
+def run_process(*args):
+    """`python -m ei_anomaly ...` in a new interpreter, as a user types it (without EI_API_KEY)."""
     env = {k: v for k, v in os.environ.items() if k != "EI_API_KEY"}
-    if key is not None:
-        env["EI_API_KEY"] = key
     proc = subprocess.run(
-        [sys.executable, "-m", "ei_anomaly", *map(str, args)], cwd=ROOT, env=env, capture_output=True, timeout=120, **kw
+        [sys.executable, "-m", "ei_anomaly", *map(str, args)], cwd=ROOT, env=env, capture_output=True, timeout=120
     )
     assert b"Traceback" not in proc.stderr
     return proc
@@ -49,14 +55,31 @@ def test_score_writes_parquet_with_every_row_and_column(tmp_path, demo_paths):
     table = read_feature_file(csv)
     scores = score_table(table, model, map_columns(table, model))
     assert int(frame["is_anomaly"].sum()) == scores.count_anomalies(0.5)
-    summary = proc.stderr.decode()
+    summary = proc.stderr
     assert f"{len(original)} rows, {scores.count_anomalies(0.5)} anomalies" in summary
     assert "3 unscorable" in summary
 
 
+def test_in_process_runs_leave_the_environment_directory_and_streams_as_they_were(tmp_path, demo_paths, monkeypatch):
+    """tests/support/cli.py: what a run sets (its `env`, the command's own OMP_WAIT_POLICY, its
+    working directory) holds during that run only."""
+    monkeypatch.setenv("EI_API_KEY", "from-the-outer-environment")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    environ, cwd, streams = dict(os.environ), os.getcwd(), (sys.stdout, sys.stderr)
+    proc = run_cli("score", *demo_paths, "-o", "scored.csv", env={"ANOMALY_LENS_MAX_ROWS": "10"}, cwd=tmp_path)
+    assert proc.returncode == 2 and "ANOMALY_LENS_MAX_ROWS" in proc.stderr
+    proc = run_cli("score", *demo_paths, "-o", "scored.csv", cwd=tmp_path)
+    assert proc.returncode == 0 and (tmp_path / "scored.csv").exists() and proc.stdout == ""
+    assert run("blocks", "--project-id", PROJECT_ID).returncode == 2  # EI_API_KEY removed for the call
+    assert dict(os.environ) == environ and "OMP_WAIT_POLICY" not in os.environ
+    assert os.getcwd() == cwd and (sys.stdout, sys.stderr) == streams
+
+
+@pytest.mark.slow
 def test_score_to_stdout_is_csv(demo_paths):
+    """A real process on purpose: the CSV reaches a pipe whole although `__main__` ends with `os._exit`."""
     meta, csv = demo_paths
-    proc = run("score", meta, csv)
+    proc = run_process("score", meta, csv)
     assert proc.returncode == 0
     lines = proc.stdout.decode().splitlines()
     assert lines[0].endswith('"anomaly_score","nearest_cluster","is_anomaly"')
@@ -71,7 +94,7 @@ def test_bad_metadata_exits_2_and_leaves_no_file(tmp_path, demo_paths):
     out = tmp_path / "out.parquet"
     proc = run("score", bad, demo_paths[1], "-o", out)
     assert proc.returncode == 2
-    assert proc.stderr.decode().strip() == "error: metadata: `mean` has 2 values but `axes` has 1"
+    assert proc.stderr.strip() == "error: metadata: `mean` has 2 values but `axes` has 1"
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [bad]
 
@@ -81,22 +104,22 @@ def test_unreadable_features_exit_2(tmp_path, demo_paths):
     bad.write_text("a,b\n1,2\n")
     proc = run("score", demo_paths[0], bad)
     assert proc.returncode == 2
-    assert "needs feature 22" in proc.stderr.decode()
+    assert "needs feature 22" in proc.stderr
     assert run("score", demo_paths[0], tmp_path / "nope.csv").returncode == 2
 
 
 def test_usage_errors_exit_2(demo_paths, tmp_path):
     assert run("score", demo_paths[0]).returncode == 2
     proc = run("score", *demo_paths, "-o", tmp_path / "x.txt")
-    assert proc.returncode == 2 and "use .csv or .parquet" in proc.stderr.decode()
+    assert proc.returncode == 2 and "use .csv or .parquet" in proc.stderr
     proc = run("blocks", "--project-id", PROJECT_ID)
-    assert proc.returncode == 2 and "EI_API_KEY" in proc.stderr.decode()
+    assert proc.returncode == 2 and "EI_API_KEY" in proc.stderr
 
 
 def test_fetch_and_blocks_against_the_local_server(served_api, tmp_path):
     proc = run("blocks", "--project-id", PROJECT_ID, "--base-url", served_api, key=API_KEY)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode().splitlines() == [
+    assert proc.stdout.splitlines() == [
         f"{BLOCK_ID}\tAnomaly detection\tK-means",
         f"{GMM_BLOCK_ID}\tAnomaly detection (GMM)\tGMM",
     ]
@@ -115,11 +138,11 @@ def test_api_failures_exit_3_without_the_key(served_api, tmp_path):
         "fetch", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "-o", out, "--base-url", served_api, key=secret
     )
     assert proc.returncode == 3
-    assert "rejected" in proc.stderr.decode()
-    assert secret.encode() not in proc.stderr + proc.stdout
+    assert "rejected" in proc.stderr
+    assert secret not in proc.stderr + proc.stdout
     assert not out.exists()
     proc = run("fetch", "--project-id", 5, "--learn-id", BLOCK_ID, "--base-url", served_api, key=API_KEY)
-    assert proc.returncode == 3 and "not found" in proc.stderr.decode()
+    assert proc.returncode == 3 and "not found" in proc.stderr
 
 
 def test_serve_accepts_extra_metadata_files(tmp_path):
@@ -153,7 +176,7 @@ def set_threshold(base, *extra, key=API_KEY, value="0.65"):
 def test_set_threshold_writes_and_reports(writable_api):
     proc = set_threshold(writable_api.base_url)
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.decode().splitlines()
+    lines = proc.stdout.splitlines()
     assert lines[0] == f"block {BLOCK_ID}: min_anomaly_score 0.3 -> 0.65"
     assert "regenerated" in lines[1]
     from ei_anomaly.client import EdgeImpulseClient
@@ -162,14 +185,14 @@ def test_set_threshold_writes_and_reports(writable_api):
         fetch_block(EdgeImpulseClient(API_KEY, writable_api.base_url), PROJECT_ID, BLOCK_ID).default_threshold == 0.65
     )
     proc = set_threshold(writable_api.base_url, "--key", "min_anomaly_score", value="-0.1")
-    assert proc.returncode == 0 and "0.65 -> -0.1" in proc.stdout.decode()
+    assert proc.returncode == 0 and "0.65 -> -0.1" in proc.stdout
 
 
 def test_set_threshold_job_status_in_words(writable_api):
     writable_api.stub.regenerate = "job"
     proc = set_threshold(writable_api.base_url, "--regenerate")
     assert proc.returncode == 0, proc.stderr
-    assert "started a job" in proc.stdout.decode() and "job 9001" in proc.stdout.decode()
+    assert "started a job" in proc.stdout and "job 9001" in proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -184,7 +207,7 @@ def test_set_threshold_job_status_in_words(writable_api):
 def test_set_threshold_bad_input_exits_2_and_changes_nothing(writable_api, extra, value, message):
     proc = set_threshold(writable_api.base_url, *extra, value=value)
     assert proc.returncode == 2
-    err = proc.stderr.decode()
+    err = proc.stderr
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
     assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3
 
@@ -192,13 +215,13 @@ def test_set_threshold_bad_input_exits_2_and_changes_nothing(writable_api, extra
 def test_set_threshold_api_failures_exit_3_without_the_key(writable_api):
     proc = set_threshold(writable_api.base_url, key=READONLY_KEY)
     assert proc.returncode == 3
-    err = proc.stderr.decode()
+    err = proc.stderr
     assert "admin key" in err and len(err.strip().splitlines()) == 1
-    assert READONLY_KEY.encode() not in proc.stderr + proc.stdout
+    assert READONLY_KEY not in proc.stderr + proc.stdout
     assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3
     secret = "ei_wrong_key_never_echoed_42"
     proc = set_threshold(writable_api.base_url, key=secret)
-    assert proc.returncode == 3 and secret.encode() not in proc.stderr + proc.stdout
+    assert proc.returncode == 3 and secret not in proc.stderr + proc.stdout
     proc = run(
         "set-threshold",
         "--project-id",
@@ -211,10 +234,12 @@ def test_set_threshold_api_failures_exit_3_without_the_key(writable_api):
         writable_api.base_url,
         key=API_KEY,
     )
-    assert proc.returncode == 3 and "not found" in proc.stderr.decode()
+    assert proc.returncode == 3 and "not found" in proc.stderr
 
 
+@pytest.mark.slow
 def test_serve_with_a_read_only_key(tmp_path):
+    """`serve` in a real process on purpose: it runs until it is stopped, as a user starts it."""
     from tests.support.constants import free_port
 
     port = free_port()

@@ -51,8 +51,11 @@ SCORE_FROM_8_THREADS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layer", ["workqueue", "default"])
 def test_eight_threads_scoring_at_once_never_abort_and_agree(layer):
+    """A new interpreter on purpose: numba picks its threading layer once per process, and a layer
+    entered by two threads at once aborts the whole process."""
     env = {**os.environ, "NUMBA_THREADING_LAYER": layer, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-c", SCORE_FROM_8_THREADS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240

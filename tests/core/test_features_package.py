@@ -67,8 +67,10 @@ def test_no_module_imports_another_modules_private_name():
     assert private == []
 
 
+@pytest.mark.slow
 def test_the_package_does_not_import_pandas_or_the_kernel():
-    """Reading a file must not wait for pandas or the scoring kernel to load."""
+    """Reading a file must not wait for pandas or the scoring kernel to load (a new interpreter on
+    purpose: this one has both)."""
     import subprocess
 
     code = "import sys, ei_anomaly.features; print(sorted(m for m in ('pandas', 'numba') if m in sys.modules))"

@@ -4,8 +4,6 @@ numbers the simulation's, device ids from the log shown as text."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +11,7 @@ import pyarrow as pa
 from ei_anomaly.alarms import AlarmPolicy, FleetPolicy, Smoothing, build_fleet_log, simulate
 from ei_anomaly.demo import FLEET_LOG_CSV
 from ei_anomaly.review import NamedLog
+from tests.support.cli import run_cli
 from tests.support.constants import ROOT
 from tests.support.fleet import demo_fleet_log
 from tests.support.report import DEMO_FIGURES, report_html
@@ -65,23 +64,11 @@ def test_device_ids_from_the_log_stay_text(demo_model):
 
 def test_report_command_with_a_fleet_log(tmp_path):
     out = tmp_path / "r.html"
-    command = [
-        sys.executable,
-        "-m",
-        "ei_anomaly",
-        "report",
-        META,
-        "-o",
-        out,
-        "--fleet",
-        FLEET_LOG_CSV,
-        "--smooth",
-        "4:3",
-    ]
-    proc = subprocess.run([str(c) for c in command], cwd=ROOT, capture_output=True, timeout=180)
+    command = ["report", META, "-o", out, "--fleet", FLEET_LOG_CSV, "--smooth", "4:3"]
+    proc = run_cli(*command)
     assert proc.returncode == 0, proc.stderr
     html = out.read_text()
     expected = simulate(demo_fleet_log(), AlarmPolicy(0.3, Smoothing(4, 3)))
     assert "Fleet: fleet_log.csv" in html and f'<div class="value">{expected.total_alarms:,}</div>' in html
-    bad = subprocess.run([str(c) for c in [*command[:-1], "9:10"]], cwd=ROOT, capture_output=True, timeout=180)
-    assert bad.returncode == 2 and b"between 1 and n readings" in bad.stderr
+    bad = run_cli(*command[:-1], "9:10")
+    assert bad.returncode == 2 and "between 1 and n readings" in bad.stderr

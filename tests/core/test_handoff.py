@@ -7,13 +7,13 @@ import csv
 import shutil
 import struct
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, load_demo_model
 from ei_anomaly.features import map_columns, read_feature_file, score_table
+from tests.support.cli import run_cli
 from tests.support.constants import ROOT
 
 META = ROOT / "ei_anomaly" / "data" / "demo" / "metadata.json"
@@ -21,10 +21,7 @@ GMM_BLOCK = ROOT / "ei_anomaly" / "data" / "demo" / "gmm"
 
 
 def run(*args):
-    command = [sys.executable, "-m", "ei_anomaly", "handoff", *map(str, args)]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=120)
-    assert b"Traceback" not in proc.stderr
-    return proc
+    return run_cli("handoff", *args)
 
 
 def c_array(kind: str, name: str, values) -> str:
@@ -115,6 +112,7 @@ def compile_and_run(compiler: str, std: str, source: str, folder) -> str:
     return subprocess.run([str(exe)], capture_output=True, text=True, timeout=30).stdout
 
 
+@pytest.mark.slow  # gcc and g++ compile and run a C program
 @pytest.mark.parametrize("features", [False, True])
 @pytest.mark.parametrize("smooth", [None, "10:7"])
 @pytest.mark.parametrize("compiler,std", [("gcc", "c99"), ("g++", "c++11")])
@@ -150,6 +148,7 @@ def test_header_compiles_and_vectors_score_bit_for_bit(tmp_path, features, smoot
     assert out.strip() == "ok 40"
 
 
+@pytest.mark.slow  # gcc compiles and runs a C program
 def test_a_changed_model_fails_the_fingerprint(tmp_path):
     proc = run(META, "-o", tmp_path, "--threshold", "0.3", "--vectors", "4")
     assert proc.returncode == 0
@@ -174,4 +173,4 @@ def test_bad_handoff_input_exits_2_and_writes_nothing(tmp_path, meta, args, mess
     out = tmp_path / "dir"
     proc = run(meta, "-o", out, "--threshold", "0.3", *args)
     assert proc.returncode == 2 and not out.exists()
-    assert message in proc.stderr.decode()
+    assert message in proc.stderr

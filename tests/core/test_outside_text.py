@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +23,15 @@ from ei_anomaly.features.spreadsheet import csv_ready
 from ei_anomaly.limits import Limits
 from ei_anomaly.metadata import parse_metadata
 from ei_anomaly.scored_file import ScoredFile
+from tests.support.cli import CliResult, run_cli
 from tests.support.constants import API_KEY, BLOCK_ID, PROJECT_ID, ROOT, free_port, tiny_metadata
 
 DEMO = ROOT / "ei_anomaly" / "data" / "demo"
 FIGURE_SCRIPT = re.compile(r'<script type="application/json" data-figure="([^"]+)">(.*?)</script>', re.S)
 
 
-def run(*args: object, key: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "EI_API_KEY"}
-    if key is not None:
-        env["EI_API_KEY"] = key
-    proc = subprocess.run(
-        [sys.executable, "-m", "ei_anomaly", *map(str, args)], cwd=ROOT, env=env, capture_output=True, timeout=120
-    )
-    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
-    return proc
+def run(*args: object, key: str | None = None) -> CliResult:
+    return run_cli(*args, env={"EI_API_KEY": key})
 
 
 def markup_outside_templates(node: object, path: str = "") -> list[str]:
@@ -159,13 +150,13 @@ def test_score_spreadsheet_safe_defuses_the_header_too(tmp_path):
     path.write_text("\n".join(["=HYPERLINK(1)" + lines[0][len("timestamp") :], *lines[1:]]) + "\n")
     proc = run("score", DEMO / "metadata.json", path, "--spreadsheet-safe")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode().splitlines()[0].startswith('"\'=HYPERLINK(1)"')
+    assert proc.stdout.splitlines()[0].startswith('"\'=HYPERLINK(1)"')
 
 
 # --- 5. the ranges read are the ranges written ---------------------------------------------------
 
 
-def set_threshold(base: str, value: str) -> subprocess.CompletedProcess[bytes]:
+def set_threshold(base: str, value: str) -> CliResult:
     args = ["set-threshold", "--project-id", PROJECT_ID, "--learn-id", BLOCK_ID, "--base-url", base, f"--value={value}"]
     return run(*args, key=API_KEY)
 
@@ -174,7 +165,7 @@ def set_threshold(base: str, value: str) -> subprocess.CompletedProcess[bytes]:
 def test_set_threshold_refuses_what_float32_cannot_hold(writable_api, value):
     proc = set_threshold(writable_api.base_url, value)
     assert proc.returncode == 2, proc.stderr
-    assert "float32" in proc.stderr.decode()
+    assert "float32" in proc.stderr
     assert writable_api.stub.blocks[BLOCK_ID].metadata["thresholds"][0]["value"] == 0.3
 
 
@@ -284,7 +275,7 @@ def test_a_non_square_confusion_matrix_is_a_metadata_error(tmp_path):
     path.write_text(json.dumps(meta))
     proc = run("report", path, "-o", tmp_path / "r.html")
     assert proc.returncode == 2, proc.stderr
-    assert "confusionMatrix" in proc.stderr.decode() and not (tmp_path / "r.html").exists()
+    assert "confusionMatrix" in proc.stderr and not (tmp_path / "r.html").exists()
 
 
 def test_report_renders_the_metadata_it_was_given(tmp_path):
@@ -320,7 +311,7 @@ def test_a_key_headers_cannot_carry_is_a_clear_error_exit_2(key):
     assert caught.value.exit_code == 2
     proc = run("blocks", "--project-id", PROJECT_ID, "--base-url", "http://127.0.0.1:9/v1", key=key)
     assert proc.returncode == 2, proc.stderr
-    err = proc.stderr.decode()
+    err = proc.stderr
     assert err.startswith("error: ") and "API key" in err and len(err.strip().splitlines()) == 1
 
 
@@ -363,7 +354,7 @@ def test_control_characters_from_data_never_reach_the_terminal(tmp_path):
     path.write_text(json.dumps(meta))
     proc = run("report", path, "-o", tmp_path / "r.html")
     assert proc.returncode == 2
-    err = proc.stderr.decode()
+    err = proc.stderr
     assert "precision" in err and "\x1b" not in err and "\x07" not in err and "\u202e" not in err, err
 
 

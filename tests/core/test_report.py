@@ -21,6 +21,7 @@ from ei_anomaly.errors import UsageError
 from ei_anomaly.features import map_columns, read_feature_file
 from ei_anomaly.report import report_filename
 from ei_anomaly.scored_file import ScoredFile
+from tests.support.cli import run_cli
 from tests.support.constants import ROOT, tiny_metadata
 from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, report_html, scored_demo_file
 
@@ -181,6 +182,11 @@ META = DEMO_DIR / "metadata.json"
 
 
 def run(*args):
+    return run_cli("report", *args)
+
+
+def run_process(*args):
+    """`python -m ei_anomaly report ...` in a new interpreter, as a user types it."""
     proc = subprocess.run(
         [sys.executable, "-m", "ei_anomaly", "report", *map(str, args)], cwd=ROOT, capture_output=True, timeout=120
     )
@@ -188,9 +194,12 @@ def run(*args):
     return proc
 
 
+@pytest.mark.slow
 def test_cli_report_with_features(tmp_path, demo_model):
+    """A real process on purpose: the report as a user makes it, with Plotly and Jinja2 imported
+    by the command itself (the core starts without them) and the file complete before `os._exit`."""
     out = tmp_path / "review.html"
-    proc = run(META, "-o", out, "--features", ANOMALY_SESSION_CSV, "--threshold", "0.5", "--title", "Q3 review")
+    proc = run_process(META, "-o", out, "--features", ANOMALY_SESSION_CSV, "--threshold", "0.5", "--title", "Q3 review")
     assert proc.returncode == 0, proc.stderr
     html = out.read_text()
     parsed = check_self_contained(html, DEMO_FIGURES + SCORING_FIGURES)
@@ -227,7 +236,7 @@ def test_cli_errors_exit_2_and_leave_the_old_file_alone(tmp_path, args, message)
     out.write_text("the previous report")
     proc = run(META, "-o", out, *args)
     assert proc.returncode == 2
-    lines = proc.stderr.decode().strip().splitlines()
+    lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), lines
     assert out.read_text() == "the previous report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no .part left behind
@@ -238,14 +247,16 @@ def test_cli_bad_metadata_and_bad_output_exit_2(tmp_path):
     bad.write_text("{not json")
     proc = run(bad, "-o", tmp_path / "r.html")
     assert proc.returncode == 2
-    assert proc.stderr.decode().startswith("error: metadata: not valid JSON")
+    assert proc.stderr.startswith("error: metadata: not valid JSON")
     assert not (tmp_path / "r.html").exists()
     proc = run(META, "-o", tmp_path)
-    assert proc.returncode == 2 and "is a folder" in proc.stderr.decode()
+    assert proc.returncode == 2 and "is a folder" in proc.stderr
     assert run(META).returncode == 2  # -o is required
 
 
+@pytest.mark.slow
 def test_the_core_does_not_import_plotly_to_start():
+    """A new interpreter on purpose: what importing the CLI imports."""
     code = "import sys, ei_anomaly.cli; print('plotly' in sys.modules, 'jinja2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
@@ -333,7 +344,7 @@ def test_cli_report_says_the_mapping_in_words_as_score_does(tmp_path, demo_model
     proc = run(META, "-o", tmp_path / "r.html", "--features", ANOMALY_SESSION_CSV)
     assert proc.returncode == 0, proc.stderr
     how = map_columns(read_feature_file(ANOMALY_SESSION_CSV), demo_model).how
-    stderr = proc.stderr.decode()
+    stderr = proc.stderr
     assert f"mapping: {how}" in stderr
     assert "ColumnMapping(" not in stderr
 

@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ei_anomaly import FeatureFileError, cli, streaming
+from ei_anomaly import FeatureFileError, streaming
 from ei_anomaly.features import map_columns, read_feature_file, score_table, scored_table, write_table
 from ei_anomaly.streaming import open_feature_stream, score_stream
+from tests.support.cli import run_cli
 from tests.support.constants import ROOT, tiny_metadata
 
 SMALL_BLOCK = 8 << 10  # bytes: the generated files below make 20-40 blocks
@@ -242,14 +243,15 @@ def test_a_failing_output_stops_the_reading(tiny_model, tmp_path):
     assert not reader.is_alive()
 
 
-def test_cli_streams_reports_bad_cells_and_writes_atomically(tiny_model, tmp_path, monkeypatch, capsys):
+def test_cli_streams_reports_bad_cells_and_writes_atomically(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setattr(streaming, "BLOCK_BYTES", SMALL_BLOCK)
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps(tiny_metadata()))
     path = feature_csv(tmp_path / "f.csv", bad={3000: (1, "oops")})
     out = tmp_path / "out.parquet"
-    assert cli.main(["score", str(meta), str(path), "-o", str(out), "--threshold", "0.4"]) == 0
-    err = capsys.readouterr().err
+    run = run_cli("score", meta, path, "-o", out, "--threshold", "0.4")
+    assert run.returncode == 0
+    err = run.stderr
     scores = score_table(t := read_feature_file(path), tiny_model, map_columns(t, tiny_model))
     assert "warning: 1 cells of number columns are not numbers (first: row 3001, column 'f0': 'oops')" in err
     assert f"4000 rows, {scores.count_anomalies(0.4)} anomalies (score > 0.4), 43 unscorable; mapping:" in err
@@ -260,32 +262,37 @@ def test_cli_streams_reports_bad_cells_and_writes_atomically(tiny_model, tmp_pat
     broken = tmp_path / "broken.csv"
     broken.write_bytes(path.read_bytes() + b"1,2,3,4,5,6,7\n")
     bad_out = tmp_path / "bad.parquet"
-    assert cli.main(["score", str(meta), str(broken), "-o", str(bad_out)]) == 2
-    assert "cannot parse the CSV" in capsys.readouterr().err
+    run = run_cli("score", meta, broken, "-o", bad_out)
+    assert run.returncode == 2
+    assert "cannot parse the CSV" in run.stderr
     assert not bad_out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bad.parquet")]  # no partial file
 
 
-def test_cli_streams_csv_to_stdout(tiny_model, tmp_path, monkeypatch, capsys):
+def test_cli_streams_csv_to_stdout(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setattr(streaming, "BLOCK_BYTES", SMALL_BLOCK)
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps(tiny_metadata()))
     path = feature_csv(tmp_path / "f.csv", **DIALECTS["semicolon-decimal-comma-crlf"])
-    assert cli.main(["score", str(meta), str(path), "--threshold", "0.4"]) == 0
-    assert capsys.readouterr().out.encode() == whole_output(path, tiny_model, "csv")[0]
+    run = run_cli("score", meta, path, "--threshold", "0.4")
+    assert run.returncode == 0
+    assert run.stdout_bytes == whole_output(path, tiny_model, "csv")[0]
 
 
-def test_cli_stops_the_reader_when_scoring_never_starts(tmp_path, monkeypatch, capsys):
+def test_cli_stops_the_reader_when_scoring_never_starts(tmp_path, monkeypatch):
     monkeypatch.setattr(streaming, "BLOCK_BYTES", SMALL_BLOCK)
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps(tiny_metadata(axes=[0, 11, 22])))  # needs 23 features; the file has 4
     path = feature_csv(tmp_path / "f.csv", rows=20000)
-    assert cli.main(["score", str(meta), str(path), "-o", str(tmp_path / "out.csv")]) == 2
-    assert "needs feature 22" in capsys.readouterr().err
+    run = run_cli("score", meta, path, "-o", tmp_path / "out.csv")
+    assert run.returncode == 2
+    assert "needs feature 22" in run.stderr
     assert not [t for t in threading.enumerate() if t.name == "feature-read-ahead"]
 
 
+@pytest.mark.slow
 def test_the_cli_loadsnumba_without_scipy_and_scores_exactly():
+    """A new interpreter on purpose: scipy can be kept out of numba's import only where neither is imported yet."""
     code = """
 import sys
 import numpy as np

@@ -25,7 +25,8 @@ def hostile(handle: Callable[[BaseHTTPRequestHandler], None], seen: list | None 
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()  # stops in 0.05 s
+    # shutdown() waits until serve_forever next looks: every 50 ms, not socketserver's 0.5 s per server
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     finally:
