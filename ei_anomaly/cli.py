@@ -349,10 +349,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from . import load_metadata
     from .batch import BatchScorer
-    from .batch_job import connect, find_inputs, plan_partitions, progress_bar, run_job, sample_table
+    from .batch_job import (
+        connect,
+        find_inputs,
+        plan_partitions,
+        progress_bar,
+        refuse_used_output,
+        run_job,
+        sample_table,
+    )
 
     if args.workers < 1 or args.partition_rows < 1:
         raise UsageError("--workers and --partition-rows must be at least 1")
+    refuse_used_output(Path(args.output))  # before a cluster starts for nothing
     model = load_metadata(Path(args.metadata))
     files = find_inputs(args.inputs)
     scorer = BatchScorer.for_sample(model, sample_table(files[0]), args.threshold)
