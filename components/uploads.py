@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
@@ -140,15 +141,18 @@ def scored_mapping(ref: FileRef, model: AnomalyBlock) -> ColumnMapping | None:
     return scored.mapping if isinstance(scored, ScoredFile) and scored.matches(ref.identity, model) else None
 
 
-def scored_csv_export(ref: FileRef, scores: Scores, threshold: float, spreadsheet: bool) -> Callable[[], bytes]:
+def scored_csv_export(
+    ref: FileRef, scores: Scores, threshold: float, spreadsheet: bool, reference: np.ndarray | None = None
+) -> Callable[[], bytes]:
     """The scored file as CSV, built when the download is clicked (on Streamlit's worker thread).
 
     It reads the upload's bytes (shared, not copied; `getvalue` of an upload nobody wrote to), never
-    the file object the page reads, so the two never move each other's position."""
+    the file object the page reads, so the two never move each other's position. With `reference`
+    (normal windows' scores) the CSV has each row's `p_value`."""
     data = ref.data.getvalue() if hasattr(ref.data, "getvalue") else ref.data
 
     def build() -> bytes:
-        return scored_csv(read_feature_file(data, ref.name), scores, threshold, spreadsheet)
+        return scored_csv(read_feature_file(data, ref.name), scores, threshold, spreadsheet, reference)
 
     return build
 
