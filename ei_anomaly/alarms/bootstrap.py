@@ -28,7 +28,6 @@ from ..bounds import (
     DEFAULT_SEED,
     RatioInterval,
     bootstrap_weights,
-    interval_ends,
     ratio_interval,
 )
 from ..errors import UsageError
@@ -95,10 +94,11 @@ class LowestBoundThreshold:
 
 
 def _ratios(numerators: npt.NDArray[np.int64], days: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per replicate (rows) and level (columns): alarms over days, as `bounds.replicate_ratios` does."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = numerators / days[:, None]
-    return np.where(days[:, None] > 0, ratio, np.where(numerators > 0, np.inf, 0.0))
+    """Per level (rows) and replicate (columns): alarms over days, as `bounds.replicate_ratios` does."""
+    ratio: npt.NDArray[np.float64] = np.ascontiguousarray(numerators.T) / days
+    if not (days > 0).all():
+        ratio = np.where(days > 0, ratio, np.where(numerators.T > 0, np.inf, 0.0))
+    return ratio
 
 
 def lowest_threshold_by_bound(
@@ -155,8 +155,46 @@ def _lowest_by_bound(
 def _upper(
     numerators: npt.NDArray[np.int64], days: npt.NDArray[np.float64], confidence: float
 ) -> npt.NDArray[np.float64]:
-    """The interval's upper end at each level (columns of `numerators`)."""
-    return np.asarray(interval_ends(_ratios(numerators, days), confidence, axis=0)[1], np.float64)
+    """The interval's upper end (`bounds.interval_ends`) at each level (columns of `numerators`)."""
+    high = np.quantile(_ratios(numerators, days), 1 - (1 - confidence) / 2, axis=1)
+    return np.asarray(high, np.float64)
+
+
+@dataclass(frozen=True)
+class _Events:
+    """Where each device's alarm count changes, sweeping down from the highest level: at descending
+    position p of `candidates` (ascending levels), device `who` gains (`sign` +1) or loses (-1) an
+    alarm. The same for every budget: kept with the log."""
+
+    candidates: npt.NDArray[np.float32]
+    position: npt.NDArray[np.int64]
+    who: npt.NDArray[np.int64]
+    sign: npt.NDArray[np.int64]
+
+
+def _events(log: FleetLog, smoothing: Smoothing | None) -> _Events:
+    key = None if smoothing is None else (smoothing.n_readings, smoothing.min_readings_same)
+    return log.cached(("bootstrap_events", key), lambda: _compute_events(log, smoothing))
+
+
+def _compute_events(log: FleetLog, smoothing: Smoothing | None) -> _Events:
+    levels = answer_levels(log, smoothing)
+    before = np.empty_like(levels)
+    before[1:] = levels[:-1]
+    before[log.starts[:-1]] = -np.inf  # a device's first window follows its uncertain start
+    useful = before < levels
+    device = np.repeat(np.arange(log.n_devices), log.windows)[useful]
+    low, high = before[useful], levels[useful]
+    finite = np.isfinite(low)
+    # an alarm interval counts at levels c with low < c <= high: in descending positions of the
+    # candidate levels, from its high's position on, until its low's
+    candidates, inverse = np.unique(np.concatenate([high, low[finite]]), return_inverse=True)
+    position = (len(candidates) - 1) - np.asarray(inverse, np.int64).ravel()
+    who = np.concatenate([device, device[finite]]).astype(np.int64)
+    sign = np.concatenate([np.ones(len(high), np.int64), -np.ones(int(finite.sum()), np.int64)])
+    n = len(position)
+    order = np.sort(position * n + np.arange(n)) % n  # by position (a sort of integers: far faster than argsort)
+    return _Events(candidates, position[order], who[order], sign[order])
 
 
 def _sweep(
@@ -168,28 +206,11 @@ def _sweep(
     days: npt.NDArray[np.float64],
 ) -> tuple[float, float, int, str]:
     """(level, upper end there, alarms there, note), exact: every level where a count changes."""
-    levels = answer_levels(log, smoothing)
-    before = np.empty_like(levels)
-    before[1:] = levels[:-1]
-    before[log.starts[:-1]] = -np.inf  # a device's first window follows its uncertain start
-    useful = before < levels
-    device = np.repeat(np.arange(log.n_devices), log.windows)[useful]
-    low, high = before[useful], levels[useful]
-    candidates = np.unique(np.concatenate([low[np.isfinite(low)], high]))
+    events = _events(log, smoothing)
+    candidates, position, who, sign = events.candidates, events.position, events.who, events.sign
     if len(candidates) == 0:
         return 0.0, 0.0, 0, "no window ever turns the answer to anomaly"
     last = len(candidates) - 1
-    # descending positions: an alarm interval counts at levels c with low < c <= high, that is
-    # from its high's position on, until its low's
-    enter = last - np.searchsorted(candidates, high)
-    finite = np.isfinite(low)
-    leave = last - np.searchsorted(candidates, low[finite])
-    position = np.concatenate([enter, leave])
-    who = np.concatenate([device, device[finite]])
-    sign = np.concatenate([np.ones(len(enter), np.int64), -np.ones(len(leave), np.int64)])
-    order = np.argsort(position, kind="stable")
-    position, who, sign = position[order], who[order], sign[order]
-
     running = np.zeros(weights.shape[0], np.int64)  # alarms of each replicate at the level reached
     alarms = 0  # the fleet's alarms there
     upper_there = 0.0  # above the highest level: no alarm

@@ -46,11 +46,9 @@ def fig_false_alarm_bound(
             hovertemplate="threshold %{x:.4g}<br>false-alarm rate <= %{y:.3%}<extra></extra>",
         )
     )
-    value_line(fig, y=fpr, line={"color": MUTED, "dash": "dot"}, text=f"target {fpr:.3g}")
+    value_line(fig, y=fpr, line={"color": MUTED, "dash": "dot"}, text=f"target {fpr * 100:.3g}%")
     if guaranteed is not None:
-        value_line(
-            fig, x=guaranteed, line={"color": ANOMALY, "dash": "dash"}, text=f"guaranteed {guaranteed:.4g}", top=False
-        )
+        value_line(fig, x=guaranteed, line={"color": ANOMALY, "dash": "dash"}, text=f"guaranteed {guaranteed:.4g}")
     fig.add_shape(  # the current threshold, unlabelled (the x axis says it)
         type="line",
         x0=current,

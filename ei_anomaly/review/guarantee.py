@@ -147,7 +147,7 @@ class GuaranteeSection:
         self,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Thresholds at the normal scores of the upper tail (where the observed share is up to a few
-        times the target) and, at each, the observed share above and its upper bound."""
+        times the target), ascending, and at each the observed share above it and its upper bound."""
         s = np.sort(self.scores)[::-1]
         n = len(s)
         if n == 0:
@@ -163,7 +163,11 @@ class GuaranteeSection:
             pick = np.unique(np.linspace(0, len(thresholds) - 1, CURVE_POINTS).round().astype(np.int64))
             thresholds, above = thresholds[pick], above[pick]
         upper = np.array([clopper_pearson_upper(int(k), n, self.confidence) for k in above])
-        return thresholds, above / n, upper
+        if self.current.threshold > thresholds[0]:  # above the highest score nothing changes: draw it on
+            thresholds = np.r_[self.current.threshold, thresholds]
+            above, upper = np.r_[0, above], np.r_[upper[0], upper]
+        # ascending: the count at a score holds from it up to the next score (a step drawn "hv")
+        return thresholds[::-1], above[::-1] / n, upper[::-1]
 
     def to_dict(self) -> dict[str, JsonValue]:
         f, c = self.found, self.current
