@@ -13,14 +13,13 @@ from ei_anomaly import AnomalyLensError, ApiError
 from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.bounds import Unit, ordinal
 from ei_anomaly.demo import NORMAL_SESSION_CSV
-from ei_anomaly.features import map_columns, read_feature_file
 from ei_anomaly.limits import Limits
 from ei_anomaly.model_testing import NoTestResults
 from ei_anomaly.review import NormalWindows, file_normal, model_testing_normal, validation_normal
 from ei_anomaly.review.normal import default_normal_labels, label_values
 from ei_anomaly.scored_file import ScoredFile
 
-from . import loaders, state
+from . import loaders, state, uploads
 from .errors import show_error
 from .memo import memo
 from .source import DemoSource, ProjectSource, Source, refresh_token, upload_limit_mb
@@ -33,37 +32,26 @@ FILE = "A file of normal operation"
 ALL_ROWS = "All rows"
 EVERY_WINDOW, STRIDE, PER_GROUP = "Every window", "Every k-th window", "One per group (its highest)"
 
-NORMAL_SCORED = state.Slot(state.NORMAL_SCORED, ScoredFile)
-
 
 def _use_demo_normal(block: AnomalyBlock) -> None:
     """The demo's normal session, scored by the block (a button's on_click)."""
-    table = read_feature_file(NORMAL_SESSION_CSV)
-    identity = f"demo:{NORMAL_SESSION_CSV.name}"
-    NORMAL_SCORED.set(ScoredFile.score(table, block, map_columns(table, block), NORMAL_SESSION_CSV.name, identity))
+    identity = f"demo:{NORMAL_SESSION_CSV.name}:{NORMAL_SESSION_CSV.stat().st_size}"
+    uploads.score_normal_file(NORMAL_SESSION_CSV.read_bytes(), NORMAL_SESSION_CSV.name, identity, block)
 
 
 def _scored_normal_file(source: Source, page: str) -> ScoredFile | None:
-    """The file of normal operation: a new upload (read whole and scored), the demo's normal
-    session, or the one this session scored before with this block."""
+    """The file of normal operation: a new upload (read and scored), the demo's normal session, or
+    the one this session scored before with this block (while the server holds it)."""
     block = source.block
     upload = st.file_uploader(
         "File of normal operation (CSV or Parquet)",
         type=["csv", "parquet", "pq", "txt"],
         key=state.normal_upload(page),
         max_upload_size=upload_limit_mb(Limits.from_env().feature_file_bytes),
-        help="Feature rows recorded while the machine ran normally, scored by this block. Read whole.",
+        help="Feature rows recorded while the machine ran normally, scored by this block.",
     )
-    kept = NORMAL_SCORED.get()
     if upload is not None:
-        identity = f"upload:{upload.file_id}:{upload.size}"
-        if kept is not None and kept.identity == identity and kept.model_fingerprint == block.fingerprint:
-            return kept
-        with st.spinner(f"Reading and scoring {upload.name}…"):
-            table = read_feature_file(upload, upload.name)
-            scored = ScoredFile.score(table, block, map_columns(table, block), upload.name, identity)
-        NORMAL_SCORED.set(scored)
-        return scored
+        return uploads.score_normal_file(upload, upload.name, f"upload:{upload.file_id}:{upload.size}", block)
     if isinstance(source, DemoSource):
         st.button(
             "Use the demo's normal session",
@@ -73,7 +61,7 @@ def _scored_normal_file(source: Source, page: str) -> ScoredFile | None:
             args=(block,),
             help="650 windows of the demo machine running normally (idle, wave, snake, updown).",
         )
-        kept = NORMAL_SCORED.get()
+    kept = uploads.kept_normal()
     if kept is not None and kept.model_fingerprint == block.fingerprint:
         st.caption(f"Using {md_escape(kept.name)}, scored earlier in this session. Upload a file to replace it.")
         return kept
@@ -127,7 +115,8 @@ def _model_testing(source: ProjectSource) -> NormalWindows | None:
 def select_normal_windows(source: Source, page: str, *, optional: bool = False) -> NormalWindows | None:
     """A choice among the normal windows this source has (with `optional`, "None" first); the
     chosen ones, or None."""
-    validation = validation_normal(source.block.metadata)
+    block = source.block
+    validation = memo("validation_normal", block.fingerprint, lambda: validation_normal(block.metadata))
     options = [
         *([NONE] if optional else []),
         *([VALIDATION] if validation is not None else []),

@@ -79,7 +79,7 @@ SAVE_REGENERATE = "save_threshold_allow_regenerate_job"
 SAVE_OPEN, SAVE_CONFIRM, SAVE_CANCEL = "save_open", "save_confirm", "save_cancel"
 
 # Normal windows (Thresholds: the false-alarm guarantee; Scoring: p-values), each page its own widgets.
-NORMAL_SCORED = "normal_scored_file"  # ei_anomaly.scored_file.ScoredFile: the last file of normal operation scored
+NORMAL_SCORED = "normal_scored_file"  # the held store's name for the last file of normal operation scored
 GUARANTEE_FPR = "guarantee_fpr_percent"
 GUARANTEE_CONFIDENCE = "guarantee_confidence_percent"
 GUARANTEE_USE = "guarantee_use"
