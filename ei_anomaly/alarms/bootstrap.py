@@ -7,6 +7,7 @@ seeded, the same resamples for every threshold), so the interval follows how muc
 
 - `fleet_interval`: the fleet's alarms per device per day under a policy, with its percentile
   interval.
+- `upper_curve`: the interval's upper end at each threshold of the alarms-per-day curve.
 - `lowest_threshold_by_bound`: the lowest threshold whose interval's upper end stays within an
   alarm budget, there and at every higher threshold. Without a cool-down it is exact for every
   threshold at once: each device's alarm count changes only where an alarm interval
@@ -34,10 +35,10 @@ from ..errors import UsageError
 from . import kernels
 from .fleet_log import FleetLog
 from .policy import Smoothing
-from .simulate import FleetAlarms, answer_levels
-from .tuning import device_days, threshold_for_level
+from .simulate import FleetAlarms, answer_levels, effective_level
+from .tuning import AlarmCurve, device_days, threshold_for_level
 
-__all__ = ["LowestBoundThreshold", "fleet_interval", "fleet_weights", "lowest_threshold_by_bound"]
+__all__ = ["LowestBoundThreshold", "fleet_interval", "fleet_weights", "lowest_threshold_by_bound", "upper_curve"]
 
 _CELLS = 4_000_000  # replicates x events held at once by the sweep
 
@@ -275,3 +276,94 @@ def _bisect(
     upper, alarms = at(level)
     note = "with a cool-down, found by bisection over the scores and checked: a lower threshold may also keep it"
     return level, upper, alarms, note
+
+
+@dataclass(frozen=True)
+class _DeviceIntervals:
+    """Each device's alarm intervals (`tuning`): lows and highs sorted within each device."""
+
+    lows: npt.NDArray[np.float32]
+    low_starts: npt.NDArray[np.int64]  # device d's lows: lows[low_starts[d]:low_starts[d + 1]]
+    highs: npt.NDArray[np.float32]
+    high_starts: npt.NDArray[np.int64]
+
+
+def _device_intervals(log: FleetLog, smoothing: Smoothing | None) -> _DeviceIntervals:
+    key = None if smoothing is None else (smoothing.n_readings, smoothing.min_readings_same)
+    return log.cached(("device_intervals", key), lambda: _compute_device_intervals(log, smoothing))
+
+
+def _compute_device_intervals(log: FleetLog, smoothing: Smoothing | None) -> _DeviceIntervals:
+    levels = answer_levels(log, smoothing)
+    before = np.empty_like(levels)
+    before[1:] = levels[:-1]
+    before[log.starts[:-1]] = -np.inf
+    useful = before < levels
+    device = np.repeat(np.arange(log.n_devices), log.windows)[useful]
+    low, high = before[useful], levels[useful]
+    # windows are in device order already: sort each device's values within it
+    starts = np.searchsorted(device, np.arange(log.n_devices + 1)).astype(np.int64)
+    return _DeviceIntervals(_sorted_within(low, device), starts, _sorted_within(high, device), starts)
+
+
+def _sorted_within(values: npt.NDArray[np.float32], device: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """`values` sorted within each device (devices ascending): one sort of 64-bit integers, the
+    device above the float32's bits mapped to an unsigned order (far faster than a lexsort)."""
+    bits = values.astype(np.float32).view(np.uint32).astype(np.int64)
+    negative = (bits & 0x80000000) != 0
+    ordered = np.where(negative, ~bits & 0xFFFFFFFF, bits | 0x80000000)
+    keys = np.sort((device.astype(np.int64) << 32) | ordered) & 0xFFFFFFFF
+    negative = (keys & 0x80000000) == 0
+    back = np.where(negative, ~keys & 0xFFFFFFFF, keys & 0x7FFFFFFF)
+    return back.astype(np.uint32).view(np.float32)
+
+
+def _per_device_alarms(
+    log: FleetLog, smoothing: Smoothing | None, at: npt.NDArray[np.float32], cooldown_s: float
+) -> npt.NDArray[np.int64]:
+    """(devices x levels): each device's alarms when the answer is anomaly at level >= each of `at`."""
+    out = np.zeros((log.n_devices, len(at)), np.int64)
+    if cooldown_s > 0:
+        levels = answer_levels(log, smoothing)
+        for j, e in enumerate(at):
+            flags = kernels.alarm_flags(levels, log.starts, log.times, float(e), float(cooldown_s))
+            cumulative = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+            out[:, j] = cumulative[log.starts[1:]] - cumulative[log.starts[:-1]]
+        return out
+    iv = _device_intervals(log, smoothing)
+    for d in range(log.n_devices):
+        highs = iv.highs[iv.high_starts[d] : iv.high_starts[d + 1]]
+        lows = iv.lows[iv.low_starts[d] : iv.low_starts[d + 1]]
+        out[d] = (len(highs) - np.searchsorted(highs, at, side="left")) - (
+            len(lows) - np.searchsorted(lows, at, side="left")
+        )
+    return out
+
+
+def upper_curve(
+    log: FleetLog,
+    smoothing: Smoothing | None,
+    thresholds: npt.ArrayLike,
+    cooldown_s: float = 0.0,
+    confidence: float = DEFAULT_CONFIDENCE,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = DEFAULT_SEED,
+) -> AlarmCurve:
+    """At each threshold, the upper end of the bootstrap interval of the fleet's alarms per device
+    per day (`per_device_day`), with the same resamples as `fleet_interval`; kept with the log."""
+    t = np.asarray(thresholds, np.float64)
+    key = ("upper_curve", smoothing, float(cooldown_s), confidence, replicates, seed, t.tobytes())
+
+    def compute() -> AlarmCurve:
+        device_days(log)  # a log that spans no time has no rate: say so
+        at = np.array([effective_level(v, smoothing) for v in t], np.float32)
+        counts = _per_device_alarms(log, smoothing, at, cooldown_s)
+        weights = fleet_weights(log, replicates, seed)
+        numerators = np.rint(weights.astype(np.float64) @ counts.astype(np.float64)).astype(np.int64)
+        upper = _upper(numerators, weights.astype(np.float64) @ log.days, confidence)
+        curve = AlarmCurve(t.copy(), counts.sum(axis=0), upper)
+        for values in (curve.thresholds, curve.alarms, curve.per_device_day):
+            values.setflags(write=False)
+        return curve
+
+    return log.cached(key, compute)

@@ -23,7 +23,7 @@ from ..alarms import (
     lowest_threshold,
     simulate,
 )
-from ..alarms.bootstrap import LowestBoundThreshold, fleet_interval, lowest_threshold_by_bound
+from ..alarms.bootstrap import LowestBoundThreshold, fleet_interval, lowest_threshold_by_bound, upper_curve
 from ..alarms.views import anomaly_rate_grid, curve_thresholds, device_table
 from ..bounds import RatioInterval
 from .jsonable import JsonValue, jsonable, records
@@ -137,12 +137,15 @@ class AlarmBudget:
     per_day: float | None  # the budget, alarms per device per day
     lowest: LowestThreshold | None  # None without a budget
     lowest_bound: LowestBoundThreshold | None = None  # the lowest whose interval's upper end keeps the budget
+    upper: AlarmCurve | None = None  # the policy's curve: the upper end of the rate's 95 % interval
 
     def figure(self) -> go.Figure:
         from ..figures import fig_alarm_curve
 
         label = str(self.policy.smoothing or "")
-        return fig_alarm_curve(self.plain, self.smoothed, self.policy.threshold, self.rate, label, self.per_day)
+        return fig_alarm_curve(
+            self.plain, self.smoothed, self.policy.threshold, self.rate, label, self.per_day, upper=self.upper
+        )
 
     def to_dict(self) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {"budget_per_device_per_day": jsonable(self.per_day)}
@@ -162,11 +165,12 @@ def alarm_budget(section: FleetSection, per_day: float | None = None) -> AlarmBu
     thresholds = curve_thresholds(log)
     plain = alarm_curve(log, None, thresholds, policy.cooldown_s)
     smoothed = alarm_curve(log, policy.smoothing, thresholds, policy.cooldown_s) if policy.smoothing else None
+    upper = upper_curve(log, policy.smoothing, thresholds, policy.cooldown_s)
     lowest = bound = None
     if per_day is not None:
         lowest = lowest_threshold(log, policy.smoothing, per_day, policy.cooldown_s)
         bound = lowest_threshold_by_bound(log, policy.smoothing, per_day, policy.cooldown_s)
-    return AlarmBudget(policy, section.rate or 0.0, plain, smoothed, per_day, lowest, bound)
+    return AlarmBudget(policy, section.rate or 0.0, plain, smoothed, per_day, lowest, bound, upper)
 
 
 @dataclass(frozen=True)

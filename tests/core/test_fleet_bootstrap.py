@@ -1,7 +1,7 @@
 """How sure a fleet's alarm rate is (`ei_anomaly/alarms/bootstrap.py`, `ei_anomaly/bounds.py`): the
 bootstrap over devices covers a simulated fleet's true rate at about the nominal level (and an
-interval that treats alarms as independent does not), it is seeded, and the budget helper's answer
-on the upper bound is the one brute force finds."""
+interval that treats alarms as independent does not), it is seeded, the budget helper's answer
+on the upper bound is the one brute force finds, and the curve's upper bound is the interval."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from ei_anomaly.alarms import AlarmPolicy, Smoothing, build_fleet_log, simulate
-from ei_anomaly.alarms.bootstrap import fleet_interval, lowest_threshold_by_bound
+from ei_anomaly.alarms import AlarmPolicy, Smoothing, alarm_curve, build_fleet_log, simulate
+from ei_anomaly.alarms.bootstrap import fleet_interval, lowest_threshold_by_bound, upper_curve
+from ei_anomaly.alarms.views import curve_thresholds
 from ei_anomaly.bounds import bootstrap_weights, ratio_interval
 from ei_anomaly.errors import UsageError
 from ei_anomaly.review import alarm_budget, fleet_section
@@ -139,3 +140,17 @@ def test_the_budget_helper_gives_both_answers():
     assert helper.lowest_bound.threshold >= helper.lowest.threshold  # the bound asks more of the threshold here
     shown = helper.to_dict()["lowest_threshold_by_upper_bound"]
     assert shown["threshold"] == helper.lowest_bound.threshold and shown["upper_bound_per_device_per_day"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("smoothing", "cooldown"), [(None, 0.0), (Smoothing(10, 7), 0.0), (Smoothing(4, 3), 1800.0)], ids=str
+)
+def test_the_upper_curve_is_the_interval_at_each_threshold(smoothing, cooldown):
+    """The curve's upper bound at a threshold is the interval the policy at that threshold gets."""
+    log = demo_fleet_log()
+    thresholds = curve_thresholds(log)
+    upper = upper_curve(log, smoothing, thresholds, cooldown)
+    assert (upper.alarms == alarm_curve(log, smoothing, thresholds, cooldown).alarms).all()
+    for j in range(0, len(thresholds), 20):
+        policy = AlarmPolicy(float(thresholds[j]), smoothing, cooldown)
+        assert upper.per_device_day[j] == fleet_interval(log, simulate(log, policy)).high
