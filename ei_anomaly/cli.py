@@ -1,4 +1,4 @@
-"""Command line: `python -m ei_anomaly {score,report,fetch,blocks,serve}`.
+"""Command line: `python -m ei_anomaly {score,threshold,report,alarms,handoff,fetch,blocks,serve,...}`.
 
 Exit codes: 0 success; 2 bad input or usage; 3 API or network failure. Errors are one line,
 `error: ...`, on stderr, and no partial output file is left behind. An unexpected failure
@@ -131,10 +131,18 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     mapping = map_columns(stream.first, model)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     summary = StreamSummary()
+    reference = None
+    if args.reference is not None:  # the normal windows each row's p-value is relative to
+        from .report.review import normal_windows
+
+        normal = normal_windows(args.reference, model, label_column=args.reference_label)
+        if not normal.windows:
+            raise UsageError(f"the reference has no scorable normal windows ({normal.origin})")
+        reference = normal.reference
 
     def write(fh: BinaryIO) -> None:
         nonlocal summary
-        summary = score_stream(stream, model, mapping, threshold, fmt, fh, args.spreadsheet_safe)
+        summary = score_stream(stream, model, mapping, threshold, fmt, fh, args.spreadsheet_safe, reference)
 
     if args.output:
         _atomic_write(Path(args.output), write)
@@ -154,6 +162,57 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     if replaced:
         print(f"note: replaced the input's earlier results ({', '.join(replaced)}) with new scores", file=sys.stderr)
     print(counts_line(summary.rows, summary.anomalies, summary.unscorable, threshold, mapping.how), file=sys.stderr)
+    if reference is not None:
+        print(f"p_value: among {normal.origin}", file=sys.stderr)
+
+
+def cmd_threshold(args: argparse.Namespace) -> int:
+    """The threshold a target false-alarm rate allows at a confidence, from normal windows alone."""
+    import json
+
+    from .blocks import load_block
+    from .bounds import Unit, ordinal
+    from .report.review import normal_windows
+    from .review.guarantee import guarantee_section, percent
+
+    unit = Unit(stride=args.stride or 1, per=args.per)  # before any reading: exit 2 on a bad unit
+    for name, value in (("--fpr", args.fpr), ("--confidence", args.confidence)):
+        if not 0 < value < 1:
+            raise UsageError(f"{name} must be above 0 and below 1 (e.g. 0.01, 0.95), not {value:g}")
+    model = load_block(Path(args.block))
+    normal = normal_windows(args.normal, model, label_column=args.label, per=args.per, time_column=args.time)
+    current = model.default_threshold if args.threshold is None else args.threshold
+    section = guarantee_section(normal, current, unit=unit, fpr=args.fpr, confidence=args.confidence)
+    if section.too_few is not None:
+        raise UsageError(section.too_few)
+    found = section.found
+    assert found.threshold is not None and found.upper_bound is not None  # it qualifies
+    if args.json:
+        out = {
+            "threshold": found.threshold,
+            "n": section.n,
+            "m": found.m,
+            "fpr": args.fpr,
+            "confidence": args.confidence,
+            "unit": section.unit_text,
+        } | {
+            k: v for k, v in section.to_dict().items() if k not in ("threshold", "n", "m", "fpr", "confidence", "unit")
+        }
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    else:
+        assert found.m is not None and found.rank is not None and found.exceed_probability is not None
+        lines = [
+            f"threshold {section.threshold_value}",
+            f"n {section.n:,}; m {found.m:,}: the {ordinal(found.rank)} largest of the {section.n:,} scores",
+            f"guarantee: false-alarm rate <= {percent(args.fpr)} with {percent(args.confidence)} confidence "
+            f"(P(Binomial({section.n:,}, {args.fpr:g}) <= {found.m:,}) = {percent(found.exceed_probability)})",
+            f"achieved bound: {found.above:,} of {section.counted} above it; false-alarm rate <= "
+            f"{percent(found.upper_bound)} with {percent(args.confidence)} confidence",
+            f"unit: {section.unit_text}; from {for_terminal(section.origin)}",
+            section.current_text[0].lower() + section.current_text[1:],
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
 
 
 def cmd_alarms(args: argparse.Namespace) -> int:
@@ -225,6 +284,17 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (seconds)."""
     value = finite_float(text)
@@ -252,10 +322,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UsageError(
                 f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
             ) from None
+    from .bounds import Unit
     from .report import Review
 
     policy = FleetPolicy.parse(args.smooth, args.cooldown)  # before any reading: exit 2 on a bad policy
+    unit = Unit(stride=args.normal_stride or 1, per=args.normal_per)
     fleet = FleetFile(Path(args.fleet), args.device, args.time, None, args.stride) if args.fleet else None
+    if args.budget is not None and fleet is None:
+        raise UsageError("--budget is an alarm budget for the fleet log: give --fleet too")
     review = Review(
         Path(args.metadata),
         args.threshold,
@@ -264,6 +338,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         policy=policy,
         compare=Path(args.compare) if args.compare else None,
         title=args.title,
+        fleet_budget_per_day=args.budget,
+        normal=args.normal,
+        normal_label=args.normal_label,
+        unit=unit,
+        fpr=args.fpr,
+        confidence=args.confidence,
     )
     text = review.to_json(args.output) if args.format == "json" else review.to_html(args.output)
     print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB){_report_line(review)}", file=sys.stderr)
@@ -420,7 +500,47 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="for CSV opened in Excel/Sheets: prefix text cells starting with = + - @ with ' (numbers unchanged)",
     )
+    p.add_argument(
+        "--reference",
+        metavar="NORMAL_FILE",
+        help="add a p_value column: how unusual each row is among these normal windows (a feature file of "
+        "normal operation, or `validation`: the block's validation windows labelled normal)",
+    )
+    p.add_argument("--reference-label", metavar="COL", help="with --reference: only its rows whose COL says normal")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "threshold", help="the threshold a target false-alarm rate allows, guaranteed at a confidence, from normal data"
+    )
+    p.add_argument("block", metavar="BLOCK", help="anomaly metadata JSON or block directory (from `fetch`)")
+    p.add_argument(
+        "normal",
+        metavar="NORMAL_FILE",
+        help="a feature file of normal operation (CSV or Parquet), or `validation`: the block's validation "
+        "windows labelled normal",
+    )
+    p.add_argument("--fpr", type=finite_float, default=0.01, help="the target false-alarm rate (default 0.01)")
+    p.add_argument("--confidence", type=finite_float, default=0.95, help="the confidence (default 0.95)")
+    unit = p.add_mutually_exclusive_group()
+    unit.add_argument(
+        "--stride",
+        type=positive_int,
+        metavar="K",
+        help="count every K-th window (overlapping windows are not independent)",
+    )
+    unit.add_argument(
+        "--per",
+        metavar="COLUMN",
+        help="count one score per value of COLUMN, its highest (a sample, a device); `hour`, or COLUMN-hour "
+        "(e.g. device-hour), for the hour of the time column",
+    )
+    p.add_argument("--label", metavar="COL", help="only the rows whose COL says normal (not empty, not anomaly)")
+    p.add_argument("--time", metavar="COL", help="the time column for hour units (default: found by name)")
+    p.add_argument(
+        "--threshold", type=finite_float, help="also bound this threshold's false-alarm rate (default: the block's)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON: threshold, n, m, fpr, confidence, unit, ...")
+    p.set_defaults(func=cmd_threshold)
 
     p = sub.add_parser("alarms", help="simulate an alarm policy (the SDK's smoothing) per device over a fleet log")
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
@@ -469,6 +589,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", metavar="COL", help="with --fleet: the device column (default: detected by name)")
     p.add_argument("--time", metavar="COL", help="with --fleet: the time column (default: detected by name)")
     p.add_argument("--stride", type=finite_float, metavar="SECONDS", help="with --fleet: seconds between windows")
+    p.add_argument(
+        "--budget", type=non_negative_float, metavar="PER_DAY", help="with --fleet: an alarm budget per device per day"
+    )
+    p.add_argument(
+        "--normal",
+        metavar="NORMAL_FILE",
+        help="the false-alarm guarantee from this file of normal operation (also the scored file's p-values); "
+        "default: the validation windows labelled normal",
+    )
+    p.add_argument("--normal-label", metavar="COL", help="with --normal: only its rows whose COL says normal")
+    p.add_argument("--fpr", type=finite_float, default=0.01, help="the guarantee's target false-alarm rate")
+    p.add_argument("--confidence", type=finite_float, default=0.95, help="the guarantee's confidence")
+    normal_unit = p.add_mutually_exclusive_group()
+    normal_unit.add_argument("--normal-stride", type=positive_int, metavar="K", help="count every K-th normal window")
+    normal_unit.add_argument("--normal-per", metavar="COLUMN", help="count one normal score per value of COLUMN")
     p.set_defaults(func=cmd_report)
 
     for name, func, text in (

@@ -7,18 +7,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..blocks import AnomalyBlock
 from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
 from .jsonable import JsonValue, jsonable, records
+from .normal import NormalWindows
 from .wording import counts_line
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
+__all__ = ["P_VALUE", "ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
+
+P_VALUE = "p-value"  # the top rows' column: how unusual each is among normal windows
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class ScoringSection:
     summary: ScoredSummary
     flagged: FlaggedPoints
     nearest_column: str  # what the block calls `nearest_cluster` ("nearest cluster", "most likely component")
+    reference: NormalWindows | None = None  # normal windows the rows' p-values are relative to
 
     @property
     def threshold(self) -> float:
@@ -70,7 +75,10 @@ class ScoringSection:
     @cached_property
     def top(self) -> pd.DataFrame:
         """The highest-scoring rows that are anomalies at this threshold, every column the page read."""
-        return self.scored.top_anomalies(self.threshold).rename(columns={"nearest cluster": self.nearest_column})
+        top = self.scored.top_anomalies(self.threshold).rename(columns={"nearest cluster": self.nearest_column})
+        if self.reference is not None:
+            top.insert(2, P_VALUE, self.reference.p_values(top["anomaly score"].to_numpy(np.float32)))
+        return top
 
     @property
     def _file_columns_shown(self) -> list[str]:
@@ -81,7 +89,8 @@ class ScoringSection:
     @property
     def top_shown(self) -> pd.DataFrame:
         """The top rows with the columns a reader needs: row, score, nearest, the time column, the axes."""
-        return self.top[["row", "anomaly score", self.nearest_column, *self._file_columns_shown]]
+        p_value = [P_VALUE] if self.reference is not None else []
+        return self.top[["row", "anomaly score", *p_value, self.nearest_column, *self._file_columns_shown]]
 
     @property
     def hidden_columns(self) -> int:
@@ -140,10 +149,15 @@ class ScoringSection:
                 "counts": jsonable(self.scored.histogram.counts),
             },
             "top_anomalies": records(self.top_shown),
+            "p_values_from": self.reference.origin if self.reference is not None else None,
         }
 
 
-def scoring_section(model: AnomalyBlock, scored: ScoredFile, threshold: float) -> ScoringSection:
-    """`scored` (scored by `model`) at `threshold`: everything but the flags was computed with the scores."""
+def scoring_section(
+    model: AnomalyBlock, scored: ScoredFile, threshold: float, *, reference: NormalWindows | None = None
+) -> ScoringSection:
+    """`scored` (scored by `model`) at `threshold`: everything but the flags was computed with the
+    scores. With `reference` (normal windows), the top rows carry their p-values."""
     flagged = scored.flagged(threshold)
-    return ScoringSection(scored, summarize_scored(scored, threshold, flagged.total), flagged, model.nearest_column)
+    summary = summarize_scored(scored, threshold, flagged.total)
+    return ScoringSection(scored, summary, flagged, model.nearest_column, reference)
