@@ -94,6 +94,7 @@ def _load_model_and_kernel(path: Path, out: _Loaded) -> None:
             from . import load_metadata, scoring
 
             out.model = load_metadata(path)
+            out.model.open_scoring()  # a GMM block's model file starts in its worker meanwhile
             scoring.warm_up()
     except BaseException as exc:  # handed to the main thread, which reports it
         out.error = exc

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MetadataError
 from ..limits import Limits, human_bytes, too_big
 from ..metadata import feature_names_from_config, parse_metadata
+from ..tflite_check import inspect_tflite
 from .gmm import GmmBlock
 from .kmeans import KMeansBlock
 from .parts import CONFIG_FILE, GMM_FILE, METADATA_FILE, MODEL_FILE, BlockFiles, BlockKind
@@ -35,8 +36,6 @@ __all__ = [
     "load_block",
     "read_block_dir",
 ]
-
-TFLITE_MAGIC = b"TFL3"
 
 
 def build_block(
@@ -57,13 +56,13 @@ def build_block(
 
 
 def check_tflite(data: bytes, limits: Limits | None = None) -> None:
+    """Refuse a model file that is too big or is not a GMM scorer's graph (`tflite_check`), before it runs."""
     limits = limits or Limits.from_env()
     if len(data) > limits.metadata_bytes:
         raise MetadataError(
             too_big("the model file", human_bytes(len(data)), human_bytes(limits.metadata_bytes), "metadata_bytes")
         )
-    if len(data) < 8 or data[4:8] != TFLITE_MAGIC:
-        raise MetadataError(f"{MODEL_FILE} is not a TFLite file (no TFL3 identifier)")
+    inspect_tflite(data, limits)
 
 
 def _read_json(path: Path, limits: Limits) -> dict[str, Any]:
