@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MetadataError
 from ..limits import Limits, human_bytes, too_big
-from ..metadata import feature_names_from_config, parse_metadata
+from ..metadata import check_json_shape, feature_names_from_config, parse_metadata
 from ..tflite_check import inspect_tflite
 from .gmm import GmmBlock
 from .kmeans import KMeansBlock
@@ -72,7 +72,9 @@ def _read_json(path: Path, limits: Limits) -> dict[str, Any]:
             raise MetadataError(
                 too_big(path.name, human_bytes(size), human_bytes(limits.metadata_bytes), "metadata_bytes")
             )
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = path.read_bytes()
+        check_json_shape(raw, path.name, limits)
+        data = json.loads(raw.decode("utf-8-sig"))
     except OSError as exc:
         raise MetadataError(f"cannot read {path.name}: {exc.strerror}") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -125,6 +127,7 @@ def block_files_from_uploads(files: dict[str, bytes], limits: Limits | None = No
             raise MetadataError(
                 too_big(name, human_bytes(len(raw)), human_bytes(limits.metadata_bytes), "metadata_bytes")
             )
+        check_json_shape(raw, name, limits)
         try:
             data = json.loads(raw.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError, RecursionError):

@@ -160,7 +160,7 @@ def _fleet(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | None
         "figures": figures.all([section.grid_figure(), budget.figure()]),
         "lowest": budget.lowest,
         "table": _table(table.head(REPORT_DEVICES), 3),
-        "more": max(0, len(table) - REPORT_DEVICES),
+        "more": max(0, section.log.n_devices - REPORT_DEVICES),
     }
 
 
