@@ -19,8 +19,7 @@ from ei_anomaly.blocks import BlockFiles, build_block, read_block_dir
 from ei_anomaly.blocks.fetch import save_block
 from ei_anomaly.demo import GMM_DEMO_BLOCK_ID, GMM_DEMO_DIR, load_demo_gmm_model
 from ei_anomaly.limits import MB, Limits
-from ei_anomaly.litert_scoring import WORKERS, ReferenceScorer
-from ei_anomaly.tflite_check import ALLOWED_OPS, inspect_tflite
+from ei_anomaly.litert_scoring import ReferenceScorer
 from tests.support import hostile_models
 from tests.support.cli import run_cli
 from tests.support.constants import PROJECT_ID, ROOT
@@ -75,6 +74,8 @@ def test_fetch_refuses_what_score_refuses(local_api, tmp_path):
 
 
 def test_the_allowlist_is_what_the_demo_graph_uses_and_more_but_no_control_flow():
+    from ei_anomaly.tflite_check import ALLOWED_OPS, inspect_tflite
+
     facts = inspect_tflite(DEMO_MODEL)
     assert facts.n_inputs == 3 and set(facts.ops) <= set(ALLOWED_OPS)
     assert not {"WHILE", "IF", "CALL_ONCE", "CUSTOM", "SHAPE", "FILL", "RANGE", "GATHER"} & set(ALLOWED_OPS)
@@ -90,6 +91,8 @@ def test_the_allowlist_is_what_the_demo_graph_uses_and_more_but_no_control_flow(
     ],
 )
 def test_the_check_reads_the_file_without_running_it(model, message):
+    from ei_anomaly.tflite_check import inspect_tflite
+
     if message is None:
         assert inspect_tflite(model).n_inputs == 3
     else:
@@ -166,6 +169,8 @@ def test_a_stopped_worker_starts_again_and_gives_the_same_bits():
 
 
 def test_at_most_the_limit_of_workers_run_at_once():
+    from ei_anomaly.litert_scoring import WORKERS
+
     limits = Limits(model_workers=2)
     scorers = [ReferenceScorer(DEMO_MODEL, limits) for _ in range(3)]
     for scorer in scorers:
