@@ -62,6 +62,7 @@ def column_choice(file_identity: str, axis: int) -> str:
 # The server-wide held store (`loaders.held()`): this session's token there, and the name of the
 # file it holds (to say so when the server released it for other visitors).
 HELD_TOKEN = "held_token"
+REFUSED_MODELS = "refused_models"  # held-store key (a file's content hash) -> the error it was refused with
 HELD_FILE_NAME = "held_file_name"
 OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
 SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload

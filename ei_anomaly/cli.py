@@ -29,6 +29,7 @@ from .errors import EXIT_INPUT, EXIT_OK, AnomalyLensError, UsageError
 from .features import map_columns, replaced_result_columns
 from .redact import redact
 from .review.wording import counts_line
+from .rules import FLOAT32_MAX, fits_float32
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 from .visible import visible_controls
 
@@ -94,6 +95,7 @@ def _load_model_and_kernel(path: Path, out: _Loaded) -> None:
             from . import load_metadata, scoring
 
             out.model = load_metadata(path)
+            out.model.open_scoring()  # a GMM block's model file starts in its worker meanwhile
             scoring.warm_up()
     except BaseException as exc:  # handed to the main thread, which reports it
         out.error = exc
@@ -250,7 +252,7 @@ def cmd_alarms(args: argparse.Namespace) -> int:
         if isinstance(stream, FeatureStream):
             stream.close()
     result = simulate(scored.log, policy)
-    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh))
+    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh, args.spreadsheet_safe))
     for note in scored.notes:
         print(f"note: {note}", file=sys.stderr)
     if scored.bad_cells:
@@ -267,11 +269,10 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     """Write anomaly_policy.h, test_vectors.csv and a README for the firmware into a directory."""
     from . import load_metadata
     from .alarms import parse_smoothing
-    from .handoff import write_handoff
+    from .handoff import check_vector_count, write_handoff
 
     smoothing = parse_smoothing(args.smooth) if args.smooth else None
-    if args.vectors < 1:
-        raise UsageError(f"--vectors must be at least 1, not {args.vectors}")
+    check_vector_count(args.vectors)
     model = load_metadata(Path(args.metadata))
     stream = open_feature_stream(Path(args.features)) if args.features else None
     try:
@@ -478,6 +479,16 @@ def finite_float(text: str) -> float:
     return value
 
 
+def threshold_float(text: str) -> float:
+    """argparse type: a threshold, which devices hold in float32 (beyond about ±3.4e38 it is no number there)."""
+    value = finite_float(text)
+    if not fits_float32(value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the float32 range thresholds are held in (±{FLOAT32_MAX:.4g})"
+        )
+    return value
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage mistakes end like every other error: one `error: ...` line (with where to find help), exit 2."""
 
@@ -494,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--spreadsheet-safe",
         action="store_true",
@@ -546,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
     p.add_argument("features", help="the fleet log: a feature file (CSV or Parquet) with device and time columns")
     p.add_argument("-o", "--output", required=True, help="the per-device table, .csv")
-    p.add_argument("--threshold", type=finite_float, help="the anomaly threshold (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="the anomaly threshold (default: the block's own)")
     p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
     p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="no new alarm this soon after one")
     p.add_argument("--device", metavar="COL", help="the device column (default: detected by name)")
@@ -555,12 +566,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--stride", type=finite_float, metavar="SECONDS", help="seconds between windows, without a time column"
     )
     p.add_argument("--class-column", metavar="COL", help="the predicted class per window (impulses with a classifier)")
+    p.add_argument(
+        "--spreadsheet-safe",
+        action="store_true",
+        help="for CSV opened in Excel/Sheets: prefix device ids starting with = + - @ with ' (as `score` does)",
+    )
     p.set_defaults(func=cmd_alarms)
 
     p = sub.add_parser("handoff", help="write a C header, test vectors and a README that hand a policy to firmware")
     p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory to write into")
-    p.add_argument("--threshold", type=finite_float, required=True, help="anomaly when score > T")
+    p.add_argument("--threshold", type=threshold_float, required=True, help="anomaly when score > T")
     p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
     p.add_argument(
         "--features", help="pick the test vectors from this feature file (default: made around the clusters)"
@@ -581,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compare", metavar="DIR_OR_METADATA", help="compare with this second block (metadata JSON or block directory)"
     )
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
     p.add_argument("--fleet", metavar="LOG", help="add a fleet section: this fleet log under the alarm policy below")
     p.add_argument("--smooth", metavar="N:K", help="with --fleet: the SDK's smoothing (default: none)")
@@ -636,7 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--partition-rows", type=int, default=1_000_000, help="rows per task, at Parquet row-group boundaries"
     )

@@ -132,6 +132,8 @@ def policy_view(data: FleetData, log: FleetLog) -> None:
     left, right = st.columns([1, 1], gap="large")
     with left:
         st.subheader("Devices, worst first")
+        if section.table_caption:
+            st.caption(section.table_caption)
         st.dataframe(
             section.table,
             hide_index=True,

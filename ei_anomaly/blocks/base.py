@@ -146,6 +146,12 @@ class AnomalyBlock(Scorer, Protocol):
         """The SDK arrays `handoff` writes a policy for; UsageError (saying why) for a kind it does not apply to."""
         ...
 
+    def open_scoring(self) -> int:
+        """Make the block ready to score and say what its scoring holds in memory beyond the block
+        itself (bytes): a GMM block loads its model file in its worker process and scores one row
+        there (MetadataError when the file breaks a limit); a K-means block needs nothing (0)."""
+        ...
+
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
         """The answers that make up the block (for a worker, a block directory); `metadata_fields`
         keeps only those fields of the metadata."""

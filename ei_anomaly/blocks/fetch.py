@@ -72,7 +72,7 @@ def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output
             f"own TFLite file). Give a directory instead of {output.name}, e.g. -o block-{learn_id}/, to save "
             "metadata.json, gmm.json and model.tflite"
         )
-    build_block(files)  # refuse to save what cannot be scored
+    build_block(files).open_scoring()  # refuse to save what `score` would refuse: a GMM block's file runs once
     text = json.dumps(files.metadata, indent=1) + "\n"
     if output is None:
         whole = files.scorable_from_metadata_alone

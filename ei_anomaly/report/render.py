@@ -164,7 +164,7 @@ def _fleet(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | None
         "lowest": budget.lowest,
         "lowest_bound": budget.lowest_bound,
         "table": _table(table.head(REPORT_DEVICES), 3),
-        "more": max(0, len(table) - REPORT_DEVICES),
+        "more": max(0, section.log.n_devices - REPORT_DEVICES),
     }
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REPORT_DEVICES",
+    "TABLE_DEVICES",
     "AlarmBudget",
     "DeviceDrillDown",
     "FleetSection",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 REPORT_DEVICES = 20  # devices in the report's table (and the JSON's), worst first
+TABLE_DEVICES = 1_000  # devices in the page's table and its drill-down choice, worst first
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,14 @@ class FleetSection:
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """One row per device, worst first."""
-        return device_table(self.result)
+        """One row per device, worst first: the worst `TABLE_DEVICES` (`alarms` writes every one)."""
+        return device_table(self.result, TABLE_DEVICES)
+
+    @property
+    def table_caption(self) -> str:
+        """Says when the table is the worst of more devices than it shows."""
+        n = self.log.n_devices
+        return f"The {len(self.table):,} worst of {n:,} devices." if n > len(self.table) else ""
 
     def grid_figure(self) -> go.Figure:
         """Anomalous windows per device and time bin, for the worst devices."""
