@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..blocks import AnomalyBlock
+from ..blocks.parts import DeviceMargin
 from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
 from .jsonable import JsonValue, jsonable, records
@@ -18,7 +20,9 @@ from .wording import counts_line
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
+__all__ = ["EITHER_WAY", "ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
+
+EITHER_WAY = "could go either way on the device"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,19 @@ class ScoringSection:
     summary: ScoredSummary
     flagged: FlaggedPoints
     nearest_column: str  # what the block calls `nearest_cluster` ("nearest cluster", "most likely component")
+    margin: DeviceMargin | None = None  # devices the target does not model exactly, and how far they score
+    either_way: int = 0  # windows within that margin of the threshold: they could go either way there
+
+    @property
+    def either_way_text(self) -> str:
+        """The windows that could go either way on a device the target does not model exactly, in words."""
+        if self.margin is None:
+            return ""
+        return (
+            f"{self.either_way:,} window{'s' if self.either_way != 1 else ''} score within "
+            f"{self.margin.relative:.2g} (relative) of the threshold: they could go either way on "
+            f"{self.margin.devices}"
+        )
 
     @property
     def threshold(self) -> float:
@@ -69,8 +86,12 @@ class ScoringSection:
 
     @cached_property
     def top(self) -> pd.DataFrame:
-        """The highest-scoring rows that are anomalies at this threshold, every column the page read."""
-        return self.scored.top_anomalies(self.threshold).rename(columns={"nearest cluster": self.nearest_column})
+        """The highest-scoring rows that are anomalies at this threshold, every column the page read
+        (and, with a device margin, whether each could go either way on such a device)."""
+        top = self.scored.top_anomalies(self.threshold).rename(columns={"nearest cluster": self.nearest_column})
+        if self.margin is not None:
+            top.insert(3, EITHER_WAY, self.margin.close_to(top["anomaly score"].to_numpy(), self.threshold))
+        return top
 
     @property
     def _file_columns_shown(self) -> list[str]:
@@ -81,7 +102,8 @@ class ScoringSection:
     @property
     def top_shown(self) -> pd.DataFrame:
         """The top rows with the columns a reader needs: row, score, nearest, the time column, the axes."""
-        return self.top[["row", "anomaly score", self.nearest_column, *self._file_columns_shown]]
+        either = [EITHER_WAY] if self.margin is not None else []
+        return self.top[["row", "anomaly score", self.nearest_column, *either, *self._file_columns_shown]]
 
     @property
     def hidden_columns(self) -> int:
@@ -140,10 +162,16 @@ class ScoringSection:
                 "counts": jsonable(self.scored.histogram.counts),
             },
             "top_anomalies": records(self.top_shown),
+            "could_go_either_way": (
+                {"windows": self.either_way, **self.margin.to_dict()} if self.margin is not None else None
+            ),
         }
 
 
 def scoring_section(model: AnomalyBlock, scored: ScoredFile, threshold: float) -> ScoringSection:
     """`scored` (scored by `model`) at `threshold`: everything but the flags was computed with the scores."""
     flagged = scored.flagged(threshold)
-    return ScoringSection(scored, summarize_scored(scored, threshold, flagged.total), flagged, model.nearest_column)
+    margin = model.device_margin
+    either_way = int(np.count_nonzero(margin.close_to(scored.scores.score, threshold))) if margin is not None else 0
+    summary = summarize_scored(scored, threshold, flagged.total)
+    return ScoringSection(scored, summary, flagged, model.nearest_column, margin, either_way)

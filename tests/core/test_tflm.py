@@ -77,7 +77,9 @@ NEWLIB_LOGF = [
 ]
 
 
-@pytest.mark.parametrize(("function", "host", "pairs"), [(newlib_expf, host_expf, NEWLIB_EXPF), (newlib_logf, host_logf, NEWLIB_LOGF)])
+@pytest.mark.parametrize(
+    ("function", "host", "pairs"), [(newlib_expf, host_expf, NEWLIB_EXPF), (newlib_logf, host_logf, NEWLIB_LOGF)]
+)
 def test_newlib_math_gives_the_bits_measured_on_a_cortex_m33(function, host, pairs):
     x = np.array([f32(i) for i, _ in pairs])
     want = np.array([o for _, o in pairs], np.uint32)
