@@ -261,6 +261,8 @@ def cmd_alarms(args: argparse.Namespace) -> int:
     _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh))
     for note in scored.notes:
         print(f"note: {note}", file=sys.stderr)
+    for line in setup_notes(model):
+        print(for_terminal(line), file=sys.stderr)
     if scored.bad_cells:
         print(
             f"warning: {scored.bad_cells} cells of number columns are not numbers; rows that need them are unscorable",
@@ -458,6 +460,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.partition_rows < 1:
         raise UsageError("--workers and --partition-rows must be at least 1")
     model = with_setup(load_metadata(Path(args.metadata)), args)
+    for line in setup_notes(model):
+        print(for_terminal(line), file=sys.stderr)
     files = find_inputs(args.inputs)
     scorer = BatchScorer.for_sample(model, sample_table(files[0]), args.threshold)
     parts = plan_partitions(files, args.partition_rows)
