@@ -28,7 +28,15 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["fma32", "fma32_array", "host_expf", "host_logf", "newlib_expf", "newlib_logf"]
+__all__ = [
+    "fma32",
+    "fma32_array",
+    "fully_connected",
+    "host_expf",
+    "host_logf",
+    "newlib_expf",
+    "newlib_logf",
+]
 
 _F32 = npt.NDArray[np.float32]
 
@@ -61,6 +69,32 @@ def fma32_array(a: _F32, b: _F32, c: _F32) -> _F32:  # pragma: no cover - compil
     fa, fb, fc, fo = a.reshape(-1), b.reshape(-1), c.reshape(-1), out.reshape(-1)
     for i in range(fo.size):
         fo[i] = fma32(fa[i], fb[i], fc[i])
+    return out
+
+
+@numba.njit(cache=True)
+def _fully_connected(x: _F32, weights: _F32, fused: bool, out: _F32) -> None:  # pragma: no cover - compiled
+    rows, depth = x.shape
+    units = weights.shape[0]
+    for r in range(rows):
+        for u in range(units):
+            total = np.float32(0.0)
+            if fused:
+                for d in range(depth):
+                    total = fma32(x[r, d], weights[u, d], total)
+            else:
+                for d in range(depth):
+                    total = np.float32(total + np.float32(x[r, d] * weights[u, d]))
+            out[r, u] = total
+
+
+def fully_connected(x: npt.ArrayLike, weights: npt.ArrayLike, fused: bool) -> _F32:
+    """`total += x[d] * w[u, d]` for d in order, from 0, per row and unit (TFLite Micro's float
+    FULLY_CONNECTED before its bias): each step rounded twice, or once when `fused` (vfma.f32)."""
+    rows = np.ascontiguousarray(x, np.float32)
+    w = np.ascontiguousarray(weights, np.float32)
+    out = np.empty((rows.shape[0], w.shape[0]), np.float32)
+    _fully_connected(rows, w, fused, out)
     return out
 
 

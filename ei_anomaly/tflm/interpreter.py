@@ -117,15 +117,8 @@ def _fully_connected(op: Op, get: Get, graph: Graph, arithmetic: Arithmetic) -> 
     weights = np.asarray(graph.constant(op.inputs[1]), np.float32).reshape(graph.tensors[op.inputs[1]].shape)
     units, depth = weights.shape
     x = get(op.inputs[0])
-    x = x.reshape(x.shape[0], -1, depth)
-    total = np.zeros((x.shape[0], x.shape[1], units), np.float32)
-    for d in range(depth):  # the SDK's order: d = 0, 1, ... for every output
-        column = np.broadcast_to(x[:, :, d : d + 1], total.shape)
-        weight = np.broadcast_to(weights[:, d], total.shape)
-        if arithmetic.fused_multiply_add:
-            total = floats.fma32_array(np.ascontiguousarray(column), np.ascontiguousarray(weight), total)
-        else:
-            total = np.add(total, np.multiply(column, weight, dtype=np.float32), dtype=np.float32)
+    batches = x.reshape(-1, depth)  # every row's every (1 x depth) input, one after the other
+    total = floats.fully_connected(batches, weights, arithmetic.fused_multiply_add).reshape(x.shape[0], -1, units)
     has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
     bias = np.asarray(graph.constant(op.inputs[2]), np.float32).reshape(-1) if has_bias else np.zeros(units, np.float32)
     return _clamp(np.add(total, bias, dtype=np.float32))

@@ -252,3 +252,23 @@ def test_a_block_built_from_an_export_is_built_by_build_block(tmp_path, demo_mod
 
     files = read_export(exports.write_export(tmp_path / "lib", exports.kmeans_metadata(demo_model)))
     assert build_block(files).fingerprint == load_block(tmp_path / "lib").fingerprint
+
+
+def test_outside_text_in_an_export_stays_text(tmp_path, demo_model):
+    """The project's name and an Arduino library's name come from the export: in the report they are
+    escaped, on a terminal control characters show as escapes."""
+    payload = '<img src="http://127.0.0.1:9/p" onerror="x()">[md](http://127.0.0.1:9/l)\x1b[31mred'
+    files = exports.kmeans_metadata(demo_model)
+    files["model-parameters/model_metadata.h"] = files["model-parameters/model_metadata.h"].replace(
+        '"Test press"', '"' + payload.replace('"', '\\"') + '"'
+    )
+    files["library.properties"] = f"name={payload}\nversion=1\n"
+    path = exports.write_export(tmp_path / "lib", files, zipped=True)
+    block = load_block(path)
+    assert payload in block.setup.origin.name and payload.replace('"', '\\"') in block.setup.origin.project
+    from ei_anomaly.report import Review
+
+    html = Review(path).to_html()
+    assert "&lt;img src=" in html and '<img src="http://127.0.0.1:9' not in html
+    result = run_cli("parity", str(path), str(path))
+    assert result.returncode == 0 and "\x1b" not in result.stdout

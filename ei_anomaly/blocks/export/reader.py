@@ -412,7 +412,7 @@ def files_from_tree(tree: ExportTree, block_id: int | None = None, limits: Limit
         metadata["thresholds"] = [
             {"key": ANOMALY_THRESHOLD_KEY, "description": "Anomaly threshold (from the export)", "value": value}
         ]
-        threshold_note = f"`.anomaly_threshold` of {entry.config_name} in {sources.file_of(entry.config_name or '')}"
+        threshold_note = f".anomaly_threshold of {entry.config_name} in {sources.file_of(entry.config_name or '')}"
     dsp = _dsp_blocks(sources)
     inputs = _inputs_of(sources, entry, dsp)
     normalization = _axis_normalization(inputs, axes, f"{tree.name}: {axes_name}")
