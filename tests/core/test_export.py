@@ -272,3 +272,12 @@ def test_outside_text_in_an_export_stays_text(tmp_path, demo_model):
     assert "&lt;img src=" in html and '<img src="http://127.0.0.1:9' not in html
     result = run_cli("parity", str(path), str(path))
     assert result.returncode == 0 and "\x1b" not in result.stdout
+
+
+def test_normalization_whose_dsp_blocks_cannot_be_read_is_refused_not_ignored(tmp_path, demo_model):
+    mean, inverse = normalization_for(demo_model)
+    files = exports.kmeans_metadata(demo_model, normalization=(mean, inverse))
+    name = "model-parameters/model_variables.h"
+    files[name] = files[name].replace("&extract_spectral_analysis_features", "some_other_layout")
+    with pytest.raises(MetadataError, match="the export normalizes DSP output .* cannot be read"):
+        load_block(exports.write_export(tmp_path / "lib", files))

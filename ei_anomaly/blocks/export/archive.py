@@ -122,14 +122,14 @@ def _from_zip(fh: BinaryIO, label: str, size: int, limits: Limits) -> ExportTree
             problem = _member_problem(info)
             if problem:
                 raise MetadataError(f"{label}: refusing {info.filename[:200]!r}: {problem}")
-        root = _root_of(
-            [PurePosixPath(i.filename.replace("\\", "/")) for i in members if not i.is_dir()], label, "in the zip"
-        )
-        wanted = [i for i in members if not i.is_dir() and _wanted(PurePosixPath(i.filename), root)]
+        paths = {i.filename: PurePosixPath(i.filename.replace("\\", "/")) for i in members}
+        root = _root_of([paths[i.filename] for i in members if not i.is_dir()], label, "in the zip")
+        wanted = [i for i in members if not i.is_dir() and _wanted(paths[i.filename], root)]
         budget = _zip_budget(limits)
         files: dict[str, bytes] = {}
         for info in wanted:
-            rel = str(PurePosixPath(info.filename).relative_to(root)) if root != PurePosixPath(".") else info.filename
+            path = paths[info.filename]
+            rel = str(path.relative_to(root) if root != PurePosixPath(".") else path)
             if info.file_size > limits.metadata_bytes:
                 raise MetadataError(
                     f"{label}: {rel} is {human_bytes(info.file_size)}; the limit is "
@@ -138,7 +138,7 @@ def _from_zip(fh: BinaryIO, label: str, size: int, limits: Limits) -> ExportTree
             data = _read_member(archive, info, rel, label, min(limits.metadata_bytes, budget))
             budget -= len(data)
             files[rel] = data
-        library = _library_name(archive, root)
+        library = _library_name(archive, root, paths)
     return ExportTree(label, files, library)
 
 
@@ -170,12 +170,14 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, rel: str, labe
     return b"".join(chunks)
 
 
-def _library_name(archive: zipfile.ZipFile, root: PurePosixPath) -> str | None:
+def _library_name(archive: zipfile.ZipFile, root: PurePosixPath, paths: dict[str, PurePosixPath]) -> str | None:
+    """An Arduino library's name (`library.properties` beside its `src/`, or beside model-parameters/)."""
+    by_path = {path: name for name, path in paths.items()}
     for candidate in (root.parent / "library.properties", root / "library.properties"):
-        try:
-            info = archive.getinfo(str(candidate).lstrip("./") or "library.properties")
-        except KeyError:
+        name = by_path.get(candidate)
+        if name is None:
             continue
+        info = archive.getinfo(name)
         if info.file_size > 64 * 1024:
             return None
         text = _read_member(archive, info, "library.properties", "", 64 * 1024).decode("utf-8", "replace")

@@ -339,8 +339,9 @@ def _normalization(sources: _Sources, name: str, outputs: int) -> tuple[list[flo
 
 
 def _inputs_of(sources: _Sources, entry: AnomalyEntry, dsp: list[_Dsp]) -> list[_Dsp]:
-    """The DSP blocks feeding the anomaly block, in order (all of them when the export does not say)."""
-    if entry.config_name is None:
+    """The DSP blocks feeding the anomaly block, in order (all of them when the export does not say;
+    none when its DSP block table could not be read)."""
+    if entry.config_name is None or not dsp:
         return dsp
     suffix = entry.config_name.removeprefix("ei_learning_block_config_")
     name = f"ei_learning_block_{suffix}_inputs"
@@ -417,10 +418,13 @@ def files_from_tree(tree: ExportTree, block_id: int | None = None, limits: Limit
     inputs = _inputs_of(sources, entry, dsp)
     normalization = _axis_normalization(inputs, axes, f"{tree.name}: {axes_name}")
     has_flag = sources.macros.get("EI_CLASSIFIER_HAS_DATA_NORMALIZATION", "0").strip() not in ("0", "")
-    if has_flag and normalization is None and not dsp:
+    has_constants = any(d.type == "ei_data_normalization_t" for d in sources.defs.values())
+    if (has_flag or has_constants) and not inputs:
+        # Never score raw rows without constants the export applies: that would be silently wrong.
         raise MetadataError(
-            f"{tree.name}: EI_CLASSIFIER_HAS_DATA_NORMALIZATION is set but model_variables.h lists no DSP block "
-            "with normalization constants: expected ei_dsp_blocks with ei_data_normalization_config_*"
+            f"{tree.name}: the export normalizes DSP output (EI_CLASSIFIER_HAS_DATA_NORMALIZATION, "
+            "ei_data_normalization_config_*) but its DSP blocks (ei_dsp_blocks in model_variables.h) cannot be "
+            "read: expected each block's id, output size and normalization config"
         )
     origin = ExportOrigin(
         name=tree.library_name or tree.name,
