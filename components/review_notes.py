@@ -59,8 +59,8 @@ def show_parity(section: ParitySection) -> None:
                     "compared": p.part,
                     "values": p.count,
                     "differ": p.differing,
-                    "largest relative difference": p.max_relative if p.differing else None,
-                    "largest in float32 ULPs": p.max_ulps if p.differing else None,
+                    "largest relative difference": p.max_relative if p.differing and p.numeric else None,
+                    "largest in float32 ULPs": p.max_ulps if p.differing and p.numeric else None,
                 }
                 for p in section.parts
             ]

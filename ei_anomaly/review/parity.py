@@ -94,14 +94,15 @@ class PartResult:
     differing: int
     max_relative: float = 0.0
     max_ulps: int = 0
+    numeric: bool = True  # numbers, whose differences have a size (not the kind or the axes)
 
     def to_dict(self) -> dict[str, JsonValue]:
         return {
             "part": self.part,
             "values": self.count,
             "differing": self.differing,
-            "max_relative_difference": jsonable(self.max_relative),
-            "max_ulps": self.max_ulps,
+            "max_relative_difference": jsonable(self.max_relative) if self.numeric else None,
+            "max_ulps": self.max_ulps if self.numeric else None,
         }
 
 
@@ -131,7 +132,7 @@ class ParitySection:
         """The parity in words, as `parity` prints it."""
         out = [self.verdict]
         for p in self.parts:
-            size = f"; largest {p.max_relative:.3g} relative, {p.max_ulps:,} ULPs" if p.differing else ""
+            size = f"; largest {p.max_relative:.3g} relative, {p.max_ulps:,} ULPs" if p.differing and p.numeric else ""
             out.append(f"  {p.part}: {p.differing:,} of {p.count:,} differ{size}")
         out += [f"  - {d.line(self.name_a, self.name_b)}" for d in self.differences]
         if self.differing > len(self.differences):
@@ -164,7 +165,7 @@ class _Collector:
 
     def property(self, part: str, a: str, b: str) -> bool:
         same = a == b
-        self.parts.append(PartResult(part, 1, 0 if same else 1))
+        self.parts.append(PartResult(part, 1, 0 if same else 1, numeric=False))
         if not same:
             self.add(Difference(part, a, b))
         return same
