@@ -129,8 +129,9 @@ def results() -> None:
     c[3].metric("Unscorable rows", f"{summary.unscorable:,}")
     if section.margin is not None:
         st.caption(
-            section.either_way_text + ". " + section.margin.measured[0].upper() + section.margin.measured[1:] + ".",
-            help="The target models a Cortex-M with a single-precision FPU exactly; other devices can differ slightly.",
+            section.either_way_text + ".",
+            help=f"The target is exact for a Cortex-M with a single-precision FPU. {section.margin.measured[0].upper()}"
+            f"{section.margin.measured[1:]}.",
         )
 
     left, right = st.columns([2, 3], gap="large")

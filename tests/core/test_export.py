@@ -281,3 +281,18 @@ def test_normalization_whose_dsp_blocks_cannot_be_read_is_refused_not_ignored(tm
     files[name] = files[name].replace("&extract_spectral_analysis_features", "some_other_layout")
     with pytest.raises(MetadataError, match="the export normalizes DSP output .* cannot be read"):
         load_block(exports.write_export(tmp_path / "lib", files))
+
+
+def test_handoff_of_an_export_with_normalization_writes_raw_vectors_and_says_so(tmp_path, demo_model):
+    mean, inverse = normalization_for(demo_model)
+    export = exports.write_export(tmp_path / "lib", exports.kmeans_metadata(demo_model, normalization=(mean, inverse)))
+    result = run_cli("handoff", str(export), "-o", str(tmp_path / "out"), "--threshold", "0.3")
+    assert result.returncode == 0, result.stderr
+    import pandas as pd
+
+    vectors = pd.read_csv(tmp_path / "out" / "test_vectors.csv")
+    raw = vectors[[f"f{i}" for i in range(max(demo_model.axes) + 1)]].to_numpy(np.float32)
+    z = np.multiply(np.subtract(raw, mean, dtype=np.float32), inverse, dtype=np.float32)
+    want = [f"{int(v):08X}" for v in bits(demo_model.score_full(z).score)]
+    assert vectors["expected_score_hex"].tolist() == want
+    assert "run its data normalization (`run_data_normalization`)" in (tmp_path / "out" / "README.md").read_text()
