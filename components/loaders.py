@@ -14,6 +14,7 @@ import streamlit as st
 from ei_anomaly import load_metadata, scoring
 from ei_anomaly.alarms import kernels as alarm_kernels
 from ei_anomaly.blocks import METADATA_FILE, AnomalyBlock, block_files_from_uploads, build_block, kind_label
+from ei_anomaly.blocks.export import AnomalyEntry, list_anomaly_blocks, read_export
 from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import (
@@ -141,14 +142,47 @@ def model_from_json(data: bytes) -> AnomalyBlock:
 
 
 def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyBlock:
-    """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM),
-    held like an uploaded metadata file."""
+    """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM, or
+    one deployment export `.zip`), held like an uploaded metadata file."""
+    exports = [name for name in files if is_export(name)]
+    if exports:
+        if len(files) > 1:
+            raise MetadataError("give one deployment export (.zip) alone, or a block's files without a zip")
+        return model_from_export(files[exports[0]], exports[0])
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     size = sum(len(data) for data in files.values())
     build = lambda: build_block(block_files_from_uploads(files))  # noqa: E731
     return _held_model("block:" + digest.hexdigest(), lambda _: size, build, "Reading the block…", "the uploaded block")
+
+
+def model_from_export(data: bytes, name: str, block_id: int | None = None) -> AnomalyBlock:
+    """The anomaly block of an uploaded deployment export (`.zip`), held like an uploaded metadata
+    file (an export's SDK is not kept: only its model files are read)."""
+    key = f"export:{hashlib.sha256(data).hexdigest()}:{block_id}"
+    return _held_model(
+        key,
+        lambda _: len(data),
+        lambda: build_block(read_export(data, name, block_id)),
+        "Reading the export…",
+        f"the export {name}",
+    )
+
+
+def export_blocks(data: bytes, name: str) -> list[AnomalyEntry]:
+    """The anomaly blocks an uploaded export holds (to ask which one, when there are several)."""
+    key = f"export-blocks:{hashlib.sha256(data).hexdigest()}"
+    found: list[AnomalyEntry] | None = held().get(key)
+    if found is None:
+        found = list_anomaly_blocks(data, name)
+        held().put(key, found, 1024, owner=visitor(), label=f"the blocks of {name}")
+    return found
+
+
+def is_export(name: str) -> bool:
+    """An uploaded file that is a deployment export (a `.zip`), by its name."""
+    return name.lower().endswith(".zip")
 
 
 def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyBlock:

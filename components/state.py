@@ -45,6 +45,18 @@ DEMO_BLOCK = "demo_block"
 REFRESH_TOKEN = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
 REFRESH_BUTTON = "ei_refresh"
 RUN_SOURCE = "run_source"  # components.source.LoadedSource: the source app.py loaded for this run
+EXPORT_BLOCK = "export_block"  # which anomaly block of an uploaded export holding several
+
+
+def target_choice(block_fingerprint: str) -> str:
+    """The sidebar's "Scores exact to" for one block (a block's own default until it is chosen)."""
+    return f"target::{block_fingerprint}"
+
+
+def rows_choice(block_fingerprint: str) -> str:
+    """The sidebar's "Feature files hold" (raw or normalized) for one export with data normalization."""
+    return f"features_are::{block_fingerprint}"
+
 
 # Scoring page.
 FEATURES_FILE = "features_file"

@@ -146,7 +146,12 @@ def score_normal_file(data: bytes | BinaryIO, name: str, identity: str, model: A
     with st.spinner(f"Reading and scoring {name}…"):
         table = read_feature_file(data, name, columns=[*mapping.columns, *text])
         scored = ScoredFile.score(table, model, mapping, name, identity)
-    _keep(state.NORMAL_SCORED, scored, table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW, f"your normal file {name}")
+    _keep(
+        state.NORMAL_SCORED,
+        scored,
+        table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW,
+        f"your normal file {name}",
+    )
     return scored
 
 

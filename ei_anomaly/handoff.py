@@ -183,6 +183,9 @@ def _synthetic_rows(
     radius = np.maximum(p.max_errors[k] + target, 0.0)
     z = p.centers[k] + direction * radius[:, None]
     x = np.asarray(p.mean, np.float64) + z * np.asarray(p.scale, np.float64)
+    norm = model.setup.normalization
+    if norm is not None and model.setup.normalizes_rows:  # raw DSP output, which the export normalizes first
+        x = x / np.asarray(norm.inverse_scale, np.float64) + np.asarray(norm.mean, np.float64)
     rows = np.zeros((count, feature_count(model)), np.float32)
     rows[:, model.axes] = x.astype(np.float32)
     return rows
@@ -283,7 +286,7 @@ Written by Anomaly Lens (`python -m ei_anomaly handoff`) for the K-means anomaly
   threshold. Columns `f0` to `f{width - 1}` are the full feature vector (the
   DSP output the anomaly block reads; features the block does not use may be 0, they do not change
   the score), then `expected_score_hex` (the float32 bit pattern of the score, 8 hex digits),
-  `expected_score` (the same number in decimal) and `expected_anomaly` (1 when score > threshold).
+  `expected_score` (the same number in decimal) and `expected_anomaly` (1 when score > threshold).{_rows_note(model)}
 
 ## Check on the target
 
@@ -313,6 +316,22 @@ class HandoffFiles:
     header: str
     vectors: str
     readme: str
+
+
+def _rows_note(model: AnomalyBlock) -> str:
+    """What the README says about the vectors' space when the export normalizes its DSP output."""
+    setup = model.setup
+    if setup.normalization is None:
+        return ""
+    blocks = ", ".join(f"#{b}" for b in setup.normalization.dsp_blocks)
+    if setup.normalizes_rows:
+        return (
+            f"\n  The vectors are raw DSP output: the export normalizes DSP block {blocks} before the anomaly "
+            "block, so run its data normalization (`run_data_normalization`) on them before the K-means function."
+        )
+    return (
+        f"\n  The vectors are already normalized (DSP block {blocks}): give them to the K-means function as they are."
+    )
 
 
 def write_handoff(

@@ -5,7 +5,8 @@ variables (read when a file is loaded, so `st.secrets` is not involved):
 
 | variable | default | bounds |
 |---|---|---|
-| `ANOMALY_LENS_MAX_METADATA_MB` | 32 | metadata JSON size |
+| `ANOMALY_LENS_MAX_METADATA_MB` | 32 | metadata JSON size; each file read from a deployment export |
+| `ANOMALY_LENS_MAX_EXPORT_MB` | 200 | a deployment export's `.zip` |
 | `ANOMALY_LENS_MAX_MODEL_VALUES` | 2,000,000 | clusters x axes |
 | `ANOMALY_LENS_MAX_TEXT_CHARS` | 10,000 | each text field of the metadata |
 | `ANOMALY_LENS_MAX_FEATURE_FILE_MB` | 2,048 | feature file size (CSV or Parquet) |
@@ -32,6 +33,7 @@ from .errors import ConfigError
 MB = 1024 * 1024
 _ENV = {
     "metadata_bytes": ("ANOMALY_LENS_MAX_METADATA_MB", MB),
+    "export_bytes": ("ANOMALY_LENS_MAX_EXPORT_MB", MB),
     "model_values": ("ANOMALY_LENS_MAX_MODEL_VALUES", 1),
     "text_chars": ("ANOMALY_LENS_MAX_TEXT_CHARS", 1),
     "feature_file_bytes": ("ANOMALY_LENS_MAX_FEATURE_FILE_MB", MB),
@@ -54,6 +56,7 @@ class Limits:
     """Largest inputs accepted. Byte sizes are in bytes here, in MB in the environment."""
 
     metadata_bytes: int = 32 * MB
+    export_bytes: int = 200 * MB
     model_values: int = 2_000_000
     text_chars: int = 10_000
     feature_file_bytes: int = 2048 * MB

@@ -25,8 +25,9 @@ from ..limits import Limits, too_big
 from ..litert_scoring import ReferenceScorer
 from ..metadata import AnomalyMetadata, check_common_fields
 from ..scores import Method
+from ..tflm import Arithmetic, Graph, read_tflite, run_graph
 from .base import BlockBase, MapOverlay, ScoreDefinition, Scores, Units
-from .parts import BlockFiles, BlockKind, KMeansParameters
+from .parts import BlockFiles, BlockKind, DeviceMargin, KMeansParameters, ScoringSetup, Target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,9 +53,27 @@ MEANING = (
     "how unusual the window's likelihood is, in standard deviations of the training windows' "
     "log-likelihoods (0 = typical; always >= 0)"
 )
-EXACT_TO = (
-    "LiteRT's reference interpreter on the block's own float32 TFLite file, bit for bit "
-    "(TFLite Micro's float kernels derive from those reference kernels)"
+EXACT_TO = {
+    Target.LINUX: (
+        "the SDK built for a Linux/x86 runner: LiteRT's reference interpreter on the block's own float32 TFLite "
+        "file, bit for bit (TFLite Micro's float kernels compiled with g++ give the same bits)"
+    ),
+    Target.CORTEX_M: (
+        "the SDK built for a Cortex-M with a single-precision FPU (arm-none-eabi-gcc and newlib): TFLite Micro's "
+        "float kernels on the block's own graph with GCC's fused multiply-adds and newlib's expf/logf, bit for bit"
+    ),
+}
+
+
+CORTEX_M_ARITHMETIC = Arithmetic(fused_multiply_add=True, libm="newlib")
+# The `cortex-m` target is exact for a single-precision FPU (Cortex-M4F, M33: checked in QEMU). On a
+# Cortex-M7 with a double-precision FPU, newlib's expf/logf are its double-based ones: measured with
+# scripts/device_parity.py on two public GMM exports (docs/gmm.md).
+DOUBLE_FPU_MARGIN = DeviceMargin(
+    relative=3.3e-6,
+    devices="a Cortex-M with a double-precision FPU (Cortex-M7), whose newlib expf/logf differ",
+    measured="the SDK built for a Cortex-M7 (double-precision FPU) and run in QEMU differed from the cortex-m "
+    "target on 18 of 20,000 rows of two public GMM exports, by at most 3.3e-6 of the score (48 float32 ULPs)",
 )
 
 
@@ -215,7 +234,8 @@ class GmmBlock(BlockBase):
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickles (to Dask workers) without the interpreter; it is rebuilt on first use."""
-        return {k: v for k, v in self.__dict__.items() if k in ("metadata", "feature_names", "gmm", "tflite")}
+        kept = ("metadata", "feature_names", "setup", "gmm", "tflite")
+        return {k: v for k, v in self.__dict__.items() if k in kept}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -241,10 +261,22 @@ class GmmBlock(BlockBase):
         return ReferenceScorer(self.tflite)
 
     @cached_property
+    def graph(self) -> Graph:
+        """The block's graph as data (what the Cortex-M target computes)."""
+        return read_tflite(self.tflite)
+
+    def _graph_scores(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Element 0 of the graph's output per row, on the setup's target's arithmetic."""
+        if self.setup.target is Target.CORTEX_M:
+            return run_graph(self.graph, rows, CORTEX_M_ARITHMETIC)
+        return self.scorer.score(rows)
+
+    @cached_property
     def fingerprint(self) -> str:
         digest = hashlib.sha256(b"gmm")
         digest.update(np.asarray(self.axes, np.int64).tobytes())
         digest.update(self.tflite)
+        digest.update(self._setup_digest())
         return digest.hexdigest()[:16]
 
     @property
@@ -262,17 +294,26 @@ class GmmBlock(BlockBase):
             "ll    = log sum_k w_k N(x; mu_k, Sigma_k)",
             f"score = | (ll - mean) / scale |{scaler}",
         )
+        exact_to = EXACT_TO[self.setup.target]
         summary = (
             f"A GMM block's score is {MEANING}: "
             + "; ".join(" ".join(line.split()) for line in formula)
-            + f". Computed with {EXACT_TO}; a window is an anomaly when its score is strictly greater than "
+            + f". Exact to {exact_to}; a window is an anomaly when its score is strictly greater than "
             "the threshold."
         )
         hint = (
             f"A GMM score is {MEANING}, not a probability. A window is an anomaly when its score is **strictly "
             "greater** than the threshold."
         )
-        return ScoreDefinition(formula, MEANING, EXACT_TO, summary, hint)
+        return ScoreDefinition(formula, MEANING, exact_to, summary, hint)
+
+    @property
+    def target_matters(self) -> bool:
+        return True
+
+    @property
+    def device_margin(self) -> DeviceMargin | None:
+        return DOUBLE_FPU_MARGIN if self.setup.target is Target.CORTEX_M else None
 
     @property
     def nearest_column(self) -> str:
@@ -293,7 +334,7 @@ class GmmBlock(BlockBase):
         nearest = np.full(len(values), -1, np.int32)
         good = values[scorable]
         if len(good):
-            score[scorable] = self.scorer.score(good)
+            score[scorable] = self._graph_scores(good)
             nearest[scorable] = self.gmm.most_likely_component(good)
         scorable &= ~np.isnan(score)  # a graph may give NaN for finite input: unscorable, never flagged
         nearest[~scorable] = -1
@@ -321,7 +362,7 @@ class GmmBlock(BlockBase):
         return False
 
     def to_map(self, axis_values: npt.ArrayLike) -> npt.NDArray[np.floating]:
-        raw: npt.NDArray[np.floating] = np.asarray(axis_values, np.float32)
+        raw: npt.NDArray[np.floating] = np.asarray(self._as_scored(np.asarray(axis_values, np.float32)), np.float32)
         return raw
 
     def map_figure(
@@ -391,7 +432,23 @@ class GmmBlock(BlockBase):
 
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
         meta = self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields)
-        return BlockFiles(meta, self.gmm.to_answer(), self.tflite)
+        return BlockFiles(meta, self.gmm.to_answer(), self.tflite, self.setup)
+
+    # --- parity with another block: its graph is compared by its output on probe rows
+
+    def parity_arrays(self) -> dict[str, npt.NDArray[np.float32]]:
+        return {}
+
+    def probe_rows(self, count: int) -> npt.NDArray[np.float32]:
+        """Draws from the mixture, its components' means, and points out to 4 standard deviations."""
+        gmm = self.gmm
+        rng = np.random.default_rng(0)
+        k = rng.choice(gmm.n_components, count, p=gmm.weights / gmm.weights.sum())
+        chol = np.linalg.cholesky(gmm.covariances)
+        spread = rng.choice([0.0, 1.0, 2.0, 4.0], count)
+        noise = np.einsum("kij,kj->ki", chol[k], rng.standard_normal((count, gmm.means.shape[1])))
+        rows: npt.NDArray[np.float32] = (gmm.means[k] + noise * spread[:, None]).astype(np.float32)
+        return rows
 
     def with_feature_names(self, names: dict[int, str]) -> GmmBlock:
         return dataclasses.replace(self, feature_names=dict(names))
@@ -404,6 +461,8 @@ class GmmBlock(BlockBase):
         tflite: bytes,
         feature_names: dict[int, str] | None = None,
         limits: Limits | None = None,
+        setup: ScoringSetup | None = None,
     ) -> GmmBlock:
         """The block of validated metadata, its `gmm/metadata` answer and its model file."""
-        return cls(meta, dict(feature_names or {}), gmm=parse_gmm(gmm, len(meta.axes), limits), tflite=tflite)
+        parsed = parse_gmm(gmm, len(meta.axes), limits)
+        return cls(meta, dict(feature_names or {}), setup or ScoringSetup(), gmm=parsed, tflite=tflite)

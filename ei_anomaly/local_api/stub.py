@@ -39,6 +39,7 @@ _IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
 _IMPULSES = re.compile(r"^/v1/api/(\d+)/impulses$")
 _CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
 _SET_THRESHOLDS = re.compile(r"^/v1/api/(\d+)/impulse/(\d+)/set-thresholds$")
+_DSP = re.compile(r"^/v1/api/(\d+)/dsp/(\d+)$")
 MAX_POST_BYTES = 1 << 20
 MAX_BODY_DEPTH = 32  # a set-thresholds body is 4 levels deep
 
@@ -149,6 +150,8 @@ class EdgeImpulseStub:
         self.project_id = int(files["project"]["id"])
         self.impulse = json.loads(json.dumps(files["impulse"]))
         self.faults = FaultPlan()
+        # Each DSP block's `normalizeData` (Studio's data normalization switch): "none" unless a test sets it.
+        self.dsp_normalize: dict[int, str] = {}
         # Own copies: set-thresholds changes them, and demo_files() is shared (cached).
         demo_meta = json.loads(json.dumps(files["metadata"]))
         demo_config = json.loads(json.dumps(files["anomaly_config"]))
@@ -200,6 +203,8 @@ class EdgeImpulseStub:
             return 404, {"success": False, "error": f"Project {m[1]} not found"}
         if _IMPULSES.match(path):
             return 200, {"success": True, "impulses": [self.impulse["impulse"]], "maxImpulseCount": 3}
+        if m := _DSP.match(path):
+            return self._dsp_config(int(m[1]), int(m[2]))
         if (m := _DOWNLOADS.match(path) or _LEARN_MODEL.match(path)) is not None:
             return gmm_downloads(self.project_id, {i: b.files for i, b in self.blocks.items()}, m)
         if _CLASSIFY_ALL.match(path):
@@ -227,6 +232,31 @@ class EdgeImpulseStub:
                 return 400, {"success": False, "error": f"Learn block {m[2]} is not a GMM anomaly block"}
             return 200, block.files.gmm
         return self._graph(block, query)
+
+    def _dsp_config(self, project_id: int, dsp_id: int) -> tuple[int, Any]:
+        """`DSPConfigResponse` of a DSP block of the impulse: its info (with `normalizeData`) and config."""
+        if project_id != self.project_id:
+            return 404, {"success": False, "error": f"Project {project_id} not found"}
+        blocks = {b["id"]: b for b in self.impulse["impulse"].get("dspBlocks") or []}
+        if dsp_id not in blocks:
+            return 404, {"success": False, "error": f"DSP block {dsp_id} not found"}
+        block = blocks[dsp_id]
+        n_features = max((max(b.model.axes) + 1 for b in self.blocks.values()), default=0)
+        info = {
+            "id": dsp_id,
+            "name": block.get("name", ""),
+            "windowLength": 2000,
+            "type": block.get("type", ""),
+            "classes": [],
+            "features": {"generated": True, "count": n_features},
+            "expectedWindowCount": 0,
+            "inputAxes": list(block.get("axes") or []),
+            "canCalculateFeatureImportance": False,
+            "calculateFeatureImportance": False,
+            "canNormalizeData": True,
+            "normalizeData": self.dsp_normalize.get(dsp_id, "none"),
+        }
+        return 200, {"success": True, "dsp": info, "config": []}
 
     def _classify_all(self, query: dict[str, list[str]]) -> tuple[int, Any]:
         """Model-testing results of the demo block (extra metadata blocks have none)."""

@@ -143,6 +143,7 @@ def _scoring(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | No
     top = section.top_shown
     note = section.timeline_note
     return {
+        "section": section,
         "summary": section.summary,
         "figures": figures.all([histogram, section.timeline_figure()]),
         "timeline_note": f"The score along the file: {note}." if note else "",
