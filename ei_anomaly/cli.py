@@ -249,8 +249,6 @@ def cmd_threshold(args: argparse.Namespace) -> int:
         if not 0 < value < 1:
             raise UsageError(f"{name} must be above 0 and below 1 (e.g. 0.01, 0.95), not {value:g}")
     model = with_setup(load_block(Path(args.block)), args)
-    for line in setup_notes(model):
-        print(for_terminal(line), file=sys.stderr)
     normal = normal_windows(args.normal, model, label_column=args.label, per=args.per, time_column=args.time)
     current = model.default_threshold if args.threshold is None else args.threshold
     section = guarantee_section(normal, current, unit=unit, fpr=args.fpr, confidence=args.confidence)
@@ -283,6 +281,8 @@ def cmd_threshold(args: argparse.Namespace) -> int:
             section.current_text[0].lower() + section.current_text[1:],
         ]
         sys.stdout.write("\n".join(lines) + "\n")
+    for line in setup_notes(model):  # once it succeeded: an error stays one line
+        print(for_terminal(line), file=sys.stderr)
     return EXIT_OK
 
 
@@ -552,8 +552,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError("--workers and --partition-rows must be at least 1")
     refuse_used_output(Path(args.output))  # before a cluster starts for nothing
     model = with_setup(load_metadata(Path(args.metadata)), args)
-    for line in setup_notes(model):
-        print(for_terminal(line), file=sys.stderr)
     files = find_inputs(args.inputs)
     scorer = BatchScorer.for_sample(model, sample_table(files[0]), args.threshold)
     parts = plan_partitions(files, args.partition_rows)
@@ -563,6 +561,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         ready = time.perf_counter() - started
         summary = run_job(client, scorer, parts, Path(args.output), progress_bar(time.perf_counter()))
         counts = counts_line(summary.rows, summary.anomalies, summary.unscorable, scorer.threshold, scorer.how)
+        for line in setup_notes(model):  # once it succeeded: an error stays one line
+            print(for_terminal(line), file=sys.stderr)
         print(
             f"{summary.files} files, {counts}; {summary.partitions} partitions on "
             f"{summary.workers} workers in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s; "

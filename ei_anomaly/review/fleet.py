@@ -84,7 +84,12 @@ class FleetSection:
             return "No interval: no device's windows span any time."
         return (
             f"{i.confidence:.0%} interval from {i.replicates:,} bootstrap resamples of the {i.units:,} devices "
-            f"(with replacement, each keeping its own alarms and days; seed {i.seed})"
+            + (
+                f"(dealt at random into {i.groups:,} groups, resampled with replacement, each group keeping its "
+                f"devices' alarms and days; seed {i.seed})"
+                if i.groups is not None
+                else f"(with replacement, each keeping its own alarms and days; seed {i.seed})"
+            )
             + (": with so few devices it is rough." if i.units < 10 else ".")
         )
 

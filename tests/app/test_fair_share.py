@@ -27,7 +27,8 @@ def test_one_visitor_cannot_evict_another_visitors_work(app, use_json_source, up
     monkeypatch.setenv("ANOMALY_LENS_MAX_HELD_ITEMS", "6")
     monkeypatch.setenv("ANOMALY_LENS_MAX_HELD_ITEMS_PER_VISITOR", "3")
     bob = upload_demo_csv(app())
-    assert held_by(bob)[0] == 2  # his opened and scored file
+    bobs = held_by(bob)[0]
+    assert bobs >= 2  # his opened and scored file (and what his page computed, such as the normal windows)
     alice = app()
     for i in range(7):
         alice = use_json_source(alice, json.dumps(tiny_metadata(defaultMinimumConfidenceRating=0.1 * i)).encode())
@@ -37,7 +38,7 @@ def test_one_visitor_cannot_evict_another_visitors_work(app, use_json_source, up
     assert "released" in notices and "more than one visitor may" in notices
     bob.run()
     no_problems(bob)
-    assert held_by(bob)[0] == 2
+    assert held_by(bob)[0] == bobs
     assert not any("was released" in i.value for i in bob.info)
 
 
