@@ -20,7 +20,8 @@ Three parts, one table each:
    only, no call past the worker's CPU-time limit.
 
 Run: python -m bench.bench_hostile [--quick] [--only app,cli,fuzz] [--cap-gb 4] [--app-dir DIR]
-(about 10 minutes on 2 cores; `--quick`: fewer and smaller files, 300 fuzzed copies, about 5).
+(about 12 minutes on 2 cores, 4-5 of them the fuzz; `--quick`: smaller files, 300 fuzzed copies,
+about 6).
 `--app-dir DIR` runs the app and the CLI of another checkout (`git worktree add /tmp/before REV`).
 Files are written under bench/data/hostile/ (ignored by git). Timings on a 2-core machine move
 with whatever else runs there (other engineers' tests): the load average is printed, and the
@@ -69,6 +70,14 @@ CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyCha
 UNEXPECTED = "Something unexpected"
 SIDEBAR_UPLOAD = '[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]'
 MAIN_UPLOAD = '[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]'
+PAGES = {  # nav link: (path, title)
+    "Overview": ("", "Overview"),
+    "Clusters": ("clusters", "Clusters"),
+    "Thresholds": ("thresholds", "Thresholds"),
+    "Scoring": ("scoring", "Score feature files"),
+    "Compare": ("compare", "Compare"),
+    "Fleet": ("fleet", "Fleet alarms"),
+}
 
 
 def cap_memory(limit: int) -> Callable[[], None]:
@@ -278,6 +287,7 @@ class Hostile:
     def __init__(self, page: Any, url: str) -> None:
         self.page, self.url = page, url
         self.current = ""
+        self.notes: list[str] = []  # what a step could not do, said beside its outcome
 
     def settle(self, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
         page = self.page
@@ -290,7 +300,21 @@ class Hostile:
         wait_idle(self.page)
 
     def go(self, link: str) -> None:
-        self.page.locator('[data-testid="stSidebarNav"] a').filter(has_text=link).first.click()
+        """A page switch, until the new page's script has run (its title shown, or an error in its place)."""
+        page = self.page
+        path, title = PAGES[link]
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text=link).first.click()
+        page.wait_for_url(f"**/{path}")
+        with contextlib.suppress(Exception):  # a refused source shows its error instead of the page
+            page.get_by_role("heading", name=title).first.wait_for(timeout=5_000)
+        self.settle()
+
+    def upload(self, dropzone: Any, paths: list[Path]) -> None:
+        """Hand files to an uploader; wait until it lists them (sent), then for the script's run."""
+        dropzone.set_input_files([str(p) for p in paths])
+        uploader = dropzone.locator("xpath=ancestor::*[@data-testid='stFileUploader'][1]")
+        for p in paths:  # a long name is shown cut in its middle ("session...malies.csv"): its end
+            uploader.get_by_text(p.name[-8:]).first.wait_for(timeout=STEP_TIMEOUT_MS)
         self.settle()
 
     def open_files(self, metadata: Path, others: list[Path] | None = None) -> None:
@@ -298,30 +322,57 @@ class Hostile:
         page = self.page
         page.get_by_text("Metadata JSON file", exact=True).click()
         self.settle()
-        page.locator(SIDEBAR_UPLOAD).first.set_input_files(str(metadata))
-        self.settle()
-        if others:
-            page.locator(SIDEBAR_UPLOAD).nth(1).set_input_files([str(p) for p in others])
-            self.settle()
+        self.upload(page.locator(SIDEBAR_UPLOAD).first, [metadata])
+        if others and page.locator(SIDEBAR_UPLOAD).count() > 1:  # the GMM uploader, once the metadata asks
+            self.upload(page.locator(SIDEBAR_UPLOAD).nth(1), others)
 
     def open_block(self, block: Path) -> None:
         self.open_files(block / "metadata.json", [block / "gmm.json", block / "model.tflite"])
 
     def upload_features(self, path: Path) -> None:
-        """On Scoring: the file to score, if the page offers the upload (a refused block does not)."""
+        """On Scoring: the file to score, if the page offers the upload (a refused block does not),
+        until the results or an error are shown."""
         self.go("Scoring")
         dropzone = self.page.locator(MAIN_UPLOAD)
         if dropzone.count():
-            dropzone.first.set_input_files(str(path))
+            self.upload(dropzone.first, [path])
+            self.page.wait_for_function(
+                """() => document.body.innerText.includes('Anomaly rate')
+                         || document.querySelector('[data-testid="stAlertContentError"]')""",
+                timeout=STEP_TIMEOUT_MS,
+            )
             self.settle()
 
+    def pick_time_column(self, name: str) -> None:
+        """On Fleet: read `name` as the time column (numbers are not taken for times unasked)."""
+        page = self.page
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Time").first
+        if box.count() == 0 or name in box.inner_text():
+            return
+        option = page.get_by_role("option", name=name, exact=True)
+        for _ in range(3):  # a click while the list is still closing does not open it
+            box.locator("input").click()
+            try:
+                option.wait_for(timeout=5_000)
+                break
+            except Exception:
+                page.keyboard.press("Escape")
+        else:  # not offered (the page lists the columns it can read as times)
+            self.notes.append(f"time column {name!r} not offered")
+            return
+        option.click()
+        self.settle()
+
     def said(self) -> str:
-        """The page's error or warning, shortened: what the visitor was told."""
-        alerts = self.page.locator(
-            '[data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"], [data-testid="stException"]'
-        )
-        texts = [" ".join(alerts.nth(i).inner_text().split()) for i in range(min(alerts.count(), 3))]
-        return texts[0][:90] if texts else "(no error shown)"
+        """The page's error (else its warning), shortened: what the visitor was told."""
+        for kind in ("stException", "stAlertContentError", "stAlertContentWarning"):
+            alerts = self.page.locator(f'[data-testid="{kind}"]')
+            if alerts.count():
+                words = alerts.first.inner_text().split()
+                if words and words[0] in ("error", "warning"):  # the alert's icon, named as text
+                    words = words[1:]
+                return str(kind[14:].lower() or "exception") + ": " + " ".join(words)[:90]
+        return "(no error or warning shown)"
 
     def unexpected(self) -> int:
         return int(self.page.get_by_text(UNEXPECTED).count()) + int(
@@ -332,10 +383,11 @@ class Hostile:
         self.current = name
         step = Step(name)
         start = time.perf_counter()
+        self.notes = []
         try:
             self.fresh()
             action()
-            step.outcome = self.said()
+            step.outcome = "; ".join([self.said(), *self.notes])
         except Exception as exc:
             step.outcome = f"no answer ({type(exc).__name__})"
         step.seconds = time.perf_counter() - start
@@ -351,7 +403,7 @@ def hostile_steps(quick: bool) -> list[tuple[str, Callable[[Hostile], None]]]:
     session = ANOMALY_SESSION_CSV
     steps: list[tuple[str, Callable[[Hostile], None]]] = []
     for name, build in CRAFTED_MODELS.items():
-        if quick and name == "broadcast_heavy, declared":  # as its undeclared twin: a minute of a worker's CPU
+        if name == "broadcast_heavy, declared":  # in the app as its undeclared twin (the CLI runs both)
             continue
         block = gmm_block(slug(name), model=build())
         features = float32_end_features() if "constant" in name else session
@@ -366,10 +418,9 @@ def hostile_steps(quick: bool) -> list[tuple[str, Callable[[Hostile], None]]]:
     def compare(h: Hostile) -> None:
         h.open_files(dup)
         h.go("Compare")
-        h.page.locator(MAIN_UPLOAD).first.set_input_files(str(dup))
-        h.settle()
+        h.upload(h.page.locator(MAIN_UPLOAD).first, [dup])
 
-    steps.append((f"compare, 15,000 predictions of one key ({dup.stat().st_size / 1e6:.1f} MB) (item 3)", compare))
+    steps.append((f"compare: 15,000 of one key, {dup.stat().st_size / 1e6:.1f} MB (item 3)", compare))
     devices = FLEET_DEVICES[quick]
     fleet = many_devices(devices)
 
@@ -377,10 +428,11 @@ def hostile_steps(quick: bool) -> list[tuple[str, Callable[[Hostile], None]]]:
         def act(h: Hostile) -> None:
             h.upload_features(path)
             h.go("Fleet")
+            h.pick_time_column("timestamp")
 
         return act
 
-    label = f"fleet log, {devices:,} devices ({fleet.stat().st_size / 1e6:.0f} MB) (item 4)"
+    label = f"fleet log: {devices:,} devices, {fleet.stat().st_size / 1e6:.0f} MB (item 4)"
     steps.append((label, fleet_step(fleet)))
     comps = gmm_block("components", gmm=many_components(50_000 if quick else 166_000))
 
@@ -389,7 +441,7 @@ def hostile_steps(quick: bool) -> list[tuple[str, Callable[[Hostile], None]]]:
         h.go("Clusters")
 
     size = (comps / "gmm.json").stat().st_size / 1e6
-    steps.append((f"gmm.json, {50_000 if quick else 166_000:,} components ({size:.0f} MB) (item 6)", components))
+    steps.append((f"gmm.json: {50_000 if quick else 166_000:,} components, {size:.0f} MB (item 6)", components))
     refused = gmm_block("refused_gmm", gmm=big_refused_gmm())
 
     def big_gmm(h: Hostile) -> None:
@@ -398,18 +450,17 @@ def hostile_steps(quick: bool) -> list[tuple[str, Callable[[Hostile], None]]]:
             h.go(link)
 
     size = (refused / "gmm.json").stat().st_size / 1e6
-    steps.append((f"gmm.json of {size:.0f} MB, refused, then 3 page switches (item 7)", big_gmm))
+    steps.append((f"gmm.json: {size:.0f} MB refused, 3 page switches (item 7)", big_gmm))
     variants = metadata_variants(33)
 
     def many(h: Hostile) -> None:
         h.open_files(variants[0])
         for path in variants[1:]:
-            h.page.locator(SIDEBAR_UPLOAD).first.set_input_files(str(path))
-            h.settle()
+            h.upload(h.page.locator(SIDEBAR_UPLOAD).first, [path])
 
     steps.append(("33 metadata uploads in a row (item 8)", many))
-    steps.append(("fleet log, times near +-1e300 (item 11)", fleet_step(far_times(mixed=False))))
-    steps.append(("fleet log, seconds and milliseconds mixed (item 11)", fleet_step(far_times(mixed=True))))
+    steps.append(("fleet log: times near +-1e300 (item 11)", fleet_step(far_times(mixed=False))))
+    steps.append(("fleet log: seconds and ms mixed (item 11)", fleet_step(far_times(mixed=True))))
     copies = hostile_models.corrupted_copies((GMM_DEMO_DIR / "model.tflite").read_bytes(), 5 if quick else 20, 27)
     blocks = [gmm_block(f"corrupted_{i}", model=c) for i, c in enumerate(copies)]
 
@@ -553,9 +604,11 @@ def print_app(res: AppResult, cap: int) -> bool:
         answered = statistics.median(x.answered for x in loads)
         met = worst <= TARGET_LOAD
         ok &= met
+        over = sum(x.seconds > TARGET_LOAD for x in loads)
+        verdict = "ok" if met else f"MISSED ({over} over, answered in {max(x.answered for x in loads):.2f} s at most)"
         print(
             f"{label[:55]:56}{len(loads):6d}{med:7.2f}s{worst:7.2f}s{med / base:6.1f}x{answered:9.2f}s   "
-            f"max <= {TARGET_LOAD:g} s {'ok' if met else 'MISSED'}"
+            f"max <= {TARGET_LOAD:g} s {verdict}"
         )
 
     line("no hostile visitor (the baseline)", res.baseline)
