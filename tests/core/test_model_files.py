@@ -137,10 +137,12 @@ def test_a_graph_that_needs_more_memory_than_it_declares_is_refused_in_its_worke
 
 @pytest.mark.slow  # a model spends its CPU allowance (a second)
 def test_a_model_past_its_cpu_time_is_stopped_with_a_clear_error(tmp_path):
-    """Only allowed ops, 16 MB of work a row: its worker ends at the CPU limit; the CLI exits 2."""
+    """Only allowed ops, 16 MB of work a row: its worker ends at the CPU limit (or, on a machine so
+    busy that the worker gets less than a core, at the clock's allowance: 2 x 1 s + 10 s); the CLI
+    exits 2 either way."""
     heavy = hostile_models.broadcast_heavy(rows=2000, cols=2000)
     scorer = ReferenceScorer(heavy, Limits(model_cpu_seconds=1))
-    with pytest.raises(MetadataError, match="more than 1 s of CPU time"):
+    with pytest.raises(MetadataError, match=r"more than 1 s of CPU time|ran longer than 12 s .*1 s of CPU time"):
         scorer.score(rows(5000))
     env = {"ANOMALY_LENS_MAX_MODEL_CPU_SECONDS": "1"}
     run = run_cli(
