@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from ei_anomaly.alarms import detect_device_column, detect_time_column
 from ei_anomaly.blocks import AnomalyBlock, Scores
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
 from ei_anomaly.features import ColumnMapping, FeatureTable, map_columns, read_feature_file, scored_csv
@@ -112,6 +113,14 @@ def open_file(ref: FileRef) -> FeatureTable:
     return sample
 
 
+def _other_columns(sample: FeatureTable, mapping: ColumnMapping) -> list[str]:
+    """The columns read besides the block's: every text column (labels, devices, times), and the
+    numeric columns named like a device or a time (epoch seconds, integer device ids), which the
+    Fleet page and the guarantee's units need."""
+    named = {detect_device_column(sample.columns), detect_time_column(sample.columns)}
+    return [c for c in sample.columns if c not in mapping.columns and (c not in sample.numeric_columns or c in named)]
+
+
 def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyBlock, mapping: ColumnMapping) -> ScoredFile:
     """The scores of this file x model x mapping, computed once; thresholds only compare them.
 
@@ -123,9 +132,8 @@ def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyBlock, mapping:
     if isinstance(scored, ScoredFile) and scored.matches(ref.identity, model, mapping):
         return scored
     loaders.held().pop(_held_key(state.SCORED_FILE))
-    text = [c for c in sample.columns if c not in sample.numeric_columns]
     with st.spinner(f"Reading and scoring {ref.name}…"):
-        table = read_feature_file(ref.data, ref.name, columns=[*mapping.columns, *text])
+        table = read_feature_file(ref.data, ref.name, columns=[*mapping.columns, *_other_columns(sample, mapping)])
         scored = ScoredFile.score(table, model, mapping, ref.name, ref.identity)
     size = table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW
     _keep(state.SCORED_FILE, scored, size, f"the scores of {ref.name}")
@@ -142,9 +150,8 @@ def score_normal_file(data: bytes | BinaryIO, name: str, identity: str, model: A
     loaders.held().pop(_held_key(state.NORMAL_SCORED))
     sample = read_feature_file(data, name, first_block=True)
     mapping = map_columns(sample, model)
-    text = [c for c in sample.columns if c not in sample.numeric_columns]
     with st.spinner(f"Reading and scoring {name}…"):
-        table = read_feature_file(data, name, columns=[*mapping.columns, *text])
+        table = read_feature_file(data, name, columns=[*mapping.columns, *_other_columns(sample, mapping)])
         scored = ScoredFile.score(table, model, mapping, name, identity)
     _keep(
         state.NORMAL_SCORED,

@@ -112,3 +112,26 @@ def test_the_fleet_pages_report_has_the_log_and_policy_on_screen_and_no_other_pa
     at = goto(at, "overview")  # the Fleet page ran, but the Overview's report is of what the Overview shows
     no_problems(at)
     assert not any("fleet" in c.value for c in at.caption)
+
+
+def test_a_log_with_numeric_times_and_device_ids_is_simulated_by_them(app):
+    """Epoch seconds and integer device ids are numbers: the Scoring page read only the block's
+    columns and the text ones, so the Fleet page offered neither and simulated one device with a
+    stride. Here both are found by name and give the CLI's answer."""
+    import pandas as pd
+
+    from ei_anomaly.demo import FLEET_LOG_CSV
+
+    frame = pd.read_csv(FLEET_LOG_CSV)
+    frame["timestamp"] = (pd.to_datetime(frame["timestamp"]) - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+    frame["device"] = frame["device"].str.removeprefix("press-").astype(int)
+    at = goto(app(), "scoring")
+    at.file_uploader[0].set_value(("numeric.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    at = goto(at, "fleet")
+    at.radio(key="fleet_source").set_value("Last scored upload").run()
+    no_problems(at)
+    assert metric(at, "Devices") == str(frame["device"].nunique())
+    assert not any("no device column" in c.value.replace("\\", "") for c in at.caption)
+    rate = metric(at, "Alarms per device per day")
+    at.radio(key="fleet_source").set_value("Demo fleet log").run()
+    assert metric(at, "Alarms per device per day") == rate  # the same log, its times and ids as text
