@@ -178,6 +178,8 @@ def good_files(demo_model):
         ("not a zip", r"bad\.zip is not a zip archive"),
         ("no model-parameters", r"no model-parameters/ folder in the zip: expected a C\+\+ or Arduino library"),
         ("no anomaly block", r"no anomaly block in model-parameters/: expected a K-means block"),
+        ("no model_variables.h", r"model-parameters/model_variables\.h is missing: expected every header"),
+        ("no model_metadata.h", r"model-parameters/model_metadata\.h is missing: expected every header"),
         ("junk in a header", r"anomaly_metadata\.h: ei_classifier_anom_clusters_4242_6: cluster 0 is not"),
         ("a cut header", r"a brace is never closed: the file is cut short"),
         ("a number that is not one", r"ei_classifier_anom_scale_4242_6: expected a number, found 'banana'"),
@@ -195,6 +197,8 @@ def test_every_malformed_export_gets_a_clear_message_and_exit_2(tmp_path, good_f
     elif case == "no anomaly block":
         files = {k: v for k, v in files.items() if "anomaly_metadata" not in k}
         files["model-parameters/model_variables.h"] = b"const int x[] = { 1 };"
+    elif case in ("no model_variables.h", "no model_metadata.h"):
+        del files[f"model-parameters/{case.removeprefix('no ')}"]
     elif case == "junk in a header":
         files["model-parameters/anomaly_metadata.h"] = files["model-parameters/anomaly_metadata.h"].replace(
             b"\t{ ( float[3] ) {", b"\t{ junk, ( float[3] ) {", 1
