@@ -231,6 +231,23 @@ def test_every_malformed_export_gets_a_clear_message_and_exit_2(tmp_path, good_f
     assert result.stderr.startswith("error: metadata: ") and result.stderr.count("\n") == 1, result.stderr
 
 
+def test_a_folder_export_whose_header_is_a_symbolic_link_is_refused(tmp_path, demo_model):
+    """As in a zip: a link in model-parameters/ could lead anywhere on the machine (a real header
+    replaced by a link to a secret); it is refused by name, never read and never skipped silently."""
+    outside = tmp_path / "secret.h"
+    outside.write_text("const float ei_classifier_anom_scale_4242_6[3] = { 1, 2, 3 };\n")
+    path = exports.write_export(tmp_path / "lib", exports.kmeans_metadata(demo_model))
+    header = next(path.rglob("anomaly_metadata.h"))
+    header.unlink()
+    header.symlink_to(outside)
+    with pytest.raises(
+        MetadataError, match=r"lib: refusing '.*model-parameters/anomaly_metadata\.h': it is a symbolic link"
+    ):
+        load_block(path)
+    result = run_cli("score", str(path), str(ROOT / "ei_anomaly/data/demo/session_with_anomalies.csv"))
+    assert result.returncode == 2 and result.stderr.startswith("error: metadata: ") and "symbolic link" in result.stderr
+
+
 def test_an_eon_graph_with_ops_no_gmm_scorer_has_is_refused_by_name(tmp_path, gmm):
     block, tflite = gmm
     ops = [op.kind for op in block.graph.ops]
