@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import loaders
 from components.errors import redact_logs, show_unexpected
+from components.released import show_releases
 from components.source import secrets_to_scrub, show_source_sidebar
 
 HERE = Path(__file__).parent
@@ -34,6 +35,7 @@ navigation = st.navigation(pages)
 loaders.warm_up_scoring()
 try:
     show_source_sidebar()  # loads this run's source once; every page reads it (`require_source`)
+    show_releases()  # what the server let go of this visitor's, and why
     navigation.run()
 except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
     show_unexpected(exc, secrets=secrets_to_scrub())

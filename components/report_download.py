@@ -11,7 +11,7 @@ import streamlit as st
 
 from ei_anomaly.alarms import FleetPolicy
 from ei_anomaly.report import Review, report_filename
-from ei_anomaly.review import CompareWith, NamedLog, ScoreSet
+from ei_anomaly.review import CompareWith, NamedLog, NormalWindows, ScoreSet
 from ei_anomaly.scored_file import ScoredFile
 
 from .source import Source
@@ -27,6 +27,7 @@ def show_report_download(
     policy: FleetPolicy | None = None,
     fleet_budget_per_day: float | None = None,
     compare: CompareWith | None = None,
+    normal: NormalWindows | None = None,
     key: str = "report_download",
 ) -> None:
     """A download button for the report of these inputs (built on click, on Streamlit's worker)."""
@@ -44,6 +45,7 @@ def show_report_download(
             name=f"A: {source.title}",
             tune_on=tune_on,
             fleet_budget_per_day=fleet_budget_per_day,
+            normal=normal,
         )
         return review.to_html()
 
@@ -65,4 +67,6 @@ def show_report_download(
         parts.append(f"with the fleet log on this page under {(policy or FleetPolicy()).describe()}")
     if compare is not None:
         parts.append("with the comparison on this page")
+    if normal is not None:
+        parts.append("with the normal windows chosen here (the guarantee and the p-values)")
     st.caption("; ".join(parts) + ".")

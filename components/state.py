@@ -74,6 +74,7 @@ def column_choice(file_identity: str, axis: int) -> str:
 # The server-wide held store (`loaders.held()`): this session's token there, and the name of the
 # file it holds (to say so when the server released it for other visitors).
 HELD_TOKEN = "held_token"
+REFUSED_MODELS = "refused_models"  # held-store key (a file's content hash) -> the error it was refused with
 HELD_FILE_NAME = "held_file_name"
 OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
 SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload
@@ -89,6 +90,45 @@ HELPER_USE = "helper_use"
 SAVE = "save_threshold"  # components.save_threshold.SaveState: a save asked for, its error, its outcome
 SAVE_REGENERATE = "save_threshold_allow_regenerate_job"
 SAVE_OPEN, SAVE_CONFIRM, SAVE_CANCEL = "save_open", "save_confirm", "save_cancel"
+
+# Normal windows (Thresholds: the false-alarm guarantee; Scoring: p-values), each page its own widgets.
+NORMAL_SCORED = "normal_scored_file"  # the held store's name for the last file of normal operation scored
+GUARANTEE_FPR = "guarantee_fpr_percent"
+GUARANTEE_CONFIDENCE = "guarantee_confidence_percent"
+GUARANTEE_USE = "guarantee_use"
+
+
+def normal_source(page: str) -> str:
+    return f"{page}_normal_source"
+
+
+def normal_upload(page: str) -> str:
+    return f"{page}_normal_upload"
+
+
+def normal_demo(page: str) -> str:
+    return f"{page}_normal_demo"
+
+
+def normal_label_column(page: str, file_identity: str) -> str:
+    return f"{page}_normal_rows::{file_identity}"
+
+
+def normal_labels(page: str, file_identity: str, column: str) -> str:
+    return f"{page}_normal_labels::{file_identity}::{column}"
+
+
+def guarantee_unit(page: str) -> str:
+    return f"{page}_guarantee_unit"
+
+
+def guarantee_stride(page: str) -> str:
+    return f"{page}_guarantee_stride"
+
+
+def guarantee_per(page: str) -> str:
+    return f"{page}_guarantee_per"
+
 
 # Clusters page.
 CLUSTERS_X = "clusters_ax1"
@@ -145,6 +185,7 @@ FLEET_CLASS_COLUMN = "fleet_class_column"
 FLEET_STRIDE = "fleet_stride_s"
 FLEET_BUDGET = "fleet_budget"
 FLEET_BUDGET_PER = "fleet_budget_per"
+FLEET_BOUND_USE = "fleet_bound_use"
 FLEET_DEVICE = "fleet_drilldown_device"
 FLEET_EXPLAIN = "fleet_explain"
 FLEET_EXPLAIN_ROW = "fleet_explain_row"

@@ -11,17 +11,17 @@ asked to upload again.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from ei_anomaly.blocks import AnomalyBlock, Scores
 from ei_anomaly.demo import ANOMALY_SESSION_CSV
-from ei_anomaly.features import ColumnMapping, FeatureTable, read_feature_file, scored_csv
+from ei_anomaly.features import ColumnMapping, FeatureTable, map_columns, read_feature_file, scored_csv
 from ei_anomaly.scored_file import ScoredFile
 
 from . import (
@@ -55,10 +55,7 @@ class OpenedFile:
 
 
 def _held_key(name: str) -> str:
-    token = st.session_state.get(state.HELD_TOKEN)
-    if token is None:
-        token = st.session_state[state.HELD_TOKEN] = uuid.uuid4().hex
-    return f"{token}:{name}"
+    return f"{loaders.visitor()}:{name}"
 
 
 def _kept(name: str) -> object | None:
@@ -66,8 +63,8 @@ def _kept(name: str) -> object | None:
     return loaders.held().get(_held_key(name))
 
 
-def _keep(name: str, value: object, size: int) -> None:
-    loaders.held().put(_held_key(name), value, size, idle=UPLOAD_IDLE_SECONDS)
+def _keep(name: str, value: object, size: int, label: str) -> None:
+    loaders.held().put(_held_key(name), value, size, idle=UPLOAD_IDLE_SECONDS, owner=loaders.visitor(), label=label)
     if name == state.OPENED_FILE:
         st.session_state[state.HELD_FILE_NAME] = value.ref.name if isinstance(value, OpenedFile) else None
 
@@ -111,7 +108,7 @@ def open_file(ref: FileRef) -> FeatureTable:
         return opened.sample
     forget()  # free the last file before reading the next one
     sample = read_feature_file(ref.data, ref.name, first_block=True)
-    _keep(state.OPENED_FILE, OpenedFile(ref, sample), _size_of(ref) + sample.table.nbytes)
+    _keep(state.OPENED_FILE, OpenedFile(ref, sample), _size_of(ref) + sample.table.nbytes, f"your file {ref.name}")
     return sample
 
 
@@ -130,8 +127,38 @@ def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyBlock, mapping:
     with st.spinner(f"Reading and scoring {ref.name}…"):
         table = read_feature_file(ref.data, ref.name, columns=[*mapping.columns, *text])
         scored = ScoredFile.score(table, model, mapping, ref.name, ref.identity)
-    _keep(state.SCORED_FILE, scored, table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW)
+    size = table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW
+    _keep(state.SCORED_FILE, scored, size, f"the scores of {ref.name}")
     return scored
+
+
+def score_normal_file(data: bytes | BinaryIO, name: str, identity: str, model: AnomalyBlock) -> ScoredFile:
+    """A file of normal operation (the false-alarm guarantee, p-values), scored by `model` and kept
+    for this session in the server-wide store like the scored upload: only the columns the block
+    reads and the text columns (labels, devices, times) are read."""
+    kept = kept_normal()
+    if kept is not None and kept.matches(identity, model):
+        return kept
+    loaders.held().pop(_held_key(state.NORMAL_SCORED))
+    sample = read_feature_file(data, name, first_block=True)
+    mapping = map_columns(sample, model)
+    text = [c for c in sample.columns if c not in sample.numeric_columns]
+    with st.spinner(f"Reading and scoring {name}…"):
+        table = read_feature_file(data, name, columns=[*mapping.columns, *text])
+        scored = ScoredFile.score(table, model, mapping, name, identity)
+    _keep(
+        state.NORMAL_SCORED,
+        scored,
+        table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW,
+        f"your normal file {name}",
+    )
+    return scored
+
+
+def kept_normal() -> ScoredFile | None:
+    """The file of normal operation this session scored last, if the server still holds it."""
+    kept = _kept(state.NORMAL_SCORED)
+    return kept if isinstance(kept, ScoredFile) else None
 
 
 def scored_mapping(ref: FileRef, model: AnomalyBlock) -> ColumnMapping | None:
@@ -140,15 +167,18 @@ def scored_mapping(ref: FileRef, model: AnomalyBlock) -> ColumnMapping | None:
     return scored.mapping if isinstance(scored, ScoredFile) and scored.matches(ref.identity, model) else None
 
 
-def scored_csv_export(ref: FileRef, scores: Scores, threshold: float, spreadsheet: bool) -> Callable[[], bytes]:
+def scored_csv_export(
+    ref: FileRef, scores: Scores, threshold: float, spreadsheet: bool, reference: np.ndarray | None = None
+) -> Callable[[], bytes]:
     """The scored file as CSV, built when the download is clicked (on Streamlit's worker thread).
 
     It reads the upload's bytes (shared, not copied; `getvalue` of an upload nobody wrote to), never
-    the file object the page reads, so the two never move each other's position."""
+    the file object the page reads, so the two never move each other's position. With `reference`
+    (normal windows' scores) the CSV has each row's `p_value`."""
     data = ref.data.getvalue() if hasattr(ref.data, "getvalue") else ref.data
 
     def build() -> bytes:
-        return scored_csv(read_feature_file(data, ref.name), scores, threshold, spreadsheet)
+        return scored_csv(read_feature_file(data, ref.name), scores, threshold, spreadsheet, reference)
 
     return build
 

@@ -44,6 +44,7 @@ __all__ = [
     "local_cluster",
     "plan_partitions",
     "progress_bar",
+    "refuse_used_output",
     "run_job",
     "sample_table",
     "score_partition",
@@ -258,9 +259,15 @@ def progress_bar(started: float) -> ProgressFn:
     return show
 
 
-def _prepare_output(out_dir: Path) -> Path:
+def refuse_used_output(out_dir: Path) -> None:
+    """The output must be new (or an empty directory): checked before a cluster starts, and again
+    when the job writes."""
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BatchError(f"{out_dir} already exists and is not an empty directory; remove it or choose another")
+
+
+def _prepare_output(out_dir: Path) -> Path:
+    refuse_used_output(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex[:8]}.part"
     tmp.mkdir()

@@ -1,4 +1,4 @@
-"""Command line: `python -m ei_anomaly {score,report,parity,fetch,blocks,serve,...}`.
+"""Command line: `python -m ei_anomaly {score,threshold,report,parity,alarms,handoff,fetch,blocks,serve,...}`.
 
 Exit codes: 0 success; 2 bad input or usage; 3 API or network failure; `parity` exits 1 when the
 blocks differ. Errors are one line,
@@ -30,6 +30,7 @@ from .errors import EXIT_INPUT, EXIT_OK, AnomalyLensError, UsageError
 from .features import map_columns, replaced_result_columns
 from .redact import redact
 from .review.wording import counts_line
+from .rules import FLOAT32_MAX, fits_float32
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 from .visible import visible_controls
 
@@ -157,6 +158,7 @@ def _load_model_and_kernel(path: Path, out: _Loaded, args: argparse.Namespace | 
 
             model = load_metadata(path)
             out.model = with_setup(model, args) if args is not None else model
+            out.model.open_scoring()  # a GMM block's model file starts in its worker meanwhile
             scoring.warm_up()
     except BaseException as exc:  # handed to the main thread, which reports it
         out.error = exc
@@ -194,11 +196,19 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     mapping = map_columns(stream.first, model)
     threshold = model.default_threshold if args.threshold is None else args.threshold
     summary = StreamSummary()
+    reference = None
+    if args.reference is not None:  # the normal windows each row's p-value is relative to
+        from .report.review import normal_windows
+
+        normal = normal_windows(args.reference, model, label_column=args.reference_label)
+        if not normal.windows:
+            raise UsageError(f"the reference has no scorable normal windows ({normal.origin})")
+        reference = normal.reference
 
     def write(fh: BinaryIO) -> None:
         nonlocal summary
         summary = score_stream(
-            stream, model, mapping, threshold, fmt, fh, args.spreadsheet_safe, scored_file_notes(model)
+            stream, model, mapping, threshold, fmt, fh, args.spreadsheet_safe, reference, scored_file_notes(model)
         )
 
     if args.output:
@@ -221,6 +231,59 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
     if replaced:
         print(f"note: replaced the input's earlier results ({', '.join(replaced)}) with new scores", file=sys.stderr)
     print(counts_line(summary.rows, summary.anomalies, summary.unscorable, threshold, mapping.how), file=sys.stderr)
+    if reference is not None:
+        print(f"p_value: among {normal.origin}", file=sys.stderr)
+
+
+def cmd_threshold(args: argparse.Namespace) -> int:
+    """The threshold a target false-alarm rate allows at a confidence, from normal windows alone."""
+    import json
+
+    from .blocks import load_block
+    from .bounds import Unit, ordinal
+    from .report.review import normal_windows
+    from .review.guarantee import guarantee_section, percent
+
+    unit = Unit(stride=args.stride or 1, per=args.per)  # before any reading: exit 2 on a bad unit
+    for name, value in (("--fpr", args.fpr), ("--confidence", args.confidence)):
+        if not 0 < value < 1:
+            raise UsageError(f"{name} must be above 0 and below 1 (e.g. 0.01, 0.95), not {value:g}")
+    model = with_setup(load_block(Path(args.block)), args)
+    normal = normal_windows(args.normal, model, label_column=args.label, per=args.per, time_column=args.time)
+    current = model.default_threshold if args.threshold is None else args.threshold
+    section = guarantee_section(normal, current, unit=unit, fpr=args.fpr, confidence=args.confidence)
+    if section.too_few is not None:
+        raise UsageError(section.too_few)
+    found = section.found
+    assert found.threshold is not None and found.upper_bound is not None  # it qualifies
+    if args.json:
+        out = {
+            "threshold": found.threshold,
+            "n": section.n,
+            "m": found.m,
+            "fpr": args.fpr,
+            "confidence": args.confidence,
+            "unit": section.unit_text,
+        } | {
+            k: v for k, v in section.to_dict().items() if k not in ("threshold", "n", "m", "fpr", "confidence", "unit")
+        }
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    else:
+        assert found.m is not None and found.rank is not None and found.exceed_probability is not None
+        lines = [
+            f"threshold {section.threshold_value}",
+            f"n {section.n:,}; m {found.m:,}: the {ordinal(found.rank)} largest of the {section.n:,} scores",
+            f"guarantee: false-alarm rate <= {percent(args.fpr)} with {percent(args.confidence)} confidence "
+            f"(P(Binomial({section.n:,}, {args.fpr:g}) <= {found.m:,}) = {percent(found.exceed_probability)})",
+            f"achieved bound: {found.above:,} of {section.counted} above it; false-alarm rate <= "
+            f"{percent(found.upper_bound)} with {percent(args.confidence)} confidence",
+            f"unit: {section.unit_text}; from {for_terminal(section.origin)}",
+            section.current_text[0].lower() + section.current_text[1:],
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+    for line in setup_notes(model):  # once it succeeded: an error stays one line
+        print(for_terminal(line), file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_alarms(args: argparse.Namespace) -> int:
@@ -258,7 +321,7 @@ def cmd_alarms(args: argparse.Namespace) -> int:
         if isinstance(stream, FeatureStream):
             stream.close()
     result = simulate(scored.log, policy)
-    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh))
+    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh, args.spreadsheet_safe))
     for note in scored.notes:
         print(f"note: {note}", file=sys.stderr)
     for line in setup_notes(model):
@@ -277,11 +340,10 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     """Write anomaly_policy.h, test_vectors.csv and a README for the firmware into a directory."""
     from . import load_metadata
     from .alarms import parse_smoothing
-    from .handoff import write_handoff
+    from .handoff import check_vector_count, write_handoff
 
     smoothing = parse_smoothing(args.smooth) if args.smooth else None
-    if args.vectors < 1:
-        raise UsageError(f"--vectors must be at least 1, not {args.vectors}")
+    check_vector_count(args.vectors)
     model = load_metadata(Path(args.metadata))
     stream = open_feature_stream(Path(args.features)) if args.features else None
     try:
@@ -292,6 +354,17 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     vectors = files.vectors.count("\n") - 1
     print(f"wrote {args.output}: anomaly_policy.h, test_vectors.csv ({vectors} vectors), README.md", file=sys.stderr)
     return EXIT_OK
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    return value
 
 
 def non_negative_float(text: str) -> float:
@@ -321,10 +394,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UsageError(
                 f'the report needs Plotly and Jinja2 ({exc}); install them with: pip install "anomaly-lens[report]"'
             ) from None
+    from .bounds import Unit
     from .report import Review
 
     policy = FleetPolicy.parse(args.smooth, args.cooldown)  # before any reading: exit 2 on a bad policy
+    unit = Unit(stride=args.normal_stride or 1, per=args.normal_per)
     fleet = FleetFile(Path(args.fleet), args.device, args.time, None, args.stride) if args.fleet else None
+    if args.budget is not None and fleet is None:
+        raise UsageError("--budget is an alarm budget for the fleet log: give --fleet too")
     review = Review(
         Path(args.metadata),
         args.threshold,
@@ -333,6 +410,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         policy=policy,
         compare=Path(args.compare) if args.compare else None,
         title=args.title,
+        fleet_budget_per_day=args.budget,
+        normal=args.normal,
+        normal_label=args.normal_label,
+        unit=unit,
+        fpr=args.fpr,
+        confidence=args.confidence,
         target=args.target,
         features_are=args.features_are,
     )
@@ -455,13 +538,20 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from . import load_metadata
     from .batch import BatchScorer
-    from .batch_job import connect, find_inputs, plan_partitions, progress_bar, run_job, sample_table
+    from .batch_job import (
+        connect,
+        find_inputs,
+        plan_partitions,
+        progress_bar,
+        refuse_used_output,
+        run_job,
+        sample_table,
+    )
 
     if args.workers < 1 or args.partition_rows < 1:
         raise UsageError("--workers and --partition-rows must be at least 1")
+    refuse_used_output(Path(args.output))  # before a cluster starts for nothing
     model = with_setup(load_metadata(Path(args.metadata)), args)
-    for line in setup_notes(model):
-        print(for_terminal(line), file=sys.stderr)
     files = find_inputs(args.inputs)
     scorer = BatchScorer.for_sample(model, sample_table(files[0]), args.threshold)
     parts = plan_partitions(files, args.partition_rows)
@@ -471,6 +561,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         ready = time.perf_counter() - started
         summary = run_job(client, scorer, parts, Path(args.output), progress_bar(time.perf_counter()))
         counts = counts_line(summary.rows, summary.anomalies, summary.unscorable, scorer.threshold, scorer.how)
+        for line in setup_notes(model):  # once it succeeded: an error stays one line
+            print(for_terminal(line), file=sys.stderr)
         print(
             f"{summary.files} files, {counts}; {summary.partitions} partitions on "
             f"{summary.workers} workers in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s; "
@@ -497,6 +589,16 @@ def finite_float(text: str) -> float:
     return value
 
 
+def threshold_float(text: str) -> float:
+    """argparse type: a threshold, which devices hold in float32 (beyond about ±3.4e38 it is no number there)."""
+    value = finite_float(text)
+    if not fits_float32(value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the float32 range thresholds are held in (±{FLOAT32_MAX:.4g})"
+        )
+    return value
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage mistakes end like every other error: one `error: ...` line (with where to find help), exit 2."""
 
@@ -519,20 +621,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--spreadsheet-safe",
         action="store_true",
         help="for CSV opened in Excel/Sheets: prefix text cells starting with = + - @ with ' (numbers unchanged)",
     )
+    p.add_argument(
+        "--reference",
+        metavar="NORMAL_FILE",
+        help="add a p_value column: how unusual each row is among these normal windows (a feature file of "
+        "normal operation, or `validation`: the block's validation windows labelled normal)",
+    )
+    p.add_argument("--reference-label", metavar="COL", help="with --reference: only its rows whose COL says normal")
     add_setup_arguments(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "threshold", help="the threshold a target false-alarm rate allows, guaranteed at a confidence, from normal data"
+    )
+    p.add_argument("block", metavar="BLOCK", help="anomaly metadata JSON or block directory (from `fetch`)")
+    p.add_argument(
+        "normal",
+        metavar="NORMAL_FILE",
+        help="a feature file of normal operation (CSV or Parquet), or `validation`: the block's validation "
+        "windows labelled normal",
+    )
+    p.add_argument("--fpr", type=finite_float, default=0.01, help="the target false-alarm rate (default 0.01)")
+    p.add_argument("--confidence", type=finite_float, default=0.95, help="the confidence (default 0.95)")
+    unit = p.add_mutually_exclusive_group()
+    unit.add_argument(
+        "--stride",
+        type=positive_int,
+        metavar="K",
+        help="count every K-th window (overlapping windows are not independent)",
+    )
+    unit.add_argument(
+        "--per",
+        metavar="COLUMN",
+        help="count one score per value of COLUMN, its highest (a sample, a device); `hour`, or COLUMN-hour "
+        "(e.g. device-hour), for the hour of the time column",
+    )
+    p.add_argument("--label", metavar="COL", help="only the rows whose COL says normal (not empty, not anomaly)")
+    p.add_argument("--time", metavar="COL", help="the time column for hour units (default: found by name)")
+    p.add_argument(
+        "--threshold", type=finite_float, help="also bound this threshold's false-alarm rate (default: the block's)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON: threshold, n, m, fpr, confidence, unit, ...")
+    add_setup_arguments(p)
+    p.set_defaults(func=cmd_threshold)
 
     p = sub.add_parser("alarms", help="simulate an alarm policy (the SDK's smoothing) per device over a fleet log")
     p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("features", help="the fleet log: a feature file (CSV or Parquet) with device and time columns")
     p.add_argument("-o", "--output", required=True, help="the per-device table, .csv")
-    p.add_argument("--threshold", type=finite_float, help="the anomaly threshold (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="the anomaly threshold (default: the block's own)")
     p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
     p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="no new alarm this soon after one")
     p.add_argument("--device", metavar="COL", help="the device column (default: detected by name)")
@@ -541,13 +684,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--stride", type=finite_float, metavar="SECONDS", help="seconds between windows, without a time column"
     )
     p.add_argument("--class-column", metavar="COL", help="the predicted class per window (impulses with a classifier)")
+    p.add_argument(
+        "--spreadsheet-safe",
+        action="store_true",
+        help="for CSV opened in Excel/Sheets: prefix device ids starting with = + - @ with ' (as `score` does)",
+    )
     add_setup_arguments(p)
     p.set_defaults(func=cmd_alarms)
 
     p = sub.add_parser("handoff", help="write a C header, test vectors and a README that hand a policy to firmware")
     p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory to write into")
-    p.add_argument("--threshold", type=finite_float, required=True, help="anomaly when score > T")
+    p.add_argument("--threshold", type=threshold_float, required=True, help="anomaly when score > T")
     p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
     p.add_argument(
         "--features", help="pick the test vectors from this feature file (default: made around the clusters)"
@@ -570,7 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BLOCK",
         help="compare with this second block (metadata JSON, block directory or export), parity included",
     )
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
     p.add_argument("--fleet", metavar="LOG", help="add a fleet section: this fleet log under the alarm policy below")
     p.add_argument("--smooth", metavar="N:K", help="with --fleet: the SDK's smoothing (default: none)")
@@ -578,6 +726,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", metavar="COL", help="with --fleet: the device column (default: detected by name)")
     p.add_argument("--time", metavar="COL", help="with --fleet: the time column (default: detected by name)")
     p.add_argument("--stride", type=finite_float, metavar="SECONDS", help="with --fleet: seconds between windows")
+    p.add_argument(
+        "--budget", type=non_negative_float, metavar="PER_DAY", help="with --fleet: an alarm budget per device per day"
+    )
+    p.add_argument(
+        "--normal",
+        metavar="NORMAL_FILE",
+        help="the false-alarm guarantee from this file of normal operation (also the scored file's p-values); "
+        "default: the validation windows labelled normal",
+    )
+    p.add_argument("--normal-label", metavar="COL", help="with --normal: only its rows whose COL says normal")
+    p.add_argument("--fpr", type=finite_float, default=0.01, help="the guarantee's target false-alarm rate")
+    p.add_argument("--confidence", type=finite_float, default=0.95, help="the guarantee's confidence")
+    normal_unit = p.add_mutually_exclusive_group()
+    normal_unit.add_argument("--normal-stride", type=positive_int, metavar="K", help="count every K-th normal window")
+    normal_unit.add_argument("--normal-per", metavar="COLUMN", help="count one normal score per value of COLUMN")
     add_setup_arguments(p)
     p.set_defaults(func=cmd_report)
 
@@ -611,7 +774,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--partition-rows", type=int, default=1_000_000, help="rows per task, at Parquet row-group boundaries"
     )

@@ -15,6 +15,12 @@ variables (read when a file is loaded, so `st.secrets` is not involved):
 | `ANOMALY_LENS_MAX_DECODED_MB` | 2,048 | a file's decoded size (Parquet: from its footer) |
 | `ANOMALY_LENS_MAX_HELD_ITEMS` | 32 | models and uploads the app holds for all visitors together |
 | `ANOMALY_LENS_MAX_HELD_MB` | 6,144 | their size in memory, all visitors together |
+| `ANOMALY_LENS_MAX_HELD_ITEMS_PER_VISITOR` | 8 | of those, what one visitor (one session) may hold |
+| `ANOMALY_LENS_MAX_HELD_MB_PER_VISITOR` | 1,536 | and their size in memory |
+| `ANOMALY_LENS_MAX_COMPONENTS` | 1,000 | a GMM block's components |
+| `ANOMALY_LENS_MAX_MODEL_MEMORY_MB` | 1,024 | the memory of a GMM model file's worker process (its address space) |
+| `ANOMALY_LENS_MAX_MODEL_CPU_SECONDS` | 30 | a model worker's CPU time per call (loading, or 65,536 rows) |
+| `ANOMALY_LENS_MAX_MODEL_WORKERS` | 4 | model workers kept running at once (an idle one is stopped for a new one) |
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ _ENV = {
     "decoded_bytes": ("ANOMALY_LENS_MAX_DECODED_MB", MB),
     "held_items": ("ANOMALY_LENS_MAX_HELD_ITEMS", 1),
     "held_bytes": ("ANOMALY_LENS_MAX_HELD_MB", MB),
+    "held_share_items": ("ANOMALY_LENS_MAX_HELD_ITEMS_PER_VISITOR", 1),
+    "held_share_bytes": ("ANOMALY_LENS_MAX_HELD_MB_PER_VISITOR", MB),
+    "components": ("ANOMALY_LENS_MAX_COMPONENTS", 1),
+    "model_memory_bytes": ("ANOMALY_LENS_MAX_MODEL_MEMORY_MB", MB),
+    "model_cpu_seconds": ("ANOMALY_LENS_MAX_MODEL_CPU_SECONDS", 1),
+    "model_workers": ("ANOMALY_LENS_MAX_MODEL_WORKERS", 1),
 }
 
 
@@ -53,6 +65,12 @@ class Limits:
     decoded_bytes: int = 2048 * MB
     held_items: int = 32
     held_bytes: int = 6144 * MB
+    held_share_items: int = 8
+    held_share_bytes: int = 1536 * MB
+    components: int = 1_000
+    model_memory_bytes: int = 1024 * MB
+    model_cpu_seconds: int = 30
+    model_workers: int = 4
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:

@@ -374,11 +374,13 @@ def score_stream(
     fmt: str,
     out: BinaryIO | io.RawIOBase | io.BufferedIOBase,
     spreadsheet: bool = False,
+    reference: np.ndarray | None = None,
     notes: dict[str, str] | None = None,
 ) -> StreamSummary:
     """Score every block of `stream` and write it to `out` (`fmt` csv or parquet) as it is scored.
     CSV cells are written as `features.write_table` writes them (`spreadsheet`: formula-safe text).
-    `notes` go into a Parquet file's metadata (what the rows were, what the scores are exact to)."""
+    `reference`: scores of normal windows, for each row's `p_value`. `notes` go into a Parquet
+    file's metadata (what the rows were, what the scores are exact to)."""
     summary = StreamSummary()
     writer: _BlockWriter | None = None
     pending: deque[Future[None]] = deque()
@@ -396,7 +398,7 @@ def score_stream(
                 summary.rows += block.n_rows
                 summary.anomalies += scores.count_anomalies(threshold)
                 summary.unscorable += scores.unscorable_count
-                result = scored_table(block, scores, threshold)
+                result = scored_table(block, scores, threshold, reference)
                 if fmt == "csv":
                     result = csv_ready(result, spreadsheet)
                 if writer is None:

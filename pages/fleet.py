@@ -113,7 +113,7 @@ def policy_view(data: FleetData, log: FleetLog) -> None:
     policy = chosen.at(threshold)
     section = fleet_section(data.name, log, policy)
     result = section.result
-    m = st.columns(4)
+    m = st.columns(5)
     m[0].metric("Devices", f"{log.n_devices:,}", help=f"{log.n_windows:,} windows")
     m[1].metric("Alarms", f"{result.total_alarms:,}", help=f"{int(result.anomaly_windows.sum()):,} anomalous windows")
     m[2].metric(
@@ -121,10 +121,12 @@ def policy_view(data: FleetData, log: FleetLog) -> None:
         f"{section.rate:.3g}" if section.rate is not None else "–",
         help="All alarms over all devices' days",
     )
-    m[3].metric("Devices alarming daily", f"{result.devices_daily:,}", help="at least one alarm per day")
+    m[3].metric("95% interval", section.interval_text, help=section.interval_note)
+    m[4].metric("Devices alarming daily", f"{result.devices_daily:,}", help="at least one alarm per day")
     st.caption(
         md_escape(
-            f"Simulation: {log.simulation}. Policy: {policy.describe()}. {section.columns_text}.",
+            f"Simulation: {log.simulation}. Policy: {policy.describe()}. {section.columns_text}. "
+            f"Alarms per device per day: {section.interval_note}",
             1000,
         )
     )
@@ -132,6 +134,8 @@ def policy_view(data: FleetData, log: FleetLog) -> None:
     left, right = st.columns([1, 1], gap="large")
     with left:
         st.subheader("Devices, worst first")
+        if section.table_caption:
+            st.caption(section.table_caption)
         st.dataframe(
             section.table,
             hide_index=True,
@@ -171,19 +175,32 @@ def curve_view(section: FleetSection) -> None:
     except AnomalyLensError as exc:
         show_error(exc)
         return
-    found = helper.lowest
-    assert found is not None  # asked for with a budget
-    b[2].button(
-        f"Use {found.threshold:.6g}",
-        on_click=use_threshold,
-        args=(model, model.anomaly_threshold, "fleet", found.threshold),
-        help=f"The lowest threshold at which this log raises at most {per_day:.3g} alarms per device per day "
-        f"with this smoothing and cool-down ({found.note}). Treat the log as normal data when you use it.",
-        icon=":material/tune:",
-    )
+    found, bound = helper.lowest, helper.lowest_bound
+    assert found is not None and bound is not None  # asked for with a budget
+    with b[2]:
+        u = st.columns(2)
+        u[0].button(
+            f"Use {found.threshold:.6g}",
+            on_click=use_threshold,
+            args=(model, model.anomaly_threshold, "fleet", found.threshold),
+            help=f"The lowest threshold at which this log raises at most {per_day:.3g} alarms per device per day "
+            f"with this smoothing and cool-down ({found.note}). Treat the log as normal data when you use it.",
+            icon=":material/tune:",
+        )
+        u[1].button(
+            f"Use {bound.threshold:.6g} (bound)",
+            key=state.FLEET_BOUND_USE,
+            on_click=use_threshold,
+            args=(model, model.anomaly_threshold, "fleet", bound.threshold),
+            help=f"The lowest threshold whose {bound.confidence:.0%} interval's upper end stays within {per_day:.3g} "
+            f"alarms per device per day ({bound.note}): what another fleet like this one would likely keep.",
+            icon=":material/verified:",
+        )
     st.caption(
-        f"Lowest threshold within {budget:g} alarms per device per {per}: **{found.threshold:.6g}** "
-        f"({found.per_device_day:.3g} per device per day)."
+        f"Lowest threshold within {budget:g} alarms per device per {per}: **{found.threshold:.6g}** on the point "
+        f"estimate ({found.per_device_day:.3g} per device per day); **{bound.threshold:.6g}** on the upper bound "
+        f"(the {bound.confidence:.0%} interval's upper end there is {bound.upper:.3g}, the estimate "
+        f"{bound.per_device_day:.3g}), the answer that holds for a fleet like this one, not only this log."
     )
     show_chart(helper.figure(), width="stretch", key="fleet_curve")
 

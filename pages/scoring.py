@@ -6,6 +6,7 @@ from components import state, uploads
 from components.charts import show_chart
 from components.errors import show_error
 from components.explain import show_explanation
+from components.normal_source import select_normal_windows
 from components.report_download import show_report_download
 from components.review_notes import show_rows_note
 from components.source import DemoSource, require_source, upload_limit_mb
@@ -14,7 +15,8 @@ from components.threshold import select_threshold
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import ColumnMapping, map_columns, preview
 from ei_anomaly.limits import Limits
-from ei_anomaly.review import scoring_section
+from ei_anomaly.review import NormalWindows, scoring_section
+from ei_anomaly.review.scored_summary import P_VALUE
 
 source = require_source()
 model = source.block
@@ -112,6 +114,14 @@ if scored.scores.unscorable_count:
     )
 
 
+with st.expander("p-values against normal operation", icon=":material/percent:"):
+    st.caption(
+        "Choose windows known to be normal and each row gets a p-value: (1 + normal scores at or above its score) / "
+        "(n + 1), how unusual the row is among normal operation (the scored CSV gets a `p_value` column)."
+    )
+    reference: NormalWindows | None = select_normal_windows(source, "scoring", optional=True)
+
+
 @st.fragment
 def results() -> None:
     """Threshold and everything it drives; a slider move re-compares, never re-scores.
@@ -120,7 +130,7 @@ def results() -> None:
     rows) was computed once with the scores; a step redraws only colours, markers and counts.
     """
     threshold = select_threshold(model, model.anomaly_threshold, "scoring", scored.bounds)
-    section = scoring_section(model, scored, threshold)
+    section = scoring_section(model, scored, threshold, reference=reference)
     summary = section.summary
     c = st.columns(4)
     c[0].metric("Rows", f"{summary.rows:,}")
@@ -149,8 +159,16 @@ def results() -> None:
             top,
             hide_index=True,
             width="stretch",
-            column_config={"anomaly score": st.column_config.NumberColumn(format="%.3f")},
+            column_config={
+                "anomaly score": st.column_config.NumberColumn(format="%.3f"),
+                P_VALUE: st.column_config.NumberColumn(format="%.4f"),
+            },
         )
+        if reference is not None:
+            st.caption(
+                f"p-values among {md_escape(reference.origin)}: the smallest possible is "
+                f"1/{reference.windows + 1:,} = {1 / (reference.windows + 1):.4f}."
+            )
         hidden = len(scored.table.all_columns) - len(scored.table.columns)
         if hidden:
             st.caption(
@@ -168,7 +186,9 @@ def results() -> None:
     if scored.n_rows <= uploads.DOWNLOAD_MAX_ROWS:
         st.download_button(
             "Download scored CSV",
-            uploads.scored_csv_export(ref, scored.scores, threshold, spreadsheet),
+            uploads.scored_csv_export(
+                ref, scored.scores, threshold, spreadsheet, reference.reference if reference is not None else None
+            ),
             file_name=ref.name.rsplit(".", 1)[0] + "_scored.csv",
             mime="text/csv",
             icon=":material/download:",
@@ -180,7 +200,7 @@ def results() -> None:
             "memory). For this file: `python -m ei_anomaly score METADATA.json FILE -o scored.parquet`, which "
             "streams any size."
         )
-    show_report_download(source, threshold, scored=scored, key="scoring_report")
+    show_report_download(source, threshold, scored=scored, normal=reference, key="scoring_report")
 
 
 results()

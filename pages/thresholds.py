@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.charts import show_chart
+from components.guarantee import show_guarantee
 from components.save_threshold import show_save_button, show_save_notice
 from components.score_source import select_score_source
 from components.source import require_source
@@ -40,8 +41,14 @@ def tuner() -> None:
     if others:
         st.caption("Only the anomaly threshold changes the charts below.")
     section = threshold_section(block, chosen, value)
-    if section.scores is None:
-        return
+    if section.scores is not None:
+        show_tuning(section, value)
+    show_guarantee(source, anomaly_threshold, "thresholds", value)
+
+
+def show_tuning(section: ThresholdSection, value: float) -> None:
+    """The threshold on the chosen scores: counts, charts, exports, the worst samples, the helpers."""
+    assert section.scores is not None  # called with scores only
     st.caption(f"Scores from {md_escape(section.scores.origin)}.")
     counts = section.counts
     cols = st.columns(4)

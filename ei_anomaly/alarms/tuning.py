@@ -20,7 +20,7 @@ from .fleet_log import FleetLog
 from .policy import Smoothing
 from .simulate import answer_levels, effective_level
 
-__all__ = ["AlarmCurve", "LowestThreshold", "alarm_curve", "lowest_threshold"]
+__all__ = ["AlarmCurve", "LowestThreshold", "alarm_curve", "device_days", "lowest_threshold", "threshold_for_level"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _compute_intervals(log: FleetLog, smoothing: Smoothing | None) -> _Intervals
     return _Intervals(np.sort(before[useful]), np.sort(levels[useful]))
 
 
-def _device_days(log: FleetLog) -> float:
+def device_days(log: FleetLog) -> float:
     days = float(log.days.sum())
     if days <= 0:
         raise UsageError(
@@ -88,7 +88,7 @@ def _read_only(curve: AlarmCurve) -> AlarmCurve:
 def _alarm_curve(
     log: FleetLog, smoothing: Smoothing | None, t: npt.NDArray[np.float64], cooldown_s: float
 ) -> AlarmCurve:
-    days = _device_days(log)
+    days = device_days(log)
     at = np.array([effective_level(v, smoothing) for v in t], np.float32)
     if cooldown_s <= 0:
         alarms = _intervals(log, smoothing).alarms_at(at)
@@ -110,7 +110,7 @@ class LowestThreshold:
     note: str
 
 
-def _threshold_for(level: float, smoothing: Smoothing | None) -> float:
+def threshold_for_level(level: float, smoothing: Smoothing | None) -> float:
     """The lowest threshold whose answer needs `level` (inverse of `effective_level`)."""
     e = np.float32(level)
     return float(e if smoothing is not None else np.nextafter(e, np.float32(-np.inf)))
@@ -134,7 +134,7 @@ def lowest_threshold(
 def _lowest_threshold(
     log: FleetLog, smoothing: Smoothing | None, budget_per_day: float, cooldown_s: float
 ) -> LowestThreshold:
-    days = _device_days(log)
+    days = device_days(log)
     limit = budget_per_day * days  # alarms allowed over the log
     if cooldown_s <= 0:
         iv = _intervals(log, smoothing)
@@ -152,7 +152,7 @@ def _lowest_threshold(
             level = float(np.nextafter(candidates[j], np.float32(np.inf)))
             alarms = int(iv.alarms_at(np.array([level], np.float32))[0])
             note = "exact: every higher threshold keeps the budget too"
-        return LowestThreshold(_threshold_for(level, smoothing), alarms / days, budget_per_day, True, note)
+        return LowestThreshold(threshold_for_level(level, smoothing), alarms / days, budget_per_day, True, note)
     levels = answer_levels(log, smoothing)
     values = np.unique(levels[np.isfinite(levels)])
     if len(values) == 0:
@@ -172,7 +172,7 @@ def _lowest_threshold(
     level = float(values[lo]) if lo < len(values) else top
     found = count(level)
     return LowestThreshold(
-        _threshold_for(level, smoothing),
+        threshold_for_level(level, smoothing),
         found / days,
         budget_per_day,
         False,

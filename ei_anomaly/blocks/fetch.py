@@ -98,6 +98,7 @@ def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output
             "metadata.json, gmm.json and model.tflite"
         )
     block = build_block(files)  # refuse to save what cannot be scored
+    block.open_scoring()  # and refuse to save what `score` would refuse: a GMM block's file runs once
     text = json.dumps(files.metadata, indent=1) + "\n"
     warning = f"\nwarning: {block.rows_note}" if files.setup.studio_normalizes and block.rows_note else ""
     if output is None:

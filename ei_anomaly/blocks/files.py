@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MetadataError
 from ..limits import Limits, human_bytes, too_big
-from ..metadata import feature_names_from_config, parse_metadata
+from ..metadata import check_json_shape, feature_names_from_config, parse_metadata
+from ..tflite_check import inspect_tflite
 from .export import looks_like_export, read_export
 from .gmm import GmmBlock
 from .kmeans import KMeansBlock
@@ -42,7 +43,6 @@ __all__ = [
     "split_block_id",
 ]
 
-TFLITE_MAGIC = b"TFL3"
 DSP_NORMALIZATION_FILE = "dsp_normalization.json"  # `fetch`: the DSP blocks Studio normalizes (constants unknown)
 
 
@@ -64,13 +64,13 @@ def build_block(
 
 
 def check_tflite(data: bytes, limits: Limits | None = None) -> None:
+    """Refuse a model file that is too big or is not a GMM scorer's graph (`tflite_check`), before it runs."""
     limits = limits or Limits.from_env()
     if len(data) > limits.metadata_bytes:
         raise MetadataError(
             too_big("the model file", human_bytes(len(data)), human_bytes(limits.metadata_bytes), "metadata_bytes")
         )
-    if len(data) < 8 or data[4:8] != TFLITE_MAGIC:
-        raise MetadataError(f"{MODEL_FILE} is not a TFLite file (no TFL3 identifier)")
+    inspect_tflite(data, limits)
 
 
 def _read_json(path: Path, limits: Limits) -> dict[str, Any]:
@@ -80,7 +80,9 @@ def _read_json(path: Path, limits: Limits) -> dict[str, Any]:
             raise MetadataError(
                 too_big(path.name, human_bytes(size), human_bytes(limits.metadata_bytes), "metadata_bytes")
             )
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = path.read_bytes()
+        check_json_shape(raw, path.name, limits)
+        data = json.loads(raw.decode("utf-8-sig"))
     except OSError as exc:
         raise MetadataError(f"cannot read {path.name}: {exc.strerror}") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -138,6 +140,7 @@ def block_files_from_uploads(files: dict[str, bytes], limits: Limits | None = No
             raise MetadataError(
                 too_big(name, human_bytes(len(raw)), human_bytes(limits.metadata_bytes), "metadata_bytes")
             )
+        check_json_shape(raw, name, limits)
         try:
             data = json.loads(raw.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError, RecursionError):

@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 
     from ..explanation import WindowExplanation
 
-__all__ = ["NOT_FOR_GMM", "GmmBlock", "GmmParameters", "parse_gmm"]
+__all__ = ["DRAWN_COMPONENTS", "NOT_FOR_GMM", "GmmBlock", "GmmParameters", "parse_gmm"]
+
+DRAWN_COMPONENTS = 50  # the map and the 3-D view draw the heaviest components (three traces each on the map)
+DENSITY_CHUNK_VALUES = 1 << 20  # rows x components of float64 computed at once (8 MB)
 
 NOT_FOR_GMM = (
     "Explaining a window by its nearest cluster applies to K-means blocks. A GMM block's score is the "
@@ -116,9 +119,18 @@ class GmmParameters:
         return out + np.log(self.weights)
 
     def most_likely_component(self, x: npt.ArrayLike) -> npt.NDArray[np.int32]:
-        if len(np.asarray(x)) == 0:
-            return np.zeros(0, np.int32)
-        return np.asarray(np.argmax(self.weighted_log_densities(x), axis=1), np.int32)
+        """Per row, the component of the highest weighted density: rows x components of float64 at
+        most `DENSITY_CHUNK_VALUES` at a time."""
+        rows = np.asarray(x)
+        out = np.zeros(len(rows), np.int32)
+        step = max(1, DENSITY_CHUNK_VALUES // self.n_components)
+        for start in range(0, len(rows), step):
+            out[start : start + step] = np.argmax(self.weighted_log_densities(rows[start : start + step]), axis=1)
+        return out
+
+    def heaviest(self, count: int) -> npt.NDArray[np.intp]:
+        """The `count` components of the largest weight, heaviest first (ties: lower index first)."""
+        return np.argsort(-self.weights, kind="stable")[:count]
 
     def to_answer(self) -> dict[str, Any]:
         """The `gmm/metadata` answer for these parameters."""
@@ -130,6 +142,45 @@ class GmmParameters:
         }
 
 
+def _check_sizes(data: dict[str, Any], n_axes: int, limits: Limits) -> None:
+    """The mixture's sizes, before its values are validated: the number of components against its
+    own limit and the model size, and the lengths of `means` and `covariances` (each row too)
+    against `weights` and the axes. Cheap: lengths only, stopping at the first that differs."""
+    means, covariances, weights = data.get("means"), data.get("covariances"), data.get("weights")
+    if not (isinstance(means, list) and isinstance(covariances, list) and isinstance(weights, list)):
+        return  # the schema says which is missing
+    n = len(weights)
+    if n > limits.components:
+        raise MetadataError(
+            too_big(f"the GMM ({n:,} components)", f"{n:,} components", f"{limits.components:,}", "components")
+        )
+    size = n * n_axes * (n_axes + 1)
+    if size > limits.model_values:
+        raise MetadataError(
+            too_big(
+                f"the GMM ({n:,} components x {n_axes:,} axes)",
+                f"{size:,} values",
+                f"{limits.model_values:,}",
+                "model_values",
+            )
+        )
+    if n == 0:
+        return  # said below: no components
+    expected = f"the block has {n:,} components x {n_axes:,} axes"
+    if len(means) != n or any(not isinstance(row, list) or len(row) != n_axes for row in means):
+        raise MetadataError(f"gmm: `means` has shape ({len(means):,}, ...) but {expected}")
+    if len(covariances) != n or any(
+        not isinstance(matrix, list)
+        or len(matrix) != n_axes
+        or any(not isinstance(row, list) or len(row) != n_axes for row in matrix)
+        for matrix in covariances
+    ):
+        raise MetadataError(
+            f"gmm: `covariances` has shape ({len(covariances):,}, ...); expected {n:,} full "
+            f"{n_axes} x {n_axes} matrices"
+        )
+
+
 def parse_gmm(data: dict[str, Any], n_axes: int, limits: Limits | None = None) -> GmmParameters:
     """Validate a `gmm/metadata` answer against the block's axes; raise MetadataError naming the field."""
     limits = limits or Limits.from_env()
@@ -137,18 +188,7 @@ def parse_gmm(data: dict[str, Any], n_axes: int, limits: Limits | None = None) -
         raise MetadataError("gmm: expected a JSON object with `means`, `covariances`, `weights`")
     if data.get("success") is False:
         raise MetadataError(f"gmm: the API reported failure: {str(data.get('error') or 'no reason given')[:500]}")
-    means, weights = data.get("means"), data.get("weights")
-    if isinstance(means, list) and isinstance(weights, list):
-        size = len(weights) * n_axes * (n_axes + 1)
-        if size > limits.model_values:
-            raise MetadataError(
-                too_big(
-                    f"the GMM ({len(weights):,} components x {n_axes:,} axes)",
-                    f"{size:,} values",
-                    f"{limits.model_values:,}",
-                    "model_values",
-                )
-            )
+    _check_sizes(data, n_axes, limits)
     try:
         answer = _GmmAnswer.model_validate(data)
     except ValidationError as exc:
@@ -304,10 +344,17 @@ class GmmBlock(BlockBase):
 
     @property
     def map_caption(self) -> str:
+        drawn = self._drawn
+        some = (
+            f" The {len(drawn)} heaviest are drawn ({float(self.gmm.weights[drawn].sum()):.0%} of the weight); the "
+            "table lists every one."
+            if len(drawn) < self.n_components
+            else ""
+        )
         return (
             f"A GMM block has no clusters: it models normal data as {self.units.text} (Gaussian, full "
             "covariances, raw axis units). Each is drawn at 1, 2 and 3 standard deviations of its shadow on the "
-            "two axes (exact for that pair, not for the others), thicker the more weight it has."
+            "two axes (exact for that pair, not for the others), thicker the more weight it has." + some
         )
 
     @property
@@ -323,17 +370,23 @@ class GmmBlock(BlockBase):
     ) -> go.Figure:
         from ..figures.gmm import fig_gmm_map
 
-        gmm, labels, pair = self.gmm, self.axis_labels, [ax1, ax2]
-        covs = gmm.covariances[:, pair][:, :, pair]
-        return fig_gmm_map(gmm.means[:, pair], covs, gmm.weights, (labels[ax1], labels[ax2]), overlays)
+        gmm, labels, pair, drawn = self.gmm, self.axis_labels, [ax1, ax2], self._drawn
+        covs = gmm.covariances[drawn][:, pair][:, :, pair]
+        means = gmm.means[drawn][:, pair]
+        return fig_gmm_map(means, covs, gmm.weights[drawn], (labels[ax1], labels[ax2]), overlays, drawn.tolist())
 
     def figure_3d(self, picks: Sequence[int]) -> go.Figure:
         from ..figures.gmm import fig_gmm_3d
 
-        gmm, labels, chosen = self.gmm, self.axis_labels, list(picks)
-        sub = gmm.covariances[:, chosen][:, :, chosen]
+        gmm, labels, chosen, drawn = self.gmm, self.axis_labels, list(picks), self._drawn
+        sub = gmm.covariances[drawn][:, chosen][:, :, chosen]
         titles = (labels[chosen[0]], labels[chosen[1]], labels[chosen[2]])
-        return fig_gmm_3d(gmm.means[:, chosen], sub, gmm.weights, titles)
+        return fig_gmm_3d(gmm.means[drawn][:, chosen], sub, gmm.weights[drawn], titles, indices=drawn.tolist())
+
+    @cached_property
+    def _drawn(self) -> npt.NDArray[np.intp]:
+        """The components the map and the 3-D view draw: the heaviest, in the block's order."""
+        return np.sort(self.gmm.heaviest(DRAWN_COMPONENTS))
 
     def parallel_figure(self) -> go.Figure:
         from ..figures.gmm import fig_gmm_parallel
@@ -372,6 +425,10 @@ class GmmBlock(BlockBase):
 
     def handoff_parameters(self) -> KMeansParameters:
         raise UsageError(HANDOFF_NOT_FOR_GMM)
+
+    def open_scoring(self) -> int:
+        self.scorer.score(self.gmm.means[:1])  # loads the file in its worker: MetadataError past a limit
+        return self.scorer.working_bytes
 
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
         meta = self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields)

@@ -317,6 +317,9 @@ class KMeansBlock(BlockBase):
     def handoff_parameters(self) -> KMeansParameters:
         return self.parameters
 
+    def open_scoring(self) -> int:
+        return 0
+
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
         return BlockFiles(
             self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields), setup=self.setup

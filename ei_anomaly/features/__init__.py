@@ -34,9 +34,10 @@ from .parquet_reader import ParquetBatches, read_parquet
 from .preview import preview, rows_frame, time_column
 from .results import parquet_writer, replaced_result_columns, scored_csv, scored_table, write_table
 from .spreadsheet import csv_ready, spreadsheet_safe
-from .table import RESULT_COLUMNS, FeatureTable, as_float, is_earlier_result, numeric_columns
+from .table import P_VALUE_COLUMN, RESULT_COLUMNS, FeatureTable, as_float, is_earlier_result, numeric_columns
 
 __all__ = [
+    "P_VALUE_COLUMN",
     "RESULT_COLUMNS",
     "ColumnMapping",
     "FeatureTable",

@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..bounds import p_values
 from .spreadsheet import csv_ready
-from .table import RESULT_COLUMNS, FeatureTable, is_earlier_result
+from .table import P_VALUE_COLUMN, RESULT_COLUMNS, FeatureTable, is_earlier_result
 
 if TYPE_CHECKING:
     from ..scores import Scores
@@ -52,8 +53,11 @@ def _arrow(data: np.ndarray, missing: np.ndarray, kind: pa.DataType) -> pa.Array
     return pa.Array.from_buffers(kind, len(missing), [validity, pa.py_buffer(data)], null_count=nulls)
 
 
-def scored_table(table: FeatureTable, scores: Scores, threshold: float) -> pa.Table:
-    """Every input row and column plus score, nearest cluster and flag (empty if unscorable)."""
+def scored_table(
+    table: FeatureTable, scores: Scores, threshold: float, reference: np.ndarray | None = None
+) -> pa.Table:
+    """Every input row and column plus score, nearest cluster and flag (empty if unscorable); with
+    `reference` (scores of normal windows) each row's p-value among them, `p_value`."""
     missing = ~scores.scorable
     values = (
         _arrow(np.ascontiguousarray(scores.score, np.float32), missing, pa.float32()),
@@ -63,6 +67,9 @@ def scored_table(table: FeatureTable, scores: Scores, threshold: float) -> pa.Ta
     out = table.table.drop_columns(replaced_result_columns(table))
     for name, value in zip(RESULT_COLUMNS, values, strict=True):
         out = out.append_column(_free_name(out.column_names, name), value)
+    if reference is not None:
+        p = np.ascontiguousarray(p_values(scores.score, reference), np.float64)
+        out = out.append_column(_free_name(out.column_names, P_VALUE_COLUMN), _arrow(p, missing, pa.float64()))
     return out
 
 
@@ -96,8 +103,14 @@ def write_table(table: pa.Table, fmt: str, out: Sink, spreadsheet: bool = False)
         pacsv.write_csv(csv_ready(table, spreadsheet), out)
 
 
-def scored_csv(table: FeatureTable, scores: Scores, threshold: float, spreadsheet: bool = False) -> bytes:
-    """The scored table as CSV bytes (a download)."""
+def scored_csv(
+    table: FeatureTable,
+    scores: Scores,
+    threshold: float,
+    spreadsheet: bool = False,
+    reference: np.ndarray | None = None,
+) -> bytes:
+    """The scored table as CSV bytes (a download); with `reference`, its `p_value` column too."""
     buffer = io.BytesIO()
-    write_table(scored_table(table, scores, threshold), "csv", buffer, spreadsheet)
+    write_table(scored_table(table, scores, threshold, reference), "csv", buffer, spreadsheet)
     return buffer.getvalue()

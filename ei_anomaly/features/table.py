@@ -14,6 +14,7 @@ from ..limits import Limits, human_bytes, too_big
 from .dialect import is_number
 
 __all__ = [
+    "P_VALUE_COLUMN",
     "RESULT_COLUMNS",
     "FeatureTable",
     "as_float",
@@ -23,9 +24,10 @@ __all__ = [
 ]
 
 RESULT_COLUMNS = ("anomaly_score", "nearest_cluster", "is_anomaly")
+P_VALUE_COLUMN = "p_value"  # with a normal reference: how unusual each row's score is among normal windows
 # Result columns of an earlier run (`anomaly_score`, or `anomaly_score_1` from older versions):
 # never features, and replaced on re-scoring so nobody reads stale scores.
-_OLD_RESULT = re.compile(r"^(anomaly_score|nearest_cluster|is_anomaly)(_\d+)?$")
+_OLD_RESULT = re.compile(r"^(anomaly_score|nearest_cluster|is_anomaly|p_value)(_\d+)?$")
 _NUMERIC_SAMPLE = 2000  # non-empty text cells looked at to tell a number column from a text one
 
 

@@ -2,8 +2,9 @@
 
 The pages and the HTML report draw with the same builders, one module per subject:
 `clusters` (map, 3-D, parallel coordinates), `gmm` (a GMM block's components, the same three),
-`evaluation` (confusion matrix, scores per label,
-histogram, precision-recall), `scores` (a scored file along the file), `on_device` (cost per MCU).
+`evaluation` (confusion matrix, scores per label, histogram, precision-recall), `scores` (a scored
+file along the file), `on_device` (cost per MCU), `guarantee` (the false-alarm bound against the
+threshold), `fleet` (alarm rates).
 Outside text goes in as it is (cut with `text.chart_label`), never as markup: every figure leaves
 Python through `text.safe_figure`, which escapes it all. Colours come from `style`.
 A new figure goes into the module of its subject, as a `fig_*` function, and is exported here.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .explain import add_window_marker, fig_axis_shares
     from .fleet import fig_alarm_curve, fig_device_trace, fig_rate_grid
     from .gmm import fig_gmm_3d, fig_gmm_map, fig_gmm_parallel
+    from .guarantee import fig_false_alarm_bound
     from .layout import MAX_POINTS
     from .on_device import FLASH, RAM, DeviceMetric, fig_latency, fig_on_device
     from .scores import fig_score_timeline
@@ -41,6 +43,7 @@ _WHERE = {
     "fig_cluster_map": "clusters",
     "fig_confusion_matrix": "evaluation",
     "fig_device_trace": "fleet",
+    "fig_false_alarm_bound": "guarantee",
     "fig_gmm_3d": "gmm",
     "fig_gmm_map": "gmm",
     "fig_gmm_parallel": "gmm",
@@ -71,6 +74,7 @@ __all__ = [
     "fig_cluster_map",
     "fig_confusion_matrix",
     "fig_device_trace",
+    "fig_false_alarm_bound",
     "fig_gmm_3d",
     "fig_gmm_map",
     "fig_gmm_parallel",

@@ -73,9 +73,11 @@ def fig_alarm_curve(
     current_rate: float,
     smoothing_label: str,
     budget: float | None = None,
+    upper: AlarmCurve | None = None,
 ) -> go.Figure:
     """Alarms per device per day against the threshold, with and without smoothing (log scale; a
-    rate of 0 has no place on it, so the curves end there), the current policy marked."""
+    rate of 0 has no place on it, so the curves end there), the current policy marked; with
+    `upper`, the policy's upper bound (the 95 % interval's upper end from a bootstrap over devices)."""
 
     def positive(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return np.where(values > 0, values, np.nan)
@@ -100,6 +102,17 @@ def fig_alarm_curve(
                 name=chart_label(f"smoothing {smoothing_label}"),
                 line={"color": NORMAL, "width": 2},
                 hovertemplate="threshold %{x:.3f}<br>%{y:.3g} alarms per device per day<extra></extra>",
+            )
+        )
+    if upper is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=upper.thresholds,
+                y=positive(upper.per_device_day),
+                mode="lines",
+                name="upper bound (95% interval)",
+                line={"color": NORMAL, "width": 1.5, "dash": "dash"},
+                hovertemplate="threshold %{x:.3f}<br>at most %{y:.3g} alarms per device per day<extra></extra>",
             )
         )
     if budget is not None and budget > 0:

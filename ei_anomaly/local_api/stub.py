@@ -24,7 +24,8 @@ import pandas as pd
 
 from ..blocks import AnomalyBlock, BlockFiles, load_block
 from ..demo import GMM_DEMO_BLOCK_ID, demo_files, demo_test_samples, demo_training_features, trained_graph
-from ..metadata import feature_names_from_config
+from ..limits import Limits
+from ..metadata import feature_names_from_config, json_shape
 from ..rules import FLOAT32_MAX, fits_float32
 from .demo_gmm import demo_gmm_block_parts, gmm_downloads
 from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
@@ -40,6 +41,7 @@ _CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
 _SET_THRESHOLDS = re.compile(r"^/v1/api/(\d+)/impulse/(\d+)/set-thresholds$")
 _DSP = re.compile(r"^/v1/api/(\d+)/dsp/(\d+)$")
 MAX_POST_BYTES = 1 << 20
+MAX_BODY_DEPTH = 32  # a set-thresholds body is 4 levels deep
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class EdgeImpulseStub:
         self.api_key = api_key
         self.readonly_key = readonly_key  # accepted for reads; writes get 403, as a read-only key in Studio
         self.write_lock = threading.Lock()
+        self.limits = Limits.from_env()  # what a block's text may hold: a stored value must read back
         # Model testing of the demo block: "valid", "none", or a noResultsBecauseThresholdsChanged value.
         self.model_testing = "valid"
         # How set-thresholds regenerates results: "inline" (a small test set) or "job" (a large one).
@@ -288,9 +291,11 @@ class EdgeImpulseStub:
             return 404, {"success": False, "error": f"Impulse {m[2]} not found"}
         if self.readonly_key is not None and key == self.readonly_key:
             return 403, {"success": False, "error": "This API key is read-only; changing thresholds needs an admin key"}
+        if json_shape(body)[0] > MAX_BODY_DEPTH:  # before decoding: 200,000 levels ended the handler unanswered
+            return 400, {"success": False, "error": f"The body is nested more than {MAX_BODY_DEPTH} levels deep"}
         try:
             request = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return 400, {"success": False, "error": "The body is not valid JSON"}
         problem = self._check_thresholds_body(request)
         if problem:
@@ -346,6 +351,11 @@ class EdgeImpulseStub:
             )
             if not (isinstance(value, str) or numeric):
                 return f"thresholds[{i}].value must be a number or a string"
+            if isinstance(value, str) and len(value) > self.limits.text_chars:
+                return (
+                    f"thresholds[{i}].value is text of {len(value):,} characters; a block's text fields hold at most "
+                    f"{self.limits.text_chars:,} (the block would no longer open)"
+                )
             if not _float32_value(value):
                 return f"thresholds[{i}].value is outside the float32 range thresholds are read in (±{FLOAT32_MAX:.4g})"
             if block_id not in learn_ids:

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from ..figures.text import safe_figure
 from ..review import ReviewSnapshot
 from ..review.fleet import REPORT_DEVICES
+from ..review.guarantee import percent
 from ..visible import visible_controls
 
 __all__ = ["Figure", "render_html", "report_filename"]
@@ -89,6 +90,7 @@ def _environment() -> Environment:
         finalize=_visible,
     )
     env.filters["num"] = _num
+    env.filters["pct"] = percent
     return env
 
 
@@ -147,6 +149,7 @@ def _scoring(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | No
         "timeline_note": f"The score along the file: {note}." if note else "",
         "hidden_columns": section.hidden_columns,
         "top": _table(top) if len(top) else None,
+        "p_values_from": section.reference.origin if section.reference is not None else None,
     }
 
 
@@ -160,8 +163,9 @@ def _fleet(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | None
         "section": section,
         "figures": figures.all([section.grid_figure(), budget.figure()]),
         "lowest": budget.lowest,
+        "lowest_bound": budget.lowest_bound,
         "table": _table(table.head(REPORT_DEVICES), 3),
-        "more": max(0, len(table) - REPORT_DEVICES),
+        "more": max(0, section.log.n_devices - REPORT_DEVICES),
     }
 
 
@@ -215,6 +219,9 @@ def render_html(snapshot: ReviewSnapshot) -> str:
             else None
         ),
         "threshold": (snapshot.threshold, figures.all(list(snapshot.threshold.figures()))),
+        "guarantee": (
+            (snapshot.guarantee, figures.add(snapshot.guarantee.figure())) if snapshot.guarantee is not None else None
+        ),
         "scoring": _scoring(snapshot, figures),
         "fleet": _fleet(snapshot, figures),
         "comparison": _comparison(snapshot, figures),

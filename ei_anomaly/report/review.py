@@ -6,6 +6,7 @@
     review                      # in a notebook: the report, offline (the same figures as the app)
     review.to_html("review.html")
     review.to_dict()            # every number the report shows; `report --format json` writes it
+    Review("block-5/", normal="normal.csv", fpr=0.01, confidence=0.95, unit=Unit(per="device-hour"))
 
 Paths are read here (a metadata file or block directory, feature files, fleet logs); objects the
 app already holds (a loaded block, a scored file, a fleet log) are taken as they are. What is
@@ -24,27 +25,40 @@ from ..alarms import FleetPolicy
 from ..alarms.log_file import FleetFile, read_fleet_file
 from ..blocks import AnomalyBlock, atomic_write, load_block
 from ..blocks.parts import FeatureSpace, Target
+from ..bounds import DEFAULT_CONFIDENCE, DEFAULT_FPR, Unit
 from ..errors import UsageError
 from ..review import (
     CompareWith,
     NamedLog,
+    NormalWindows,
     ReviewInputs,
     ReviewSnapshot,
     ScoreSet,
+    file_normal,
     match_demo,
     review_snapshot,
+    validation_normal,
     with_demo_names,
 )
 from ..review.jsonable import JsonValue
+from ..review.normal import file_grouping, file_groupings
 from ..scored_file import ScoredFile
 from ..version import tool_version
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-__all__ = ["Review", "demo_subject", "load_reviewed_block", "score_features_file"]
+__all__ = [
+    "VALIDATION_NORMAL",
+    "Review",
+    "demo_subject",
+    "load_reviewed_block",
+    "normal_windows",
+    "score_features_file",
+]
 
 PathLike = str | Path
+VALIDATION_NORMAL = "validation"  # as a normal source: the block's validation windows labelled normal
 
 
 def load_reviewed_block(source: PathLike | AnomalyBlock) -> tuple[AnomalyBlock, str]:
@@ -73,6 +87,31 @@ def score_features_file(path: PathLike, block: AnomalyBlock) -> ScoredFile:
     return ScoredFile.score(table, block, map_columns(table, block), file.name, str(file.resolve()))
 
 
+def normal_windows(
+    source: PathLike | NormalWindows,
+    block: AnomalyBlock,
+    *,
+    label_column: str | None = None,
+    per: str | None = None,
+    time_column: str | None = None,
+) -> NormalWindows:
+    """Normal windows from `source`: the word `validation` (the block's validation windows labelled
+    normal), a feature file of normal operation scored by `block` (all rows, or those whose
+    `label_column` says normal; `per`: a grouping to offer besides the file's own), or as given."""
+    if isinstance(source, NormalWindows):
+        return source
+    if str(source) == VALIDATION_NORMAL:
+        found = validation_normal(block.metadata)
+        if found is None:
+            raise UsageError("the block has no validation windows labelled normal with a score")
+        return found
+    scored = score_features_file(source, block)
+    groups = file_groupings(scored, time_column=time_column)
+    if per is not None and per not in groups:
+        groups[per] = file_grouping(scored, per, time_column)
+    return file_normal(scored, label_column=label_column, groups=groups)
+
+
 def _fleet_file(fleet: PathLike | FleetFile) -> FleetFile:
     return fleet if isinstance(fleet, FleetFile) else FleetFile(Path(fleet))
 
@@ -91,9 +130,13 @@ class Review:
     `policy` (`FleetPolicy`, or "N:K" for the SDK's smoothing); `compare`: a second block (a path, a
     block, or a `CompareWith` saying what both are judged on). Keyword-only: the report's `title`,
     `source_label`, the block's `name` in a comparison, the scores the threshold is judged on
-    (`tune_on`), an alarm budget for the fleet, the `target` the scores are exact to ("linux" or
-    "cortex-m", for both blocks; default: each block's own) and what the rows are (`features_are`:
-    "raw" or "normalized", for a deployment export with data normalization).
+    (`tune_on`), an alarm budget for the fleet, and for the false-alarm guarantee the normal
+    windows (`normal`: a `NormalWindows`, a feature file of normal operation, or "validation", the
+    default; a given one is also the reference of the scored file's p-values), the rows of a normal
+    file whose `normal_label` column says normal, the `unit`, the target `fpr` and `confidence`,
+    the `target` the scores are exact to ("linux" or "cortex-m", for both blocks; default: each
+    block's own) and what the rows are (`features_are`: "raw" or "normalized", for a deployment
+    export with data normalization).
     """
 
     def __init__(
@@ -110,6 +153,11 @@ class Review:
         name: str | None = None,
         tune_on: ScoreSet | None = None,
         fleet_budget_per_day: float | None = None,
+        normal: PathLike | NormalWindows | None = None,
+        normal_label: str | None = None,
+        unit: Unit | None = None,
+        fpr: float = DEFAULT_FPR,
+        confidence: float = DEFAULT_CONFIDENCE,
         generated: datetime | None = None,
         target: Target | str | None = None,
         features_are: FeatureSpace | str | None = None,
@@ -130,6 +178,12 @@ class Review:
             raise UsageError("the threshold must be a finite number")
         scored = score_features_file(features, loaded) if isinstance(features, (str, Path)) else features
         named = self._fleet(fleet, loaded)
+        chosen_unit = unit or Unit()
+        normal_given = (
+            normal_windows(normal, loaded, label_column=normal_label, per=chosen_unit.per)
+            if normal is not None
+            else None
+        )
         source = source_label or label
         inputs = ReviewInputs(
             block=loaded,
@@ -144,6 +198,10 @@ class Review:
             policy=_policy(policy),
             fleet_budget_per_day=fleet_budget_per_day,
             compare=self._compare(compare, fleet, named),
+            normal=normal_given,
+            unit=chosen_unit,
+            fpr=fpr,
+            confidence=confidence,
         )
         self._inputs = inputs
         self._generated = generated

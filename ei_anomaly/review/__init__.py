@@ -9,6 +9,8 @@ its own methods (with `ei_anomaly.figures`), so a page and the report draw the s
 - `on_device_section`: latency, RAM and flash per MCU for a model type.
 - `threshold_section`: a threshold on a score set (`validation_scores`, `model_testing_scores`,
   `upload_scores`): what it flags, precision and recall, errors per test sample.
+- `guarantee_section`: the false-alarm guarantee from normal windows (`validation_normal`,
+  `model_testing_normal`, `file_normal`) counted in a unit, and the bound of the review's threshold.
 - `scoring_section`: a scored file at a threshold (`summarize_scored`, `counts_line`: the CLI's words).
 - `fleet_section`, `alarm_budget`, `device_drilldown`: a fleet log under an alarm policy.
 - `compare_blocks` (with the `shared_*_windows`) and `compare_on_fleet`: two blocks side by side.
@@ -31,8 +33,10 @@ if TYPE_CHECKING:
     from .compare_fleet import FleetComparison, compare_on_fleet
     from .demo_match import DemoMatch, match_demo, with_demo_names
     from .fleet import AlarmBudget, DeviceDrillDown, FleetSection, alarm_budget, device_drilldown, fleet_section
+    from .guarantee import GuaranteeSection, guarantee_section
     from .kinds import ScoreSource, SourceKind
     from .metrics import McuCost, default_mcu_cost, device_model_type, shown_metrics
+    from .normal import NormalSource, NormalWindows, file_normal, model_testing_normal, validation_normal
     from .on_device import OnDeviceSection, on_device_section
     from .score_sets import ScoreSet, model_testing_scores, tuning_scores, upload_scores, validation_scores
     from .scored_summary import ScoredSummary, ScoringSection, scoring_section, summarize_scored
@@ -51,11 +55,14 @@ _WHERE = {
     "DeviceDrillDown": "fleet",
     "FleetComparison": "compare_fleet",
     "FleetSection": "fleet",
+    "GuaranteeSection": "guarantee",
     "MapSection": "block_map",
     "McuCost": "metrics",
     "ModelCard": "card",
     "ModelTypeRow": "card",
     "NamedLog": "snapshot",
+    "NormalSource": "normal",
+    "NormalWindows": "normal",
     "OnDeviceSection": "on_device",
     "ReviewInputs": "snapshot",
     "ReviewSnapshot": "snapshot",
@@ -77,10 +84,13 @@ _WHERE = {
     "default_mcu_cost": "metrics",
     "device_drilldown": "fleet",
     "device_model_type": "metrics",
+    "file_normal": "normal",
     "fleet_section": "fleet",
+    "guarantee_section": "guarantee",
     "map_section": "block_map",
     "match_demo": "demo_match",
     "model_card": "card",
+    "model_testing_normal": "normal",
     "model_testing_scores": "score_sets",
     "on_device_section": "on_device",
     "review_snapshot": "snapshot",
@@ -94,6 +104,7 @@ _WHERE = {
     "threshold_section": "tuning",
     "tuning_scores": "score_sets",
     "upload_scores": "score_sets",
+    "validation_normal": "normal",
     "validation_scores": "score_sets",
     "validation_section": "validation",
     "validation_sections": "validation",
@@ -110,11 +121,14 @@ __all__ = [
     "DeviceDrillDown",
     "FleetComparison",
     "FleetSection",
+    "GuaranteeSection",
     "MapSection",
     "McuCost",
     "ModelCard",
     "ModelTypeRow",
     "NamedLog",
+    "NormalSource",
+    "NormalWindows",
     "OnDeviceSection",
     "ReviewInputs",
     "ReviewSnapshot",
@@ -136,10 +150,13 @@ __all__ = [
     "default_mcu_cost",
     "device_drilldown",
     "device_model_type",
+    "file_normal",
     "fleet_section",
+    "guarantee_section",
     "map_section",
     "match_demo",
     "model_card",
+    "model_testing_normal",
     "model_testing_scores",
     "on_device_section",
     "review_snapshot",
@@ -153,6 +170,7 @@ __all__ = [
     "threshold_section",
     "tuning_scores",
     "upload_scores",
+    "validation_normal",
     "validation_scores",
     "validation_section",
     "validation_sections",

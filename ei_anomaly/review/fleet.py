@@ -23,7 +23,9 @@ from ..alarms import (
     lowest_threshold,
     simulate,
 )
+from ..alarms.bootstrap import LowestBoundThreshold, fleet_interval, lowest_threshold_by_bound, upper_curve
 from ..alarms.views import anomaly_rate_grid, curve_thresholds, device_table
+from ..bounds import RatioInterval
 from .jsonable import JsonValue, jsonable, records
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REPORT_DEVICES",
+    "TABLE_DEVICES",
     "AlarmBudget",
     "DeviceDrillDown",
     "FleetSection",
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 REPORT_DEVICES = 20  # devices in the report's table (and the JSON's), worst first
+TABLE_DEVICES = 1_000  # devices in the page's table and its drill-down choice, worst first
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,49 @@ class FleetSection:
         rate = self.result.fleet_rate
         return rate if math.isfinite(rate) else None
 
+    @cached_property
+    def interval(self) -> RatioInterval | None:
+        """The rate's 95 % interval from a seeded bootstrap over devices (None: no device has a day)."""
+        if self.rate is None:
+            return None
+        return fleet_interval(self.log, self.result)
+
+    @property
+    def interval_text(self) -> str:
+        """ "0.0185 – 0.0602" (what the page's and the report's tiles show), "–" without one."""
+        i = self.interval
+        return f"{i.low:.3g} – {i.high:.3g}" if i is not None else "–"
+
+    @property
+    def interval_note(self) -> str:
+        i = self.interval
+        if i is None:
+            return "No interval: no device's windows span any time."
+        return (
+            f"{i.confidence:.0%} interval from {i.replicates:,} bootstrap resamples of the {i.units:,} devices "
+            + (
+                f"(dealt at random into {i.groups:,} groups, resampled with replacement, each group keeping its "
+                f"devices' alarms and days; seed {i.seed})"
+                if i.groups is not None
+                else f"(with replacement, each keeping its own alarms and days; seed {i.seed})"
+            )
+            + (": with so few devices it is rough." if i.units < 10 else ".")
+        )
+
     @property
     def columns_text(self) -> str:
         return f"Devices: {self.log.device_source}; times: {self.log.time_source}"
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """One row per device, worst first."""
-        return device_table(self.result)
+        """One row per device, worst first: the worst `TABLE_DEVICES` (`alarms` writes every one)."""
+        return device_table(self.result, TABLE_DEVICES)
+
+    @property
+    def table_caption(self) -> str:
+        """Says when the table is the worst of more devices than it shows."""
+        n = self.log.n_devices
+        return f"The {len(self.table):,} worst of {n:,} devices." if n > len(self.table) else ""
 
     def grid_figure(self) -> go.Figure:
         """Anomalous windows per device and time bin, for the worst devices."""
@@ -87,6 +126,9 @@ class FleetSection:
             "alarms": self.result.total_alarms,
             "anomalous_windows": int(self.result.anomaly_windows.sum()),
             "alarms_per_device_per_day": jsonable(self.rate),
+            "alarms_per_device_per_day_interval": (
+                jsonable(self.interval.to_dict()) if self.interval is not None else None
+            ),
             "devices_alarming_daily": self.result.devices_daily,
             "worst_devices": records(self.table.head(REPORT_DEVICES)),
         }
@@ -107,12 +149,16 @@ class AlarmBudget:
     smoothed: AlarmCurve | None
     per_day: float | None  # the budget, alarms per device per day
     lowest: LowestThreshold | None  # None without a budget
+    lowest_bound: LowestBoundThreshold | None = None  # the lowest whose interval's upper end keeps the budget
+    upper: AlarmCurve | None = None  # the policy's curve: the upper end of the rate's 95 % interval
 
     def figure(self) -> go.Figure:
         from ..figures import fig_alarm_curve
 
         label = str(self.policy.smoothing or "")
-        return fig_alarm_curve(self.plain, self.smoothed, self.policy.threshold, self.rate, label, self.per_day)
+        return fig_alarm_curve(
+            self.plain, self.smoothed, self.policy.threshold, self.rate, label, self.per_day, upper=self.upper
+        )
 
     def to_dict(self) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {"budget_per_device_per_day": jsonable(self.per_day)}
@@ -120,17 +166,24 @@ class AlarmBudget:
             out["lowest_threshold"] = jsonable(self.lowest.threshold)
             out["alarms_per_device_per_day_there"] = jsonable(self.lowest.per_device_day)
             out["how_found"] = self.lowest.note
+        if self.lowest_bound is not None:
+            out["lowest_threshold_by_upper_bound"] = jsonable(self.lowest_bound.to_dict())
         return out
 
 
 def alarm_budget(section: FleetSection, per_day: float | None = None) -> AlarmBudget:
-    """The curve of the section's log under its policy, and the lowest threshold for `per_day`."""
+    """The curve of the section's log under its policy and, for a budget `per_day`, the lowest
+    threshold that keeps it: on the point estimate, and on the upper end of its bootstrap interval."""
     log, policy = section.log, section.policy
     thresholds = curve_thresholds(log)
     plain = alarm_curve(log, None, thresholds, policy.cooldown_s)
     smoothed = alarm_curve(log, policy.smoothing, thresholds, policy.cooldown_s) if policy.smoothing else None
-    lowest = lowest_threshold(log, policy.smoothing, per_day, policy.cooldown_s) if per_day is not None else None
-    return AlarmBudget(policy, section.rate or 0.0, plain, smoothed, per_day, lowest)
+    upper = upper_curve(log, policy.smoothing, thresholds, policy.cooldown_s)
+    lowest = bound = None
+    if per_day is not None:
+        lowest = lowest_threshold(log, policy.smoothing, per_day, policy.cooldown_s)
+        bound = lowest_threshold_by_bound(log, policy.smoothing, per_day, policy.cooldown_s)
+    return AlarmBudget(policy, section.rate or 0.0, plain, smoothed, per_day, lowest, bound, upper)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """A review, computed once: every section of it for one block and what it was given.
 
 `review_snapshot` is a pure function of its inputs (the block, the threshold, a scored file, a fleet
-log and policy, a second block); the result is frozen. The HTML report, the notebook view and the
-JSON (`ei_anomaly.report`: `Review`) render the same snapshot, and the pages compute the sections
+log and policy, a second block, normal windows for the false-alarm guarantee); the result is
+frozen. The HTML report, the notebook view and the JSON (`ei_anomaly.report`: `Review`) render the
+same snapshot, and the pages compute the sections
 they show with the same functions (`model_card`, `map_section`, `threshold_section`, ...), so a
 number is decided in one place whichever way it is shown.
 """
@@ -14,13 +15,16 @@ from datetime import datetime, timezone
 
 from ..alarms import FleetLog, FleetPolicy
 from ..blocks import AnomalyBlock
+from ..bounds import DEFAULT_CONFIDENCE, DEFAULT_FPR, Unit
 from ..scored_file import ScoredFile
 from .block_map import MapSection, map_section
 from .card import ModelCard, model_card
 from .compare import DEFAULT_FALSE_ALARM_RATE, Comparison, SharedWindows, compare_blocks, shared_validation_windows
 from .compare_fleet import FleetComparison, compare_on_fleet
 from .fleet import AlarmBudget, FleetSection, alarm_budget, fleet_section
+from .guarantee import GuaranteeSection, guarantee_section
 from .jsonable import JsonValue, jsonable
+from .normal import NormalWindows, validation_normal
 from .on_device import OnDeviceSection, on_device_section
 from .parity import ParitySection, block_parity
 from .score_sets import ScoreSet, tuning_scores
@@ -80,6 +84,12 @@ class ReviewInputs:
     policy: FleetPolicy = field(default_factory=FleetPolicy)
     fleet_budget_per_day: float | None = None  # also the lowest threshold that keeps this many alarms a day
     compare: CompareWith | None = None
+    # The false-alarm guarantee: normal windows (default: the validation windows labelled normal; when
+    # given, also the reference of the scored file's p-values), counted in `unit`, for `fpr` at `confidence`.
+    normal: NormalWindows | None = None
+    unit: Unit = field(default_factory=Unit)
+    fpr: float = DEFAULT_FPR
+    confidence: float = DEFAULT_CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class ReviewSnapshot:
     validation: list[ValidationSection]
     on_device: OnDeviceSection | None
     threshold: ThresholdSection
+    guarantee: GuaranteeSection | None  # None: no normal windows
     scoring: ScoringSection | None
     fleet: FleetSection | None
     budget: AlarmBudget | None  # the fleet's alarm curve (and a budget's threshold, when asked)
@@ -132,6 +143,7 @@ class ReviewSnapshot:
             "validation": [v.to_dict() for v in self.validation],
             "on_device": self.on_device.to_dict() if self.on_device is not None else None,
             "tuning": self.threshold.to_dict(),
+            "guarantee": self.guarantee.to_dict() if self.guarantee is not None else None,
             "scoring": self.scoring.to_dict() if self.scoring is not None else None,
             "fleet": (self.fleet.to_dict() | (self.budget.to_dict() if self.budget else {})) if self.fleet else None,
             "comparison": self.comparison.to_dict() if self.comparison is not None else None,
@@ -173,6 +185,10 @@ def review_snapshot(inputs: ReviewInputs, *, version: str, generated: datetime |
         fleet = fleet_section(inputs.fleet.name, inputs.fleet.log, inputs.policy.at(threshold))
         budget = alarm_budget(fleet, inputs.fleet_budget_per_day)
     comparison, fleet_comparison = _comparison(inputs, inputs.compare) if inputs.compare is not None else (None, None)
+    normal = inputs.normal if inputs.normal is not None else validation_normal(block.metadata)
+    guarantee = None
+    if normal is not None and normal.windows:
+        guarantee = guarantee_section(normal, threshold, unit=inputs.unit, fpr=inputs.fpr, confidence=inputs.confidence)
     parity = block_parity(block, inputs.compare.block, inputs.name, inputs.compare.name) if inputs.compare else None
     return ReviewSnapshot(
         inputs=inputs,
@@ -183,7 +199,8 @@ def review_snapshot(inputs: ReviewInputs, *, version: str, generated: datetime |
         validation=validation_sections(block),
         on_device=on_device_section(block),
         threshold=threshold_section(block, tune_on, threshold),
-        scoring=scoring_section(block, scored, threshold) if scored is not None else None,
+        guarantee=guarantee,
+        scoring=scoring_section(block, scored, threshold, reference=inputs.normal) if scored is not None else None,
         fleet=fleet,
         budget=budget,
         comparison=comparison,

@@ -20,7 +20,7 @@ PAGES = {
     "clusters": 1,  # 2-D map; the 3-D view and parallel coordinates are drawn on request
     "validation": 2,  # confusion matrix, scores per label
     "on_device": 3,  # latency, RAM, flash
-    "thresholds": 3,  # histogram, PR curve, confusion matrix
+    "thresholds": 4,  # histogram, PR curve, confusion matrix, the false-alarm bound
 }
 
 
@@ -45,7 +45,7 @@ def test_overview_is_a_model_card(app):
 def test_pages_run_on_their_own():
     at = AppTest.from_file(str(ROOT / "pages" / "thresholds.py"), default_timeout=TIMEOUT).run()
     no_problems(at)
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 4
 
 
 def flagged(at: AppTest) -> int:

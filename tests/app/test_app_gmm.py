@@ -16,7 +16,7 @@ PAGES = {
     "clusters": 1,  # ellipse map; the 3-D view and parallel coordinates are drawn on request
     "validation": 2,  # confusion matrix, scores per label
     "on_device": 3,  # latency, RAM, flash
-    "thresholds": 3,  # histogram, PR curve, confusion matrix
+    "thresholds": 4,  # histogram, PR curve, confusion matrix, the false-alarm bound
     "scoring": 0,  # nothing uploaded yet
 }
 

@@ -44,7 +44,7 @@ def test_model_testing_results_drive_the_metrics_charts_and_sample_table(writabl
     assert metric(at, "Flagged as anomaly") == f"{counts.tp + counts.fp:,} / {len(scores):,}"
     assert metric(at, "Recall") == f"{counts.recall:.0%}"
     assert metric(at, "False alarms") == str(counts.fp)
-    assert len(charts(at)) == 3  # histogram, PR curve, confusion matrix
+    assert len(charts(at)) == 4  # histogram, PR curve, confusion matrix, the false-alarm bound
     assert any("test samples (Studio model testing)" in c.value.replace("\\", "") for c in at.caption)  # as shown
     worst = next(d.value for d in at.dataframe if "missed anomalies" in d.value.columns)
     assert worst["missed anomalies"].sum() == counts.fn and worst["false alarms"].sum() == counts.fp
@@ -66,7 +66,7 @@ def test_missing_or_invalidated_results_say_how_to_produce_them(writable_api, st
     assert not at.exception and not at.error
     text = " ".join(i.value for i in at.info)
     assert says in text and "Model testing" in text
-    assert not charts(at)
+    assert [c.key for c in charts(at)] == ["thresholds_guarantee_chart"]  # from the validation windows only
 
 
 def test_suggestion_is_one_click_from_the_slider(app):
@@ -160,4 +160,4 @@ def test_the_last_upload_is_a_score_source_without_labels(app, upload_demo_csv):
     assert any("592 scored rows of your last upload" in c.value for c in at.caption)  # 3 of 595 unscorable
     assert metric(at, "Flagged as anomaly") == f"{expected_anomalies(0.3)} / 592"
     assert not [b for b in at.button if b.key == "helper_use"]  # suggestions need labels
-    assert len(charts(at)) == 1  # the histogram only
+    assert len(charts(at)) == 2  # the histogram only, and the false-alarm bound (validation windows)

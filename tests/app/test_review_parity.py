@@ -1,6 +1,8 @@
 """One review, three renderings, the same numbers: the pages (AppTest), the HTML report and
 `report --format json`, for the demo K-means block at a moved threshold, with the demo's anomaly
-session uploaded and the demo fleet log under the Fleet page's smoothing."""
+session uploaded, the demo fleet log under the Fleet page's smoothing and alarm budget, and the
+demo's normal session for the false-alarm guarantee; and `ei-anomaly threshold` on the same
+normal session gives the guarantee's numbers too."""
 
 from __future__ import annotations
 
@@ -8,13 +10,17 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ei_anomaly.cli import main
-from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, FLEET_LOG_CSV
+from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, FLEET_LOG_CSV, NORMAL_SESSION_CSV
+from ei_anomaly.review.guarantee import percent
 from tests.support.apptest import goto, metric, no_problems
+from tests.support.cli import run_cli
 
 THRESHOLD = 0.5  # not the block's own 0.3: every rendering must follow the reviewed threshold
+BUDGET = 1.0  # alarms per device per day: the Fleet page's default budget
 TILE = re.compile(r'<div class="label">([^<]+)</div>\s*<div class="value"[^>]*>([^<]+)</div>')
 
 
@@ -22,7 +28,8 @@ def report(tmp_path: Path, fmt: str) -> Path:
     out = tmp_path / f"review.{fmt}"
     argv = ["report", str(DEMO_DIR / "metadata.json"), "-o", str(out), "--format", fmt]
     argv += ["--threshold", str(THRESHOLD), "--features", str(ANOMALY_SESSION_CSV)]
-    argv += ["--fleet", str(FLEET_LOG_CSV), "--smooth", "10:7"]
+    argv += ["--fleet", str(FLEET_LOG_CSV), "--smooth", "10:7", "--budget", str(BUDGET)]
+    argv += ["--normal", str(NORMAL_SESSION_CSV), "--fpr", "0.01", "--confidence", "0.95"]
     assert main(argv) == 0
     return out
 
@@ -55,11 +62,17 @@ def pages():
     at = goto(at, "thresholds")
     no_problems(at)
     shown["thresholds"] = {m.label: m.value for m in at.metric}
+    at.radio(key="thresholds_normal_source").set_value("A file of normal operation").run()
+    at.button(key="thresholds_normal_demo").click().run()  # the demo's normal session
+    no_problems(at)
+    shown["guarantee"] = {m.label: m.value for m in at.metric}
+    shown["guarantee_text"] = [s.value for s in at.success] + [m.value for m in at.markdown]
     at = goto(at, "fleet")
     at.radio(key="fleet_source").set_value("Demo fleet log").run()
     no_problems(at)
     assert at.slider[0].value == pytest.approx(THRESHOLD)  # the shared threshold
     shown["fleet"] = {m.label: m.value for m in at.metric}
+    shown["fleet_text"] = [c.value for c in at.caption]
     at = goto(at, "overview")
     shown["overview"] = {"Clusters": metric(at, "Clusters")}
     return shown
@@ -110,6 +123,65 @@ def test_the_fleet_the_same_everywhere(renderings, pages):
     assert page["Alarms per device per day"] == shown["Alarms per device per day"]
     assert page["Alarms per device per day"] == f"{f['alarms_per_device_per_day']:.3g}"
     assert page["Devices alarming daily"] == shown["Devices alarming daily"] == f"{f['devices_alarming_daily']:,}"
+
+
+@pytest.fixture(scope="module")
+def command():
+    """`ei-anomaly threshold` on the same normal session, with the reviewed threshold to bound."""
+    argv = ["threshold", DEMO_DIR / "metadata.json", NORMAL_SESSION_CSV, "--fpr", "0.01", "--confidence", "0.95"]
+    argv += ["--threshold", THRESHOLD]
+    as_json, as_text = run_cli(*argv, "--json"), run_cli(*argv)
+    assert as_json.returncode == as_text.returncode == 0, as_json.stderr
+    return json.loads(as_json.stdout), as_text.stdout.splitlines()
+
+
+def unescaped(text: str) -> str:
+    """Text as shown on the page (markdown escapes removed)."""
+    return text.replace("\\", "")
+
+
+def test_the_guarantee_the_same_on_the_page_in_the_report_in_json_and_from_the_command(renderings, pages, command):
+    snapshot, html = renderings
+    g = snapshot["guarantee"]
+    out, lines = command
+    page, shown = pages["guarantee"], tiles(html, "guarantee")
+    assert g["source"] == "file" and "normal_session.csv" in g["origin"] and g["unit"] == out["unit"] == "every window"
+    # the threshold: the same float32 everywhere, printed as the same shortest decimal
+    assert page["Guaranteed threshold"] == shown["Guaranteed threshold"] == g["threshold_text"]
+    assert lines[0] == f"threshold {g['threshold_text']}"
+    assert np.float32(out["threshold"]) == np.float32(g["threshold"]) == np.float32(float(g["threshold_text"]))
+    assert out["m"] == g["m"] == 2 and f"the 3rd largest of {g['n']:,} normal windows" in unescaped(
+        pages["guarantee_text"][0]
+    )
+    assert page["Normal windows"] == shown["Normal windows"] == f"{g['n']:,}" == f"{out['n']:,}" == "650"
+    assert page["n needed"] == shown["n needed"] == f"{g['needed']:,}" == f"{out['needed']:,}" == "299"
+    # the reviewed threshold's bound
+    at = g["at_threshold"]
+    assert at["threshold"] == out["at_threshold"]["threshold"] == THRESHOLD
+    assert page["Bound at the threshold"] == shown["Bound at the threshold"] == percent(at["upper_bound"])
+    assert at == out["at_threshold"]
+    said = f"At {THRESHOLD:g}: {at['above']:,} of {at['n']:,} normal windows above; false-alarm rate <= "
+    said += f"{percent(at['upper_bound'])} with 95% confidence."
+    assert said in [unescaped(t) for t in pages["guarantee_text"]] and said in html.replace("&lt;", "<")
+    assert lines[-1] == said[0].lower() + said[1:]
+    # the achieved bound and m's probability, in JSON and from the command
+    for key in ("upper_bound", "exceed_probability", "above", "rank"):
+        assert g[key] == out[key], key
+
+
+def test_the_fleets_interval_and_bound_budget_the_same_everywhere(renderings, pages):
+    snapshot, html = renderings
+    f = snapshot["fleet"]
+    interval = f["alarms_per_device_per_day_interval"]
+    page, shown = pages["fleet"], tiles(html, "fleet")
+    assert page["95% interval"] == shown["95% interval"] == f"{interval['low']:.3g} – {interval['high']:.3g}"
+    assert interval["replicates"] >= 1_000 and interval["resampled"] == 36 and interval["seed"] == 0
+    bound = f["lowest_threshold_by_upper_bound"]
+    assert f["budget_per_device_per_day"] == BUDGET and bound["upper_bound_per_device_per_day"] <= BUDGET
+    caption = next(c for c in pages["fleet_text"] if "on the upper bound" in c)
+    assert f"**{bound['threshold']:.6g}** on the upper bound" in caption
+    assert f"**{f['lowest_threshold']:.6g}** on the point estimate" in caption
+    assert f"<strong>{bound['threshold']:.6g}</strong>" in html
 
 
 def test_the_card_the_same_everywhere(renderings, pages):

@@ -62,7 +62,7 @@ def test_without_the_workaround_streamlit_runs_a_page_url_alone(pages_mode, monk
     monkeypatch.setattr(streamlit_compat, "leave_pages_directory_mode", lambda: None)
     at = first_request_is_a_page_url("thresholds")
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("plotly_chart")) == 3  # the page ran...
+    assert len(at.get("plotly_chart")) == 4  # the page ran...
     assert not at.sidebar.radio, "app.py ran for a page URL without the workaround: see item 1"  # ...without app.py
     assert PagesManager.uses_pages_directory is True
 
@@ -72,7 +72,7 @@ def test_a_page_url_first_runs_through_app_py(pages_mode):
     assert not at.exception, [e.value for e in at.exception]
     assert [r.label for r in at.sidebar.radio] == ["Data source"]
     assert at.sidebar.radio[0].value == SourceKind.DEMO
-    assert len(at.get("plotly_chart")) == 3  # the page asked for, not the default one
+    assert len(at.get("plotly_chart")) == 4  # the page asked for, not the default one
     assert PagesManager.uses_pages_directory is False
 
 

@@ -17,7 +17,7 @@ require_chromium()
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-PAGES = {"": 0, "clusters": 1, "validation": 2, "on_device": 3, "thresholds": 3}
+PAGES = {"": 0, "clusters": 1, "validation": 2, "on_device": 3, "thresholds": 4}  # thresholds: + the false-alarm bound
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def test_a_deep_link_on_a_fresh_server_gets_the_full_app(browser):
     with streamlit_app() as url:
         p = browser.new_page()
         p.goto(f"{url}/thresholds")
-        wait_idle(p, charts=3)
+        wait_idle(p, charts=4)
         assert "Data source" in p.locator('[data-testid="stSidebar"]').inner_text()
-        assert p.locator('[data-testid="stPlotlyChart"]').count() == 3
+        assert p.locator('[data-testid="stPlotlyChart"]').count() == 4
         p.close()
 
 
@@ -162,13 +162,13 @@ def test_save_a_threshold_and_see_it_on_the_overview(page, app_url, writable_api
     open_local_project(page, app_url, writable_api.base_url)
     assert metric_value(page, "Anomaly threshold") == "0.3"
     page.get_by_role("link", name="Thresholds").click()
-    wait_idle(page, charts=3)
+    wait_idle(page, charts=4)
     thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
     thumb.focus()
     for _ in range(20):  # 0.30 -> 0.50
         thumb.press("ArrowRight")
     page.wait_for_timeout(500)
-    wait_idle(page, charts=3)
+    wait_idle(page, charts=4)
     page.get_by_role("button", name="Save to Edge Impulse").click()
     dialog = page.get_by_role("dialog")
     dialog.wait_for()

@@ -348,7 +348,6 @@ def test_cli_on_an_existing_scheduler(shards, cluster, tmp_path):
     assert flags.equals(pa.compute.greater(scores, pa.scalar(2.0, pa.float32())))
 
 
-@pytest.mark.slow  # the last case starts a local Dask cluster before the output directory is refused
 def test_cli_errors_are_one_line_and_leave_nothing(tmp_path, shards):
     bad = tmp_path / "bad.json"
     bad.write_text(

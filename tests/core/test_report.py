@@ -25,7 +25,8 @@ from tests.support.cli import run_cli
 from tests.support.constants import ROOT, tiny_metadata
 from tests.support.report import DEMO_FIGURES, SCORING_FIGURES, hostile_demo_metadata, report_html, scored_demo_file
 
-SECTIONS = ["summary", "clusters", "validation", "on-device", "threshold"]
+BARE_SECTIONS = ["summary", "clusters", "validation", "on-device", "threshold"]
+SECTIONS = [*BARE_SECTIONS, "guarantee"]  # the guarantee: from the validation windows labelled normal
 MB = 1_000_000
 
 
@@ -159,7 +160,7 @@ def test_a_bare_model_gets_a_short_report_that_says_what_is_missing():
     model = load_metadata(tiny_metadata())
     html = report_html(model, threshold=0.4, title="tiny", source_label="tiny.json")
     parsed = check_self_contained(html, 1)  # the cluster map only
-    assert parsed.sections == SECTIONS
+    assert parsed.sections == BARE_SECTIONS  # no validation windows: no guarantee
     assert "carries no validation metrics" in html
     assert "no on-device estimates" in html
     assert "no file was scored" in html
@@ -331,7 +332,7 @@ def test_without_validation_the_file_feeds_the_threshold_section_once(tmp_path):
     scored = ScoredFile.score(table, model, mapping, "f.csv", "f")
     html = report_html(model, threshold=0.4, title="tiny", source_label="tiny.json", scored=scored)
     parsed = check_self_contained(html, 3)  # cluster map, the file's histogram (in Threshold), its timeline
-    assert parsed.sections == [*SECTIONS, "scoring"]
+    assert parsed.sections == [*BARE_SECTIONS, "scoring"]
     assert "Scores from 50 scored rows of f.csv (no labels)" in html
     titles = [json.loads(parsed.figure_json[p])["layout"]["title"]["text"] for p in parsed.plots]
     assert titles[1:] == ["Score distribution", "Score along the file"]

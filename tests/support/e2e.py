@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,10 +49,11 @@ def streamlit_app(env: dict[str, str] | None = None) -> Iterator[str]:
 
 @contextmanager
 def streamlit_server(
-    env: dict[str, str] | None = None, root: Path | None = None
+    env: dict[str, str] | None = None, root: Path | None = None, preexec_fn: Callable[[], None] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run app.py` on a free loopback port; yields its URL and process (for its memory).
-    `root`: another checkout of the app to run (benchmarks compare two)."""
+    `root`: another checkout of the app to run (benchmarks compare two); `preexec_fn`: run in the
+    server's process before it starts (a benchmark's resource limits)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -70,7 +71,12 @@ def streamlit_server(
         "false",
     ]
     proc = subprocess.Popen(
-        cmd, cwd=root or ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd,
+        cwd=root or ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=preexec_fn,
     )
     url = f"http://127.0.0.1:{port}"
     try:

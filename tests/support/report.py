@@ -8,8 +8,9 @@ from ei_anomaly.demo import ANOMALY_SESSION_CSV, demo_files
 from ei_anomaly.features import map_columns, read_feature_file
 from ei_anomaly.scored_file import ScoredFile
 
-# cluster map, 2 confusion matrices, latency + RAM + flash, threshold histogram + confusion + PR curve
-DEMO_FIGURES = 9
+# cluster map, 2 confusion matrices, latency + RAM + flash, threshold histogram + confusion + PR curve,
+# the false-alarm bound (from the validation windows labelled normal)
+DEMO_FIGURES = 10
 SCORING_FIGURES = 2  # histogram, score along the file
 
 
