@@ -178,6 +178,8 @@ def good_files(demo_model):
         ("not a zip", r"bad\.zip is not a zip archive"),
         ("no model-parameters", r"no model-parameters/ folder in the zip: expected a C\+\+ or Arduino library"),
         ("no anomaly block", r"no anomaly block in model-parameters/: expected a K-means block"),
+        ("no model_variables.h", r"model-parameters/model_variables\.h is missing: expected every header"),
+        ("no model_metadata.h", r"model-parameters/model_metadata\.h is missing: expected every header"),
         ("junk in a header", r"anomaly_metadata\.h: ei_classifier_anom_clusters_4242_6: cluster 0 is not"),
         ("a cut header", r"a brace is never closed: the file is cut short"),
         ("a number that is not one", r"ei_classifier_anom_scale_4242_6: expected a number, found 'banana'"),
@@ -195,6 +197,8 @@ def test_every_malformed_export_gets_a_clear_message_and_exit_2(tmp_path, good_f
     elif case == "no anomaly block":
         files = {k: v for k, v in files.items() if "anomaly_metadata" not in k}
         files["model-parameters/model_variables.h"] = b"const int x[] = { 1 };"
+    elif case in ("no model_variables.h", "no model_metadata.h"):
+        del files[f"model-parameters/{case.removeprefix('no ')}"]
     elif case == "junk in a header":
         files["model-parameters/anomaly_metadata.h"] = files["model-parameters/anomaly_metadata.h"].replace(
             b"\t{ ( float[3] ) {", b"\t{ junk, ( float[3] ) {", 1
@@ -225,6 +229,23 @@ def test_every_malformed_export_gets_a_clear_message_and_exit_2(tmp_path, good_f
     result = run_cli("score", str(path), str(ROOT / "ei_anomaly/data/demo/session_with_anomalies.csv"))
     assert result.returncode == 2
     assert result.stderr.startswith("error: metadata: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_folder_export_whose_header_is_a_symbolic_link_is_refused(tmp_path, demo_model):
+    """As in a zip: a link in model-parameters/ could lead anywhere on the machine (a real header
+    replaced by a link to a secret); it is refused by name, never read and never skipped silently."""
+    outside = tmp_path / "secret.h"
+    outside.write_text("const float ei_classifier_anom_scale_4242_6[3] = { 1, 2, 3 };\n")
+    path = exports.write_export(tmp_path / "lib", exports.kmeans_metadata(demo_model))
+    header = next(path.rglob("anomaly_metadata.h"))
+    header.unlink()
+    header.symlink_to(outside)
+    with pytest.raises(
+        MetadataError, match=r"lib: refusing '.*model-parameters/anomaly_metadata\.h': it is a symbolic link"
+    ):
+        load_block(path)
+    result = run_cli("score", str(path), str(ROOT / "ei_anomaly/data/demo/session_with_anomalies.csv"))
+    assert result.returncode == 2 and result.stderr.startswith("error: metadata: ") and "symbolic link" in result.stderr
 
 
 def test_an_eon_graph_with_ops_no_gmm_scorer_has_is_refused_by_name(tmp_path, gmm):

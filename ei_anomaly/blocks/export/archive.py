@@ -246,10 +246,16 @@ def _from_directory(top: Path, limits: Limits) -> ExportTree:
     total = 0
     for part in (MODEL_PARAMETERS, TFLITE_MODEL):
         inside = base / part
-        if not inside.is_dir() or inside.is_symlink():
+        if inside.is_symlink():  # as in a zip: a link could lead anywhere on this machine
+            raise MetadataError(f"{label}: refusing '{root / part}': it is a symbolic link")
+        if not inside.is_dir():
             continue
         for path in sorted(inside.iterdir()):
-            if path.is_symlink() or not path.is_file() or path.suffix.lower() not in _WANTED_SUFFIXES:
+            if path.suffix.lower() not in _WANTED_SUFFIXES:
+                continue
+            if path.is_symlink():
+                raise MetadataError(f"{label}: refusing '{root / part / path.name}': it is a symbolic link")
+            if not path.is_file():
                 continue
             size = path.stat().st_size
             if size > limits.metadata_bytes:

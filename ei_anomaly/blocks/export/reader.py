@@ -392,10 +392,28 @@ def _project(macros: dict[str, str]) -> str | None:
     return text
 
 
+def _require_headers(tree: ExportTree) -> None:
+    """Every SDK version's export has model_metadata.h; every one since anomaly_types.h was dropped
+    keeps the block's config (its threshold, its DSP blocks and their normalization) in
+    model_variables.h. Without them the block would load with parts silently missing."""
+    names = {p.rsplit("/", 1)[-1] for p in tree.in_folder("model-parameters")}
+    missing = [] if "model_metadata.h" in names else ["model_metadata.h"]
+    if "model_variables.h" not in names and "anomaly_types.h" not in names:
+        missing.append("model_variables.h")
+    if missing:
+        raise MetadataError(
+            f"{tree.name}: model-parameters/{' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing: expected every header of a C++ or Arduino "
+            "library as Studio's Deployment page exports it (model_variables.h holds the block's config: its "
+            "threshold, its DSP blocks and their data normalization)"
+        )
+
+
 def files_from_tree(tree: ExportTree, block_id: int | None = None, limits: Limits | None = None) -> BlockFiles:
     """The anomaly block of an export's files (`block_id` chooses one when it holds several)."""
     limits = limits or Limits.from_env()
     sources = _parse(tree)
+    _require_headers(tree)
     entry = _choose(anomaly_entries(sources), block_id, tree.name)
     axes_name = _config_name(entry, "anom_axis", "ei_classifier_anom_axes", sources)
     axes = _ints(sources, axes_name, "the block's axes")
