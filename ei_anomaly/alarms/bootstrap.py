@@ -41,7 +41,7 @@ from . import kernels
 from .fleet_log import FleetLog
 from .policy import Smoothing
 from .simulate import FleetAlarms, answer_levels, effective_level
-from .tuning import AlarmCurve, device_days, threshold_for_level
+from .tuning import AlarmCurve, alarm_intervals, device_days, threshold_for_level
 
 __all__ = [
     "MAX_GROUPS",
@@ -238,13 +238,7 @@ def _events(log: FleetLog, smoothing: Smoothing | None) -> _Events:
 
 
 def _compute_events(log: FleetLog, smoothing: Smoothing | None) -> _Events:
-    levels = answer_levels(log, smoothing)
-    before = np.empty_like(levels)
-    before[1:] = levels[:-1]
-    before[log.starts[:-1]] = -np.inf  # a device's first window follows its uncertain start
-    useful = before < levels
-    device = np.repeat(np.arange(log.n_devices), log.windows)[useful]
-    low, high = before[useful], levels[useful]
+    device, low, high = alarm_intervals(log, smoothing)
     finite = np.isfinite(low)
     # an alarm interval counts at levels c with low < c <= high: in descending positions of the
     # candidate levels, from its high's position on, until its low's
@@ -338,46 +332,6 @@ def _bisect(
     return level, upper, alarms, note
 
 
-@dataclass(frozen=True)
-class _DeviceIntervals:
-    """Each device's alarm intervals (`tuning`): lows and highs sorted within each device."""
-
-    lows: npt.NDArray[np.float32]
-    low_starts: npt.NDArray[np.int64]  # device d's lows: lows[low_starts[d]:low_starts[d + 1]]
-    highs: npt.NDArray[np.float32]
-    high_starts: npt.NDArray[np.int64]
-
-
-def _device_intervals(log: FleetLog, smoothing: Smoothing | None) -> _DeviceIntervals:
-    key = None if smoothing is None else (smoothing.n_readings, smoothing.min_readings_same)
-    return log.cached(("device_intervals", key), lambda: _compute_device_intervals(log, smoothing))
-
-
-def _compute_device_intervals(log: FleetLog, smoothing: Smoothing | None) -> _DeviceIntervals:
-    levels = answer_levels(log, smoothing)
-    before = np.empty_like(levels)
-    before[1:] = levels[:-1]
-    before[log.starts[:-1]] = -np.inf
-    useful = before < levels
-    device = np.repeat(np.arange(log.n_devices), log.windows)[useful]
-    low, high = before[useful], levels[useful]
-    # windows are in device order already: sort each device's values within it
-    starts = np.searchsorted(device, np.arange(log.n_devices + 1)).astype(np.int64)
-    return _DeviceIntervals(_sorted_within(low, device), starts, _sorted_within(high, device), starts)
-
-
-def _sorted_within(values: npt.NDArray[np.float32], device: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-    """`values` sorted within each device (devices ascending): one sort of 64-bit integers, the
-    device above the float32's bits mapped to an unsigned order (far faster than a lexsort)."""
-    bits = values.astype(np.float32).view(np.uint32).astype(np.int64)
-    negative = (bits & 0x80000000) != 0
-    ordered = np.where(negative, ~bits & 0xFFFFFFFF, bits | 0x80000000)
-    keys = np.sort((device.astype(np.int64) << 32) | ordered) & 0xFFFFFFFF
-    negative = (keys & 0x80000000) == 0
-    back = np.where(negative, ~keys & 0xFFFFFFFF, keys & 0x7FFFFFFF)
-    return back.astype(np.uint32).view(np.float32)
-
-
 def _per_group_alarms(
     log: FleetLog,
     smoothing: Smoothing | None,
@@ -400,18 +354,17 @@ def _per_group_alarms(
     # A device's alarms at level e: its alarm intervals' highs >= e less their lows >= e. Each value
     # falls in a bin of the sorted levels; per group, the counts at or above each level are the
     # bins' sums from the top: groups x levels, whatever the number of windows.
-    iv = _device_intervals(log, smoothing)
+    device, lows, highs = alarm_intervals(log, smoothing)
     order = np.argsort(at, kind="stable")
     sorted_at = at[order]
     bins = len(at) + 1
-    device = np.repeat(np.arange(log.n_devices), np.diff(iv.high_starts))
 
     def at_or_above(values: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
         k = np.searchsorted(sorted_at, values, side="right")  # values >= sorted_at[:k]
         hist = np.bincount(resamples.group[device] * bins + k, minlength=groups * bins).reshape(groups, bins)
         return np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]
 
-    counts = at_or_above(iv.highs) - at_or_above(iv.lows)
+    counts = at_or_above(highs) - at_or_above(lows)
     out = np.empty_like(counts)
     out[:, order] = counts
     return out

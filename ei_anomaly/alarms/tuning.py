@@ -20,7 +20,15 @@ from .fleet_log import FleetLog
 from .policy import Smoothing
 from .simulate import answer_levels, effective_level
 
-__all__ = ["AlarmCurve", "LowestThreshold", "alarm_curve", "device_days", "lowest_threshold", "threshold_for_level"]
+__all__ = [
+    "AlarmCurve",
+    "LowestThreshold",
+    "alarm_curve",
+    "alarm_intervals",
+    "device_days",
+    "lowest_threshold",
+    "threshold_for_level",
+]
 
 
 @dataclass(frozen=True)
@@ -43,12 +51,22 @@ def _intervals(log: FleetLog, smoothing: Smoothing | None) -> _Intervals:
 
 
 def _compute_intervals(log: FleetLog, smoothing: Smoothing | None) -> _Intervals:
+    _, low, high = alarm_intervals(log, smoothing)
+    return _Intervals(np.sort(low), np.sort(high))
+
+
+def alarm_intervals(
+    log: FleetLog, smoothing: Smoothing | None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Every alarm interval of the smoothed answer: (device, low, high), one alarm raised by that
+    device's window at each level e with low < e <= high (the answer turns anomalous there)."""
     levels = answer_levels(log, smoothing)
     before = np.empty_like(levels)
     before[1:] = levels[:-1]
     before[log.starts[:-1]] = -np.inf  # a device's first window follows its uncertain start
     useful = before < levels
-    return _Intervals(np.sort(before[useful]), np.sort(levels[useful]))
+    device = np.repeat(np.arange(log.n_devices, dtype=np.int64), log.windows)[useful]
+    return device, before[useful], levels[useful]
 
 
 def device_days(log: FleetLog) -> float:
