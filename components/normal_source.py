@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ei_anomaly import AnomalyLensError, ApiError
+from ei_anomaly import AnomalyLensError
 from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.bounds import Unit, ordinal
 from ei_anomaly.demo import NORMAL_SESSION_CSV
 from ei_anomaly.limits import Limits
-from ei_anomaly.model_testing import NoTestResults
 from ei_anomaly.review import NormalWindows, file_normal, model_testing_normal, validation_normal
 from ei_anomaly.review.normal import default_normal_labels, label_values
 from ei_anomaly.scored_file import ScoredFile
 
-from . import loaders, state, uploads
+from . import state, uploads
 from .errors import show_error
 from .memo import memo
-from .source import DemoSource, ProjectSource, Source, refresh_token, upload_limit_mb
+from .score_source import studio_test_windows
+from .source import DemoSource, ProjectSource, Source, upload_limit_mb
 from .text import md_escape
 
 NONE = "None"
@@ -95,16 +95,8 @@ def _file_windows(scored: ScoredFile, page: str) -> NormalWindows | None:
 
 
 def _model_testing(source: ProjectSource) -> NormalWindows | None:
-    try:
-        version = loaders.block_version(source.base_url, source.project_id, source.learn_id)
-        found = loaders.fetch_test_windows(
-            source.base_url, source.project_id, source.learn_id, source.api_key, refresh_token(), version
-        )
-    except ApiError as exc:
-        show_error(exc, lead="Could not get Studio's model-testing results: ")
-        return None
-    if isinstance(found, NoTestResults):
-        st.info(f"{found.reason} {found.how_to}", icon=":material/info:")  # the app's own words
+    found = studio_test_windows(source)
+    if found is None:
         return None
     normal = model_testing_normal(found)
     if normal is None:

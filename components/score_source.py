@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ei_anomaly import ApiError
-from ei_anomaly.model_testing import HOW_TO_RUN_MODEL_TESTING, NoTestResults
+from ei_anomaly.model_testing import HOW_TO_RUN_MODEL_TESTING, NoTestResults, TestWindows
 from ei_anomaly.review import ScoreSet, ScoreSource, model_testing_scores, upload_scores, validation_scores
 
 from . import loaders, state
@@ -22,7 +22,8 @@ SCORE_SOURCE_LABELS = {
 }
 
 
-def _model_testing(source: ProjectSource) -> ScoreSet | None:
+def studio_test_windows(source: ProjectSource) -> TestWindows | None:
+    """The block's windows from Studio's model testing, or None with the reason said on the page."""
     try:
         version = loaders.block_version(source.base_url, source.project_id, source.learn_id)
         found = loaders.fetch_test_windows(
@@ -34,6 +35,13 @@ def _model_testing(source: ProjectSource) -> ScoreSet | None:
         return None
     if isinstance(found, NoTestResults):
         st.info(f"{found.reason} {found.how_to}", icon=":material/info:")  # the app's own words
+        return None
+    return found
+
+
+def _model_testing(source: ProjectSource) -> ScoreSet | None:
+    found = studio_test_windows(source)
+    if found is None:
         return None
     notes = []
     if found.unscored:
