@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import loaders
+from components import loaders, permalink, present
 from components.errors import redact_logs, show_unexpected
 from components.source import secrets_to_scrub, show_source_sidebar
 
@@ -30,10 +30,24 @@ pages = {
         st.Page(HERE / "pages" / "fleet.py", title="Fleet", icon=":material/sensors:"),
     ],
 }
-navigation = st.navigation(pages)
+permalink.read_link(st.query_params.to_dict())  # once per session: the view a link carries
+presenting = present.presenting()
+navigation = st.navigation(pages, position="hidden" if presenting else "sidebar")
 loaders.warm_up_scoring()
 try:
-    show_source_sidebar()  # loads this run's source once; every page reads it (`require_source`)
-    navigation.run()
+    loaded = show_source_sidebar()  # loads this run's source once; every page reads it (`require_source`)
+    with st.sidebar:
+        present.show_present_toggle()
+        permalink.show_copy_link()
+    block = loaded.source.block if loaded.source is not None else None
+    if block is not None:
+        permalink.apply_view(block)
+    permalink.publish(block)  # before the page: a page that stops early still leaves its link
+    permalink.show_link_notes()
+    if presenting:
+        present.show_presentation(loaded)
+    else:
+        navigation.run()
+        permalink.publish(block)
 except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
     show_unexpected(exc, secrets=secrets_to_scrub())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import state
+from components import permalink, state
 from components.charts import show_chart
 from components.source import require_source
 from components.text import md_escape
@@ -25,6 +25,7 @@ if shown.illustrative:
         icon=":material/science:",
     )
 
+permalink.seed(state.DEVICE_TYPE, permalink.MODEL_TYPE, shown.types, "model type")
 model_type = st.segmented_control(
     "Model type", shown.types, key=state.DEVICE_TYPE, default=shown.model_type, format_func=md_escape
 )

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import permalink, state
 from components.charts import show_chart
 from components.source import require_source
 from components.text import md_escape
@@ -26,6 +26,7 @@ if not meta.model_validation_metrics:
 types = [m.type for m in meta.model_validation_metrics]
 shown = shown_metrics(meta)
 default = shown.type if shown is not None else types[0]
+permalink.seed(state.VALIDATION_TYPE, permalink.MODEL_TYPE, types, "model type")
 model_type = st.segmented_control(
     "Model type",
     types,
