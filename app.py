@@ -43,11 +43,13 @@ try:
     if block is not None:
         permalink.apply_view(block)
     permalink.publish(block)  # before the page: a page that stops early still leaves its link
-    permalink.show_link_notes()
+    notes = st.empty()
+    permalink.show_link_notes(notes, "before")
     if presenting:
         present.show_presentation(loaded)
     else:
         navigation.run()
         permalink.publish(block)
+    permalink.show_link_notes(notes, "after")  # and what the page's own widgets could not take
 except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
     show_unexpected(exc, secrets=secrets_to_scrub())

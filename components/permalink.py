@@ -30,7 +30,7 @@ from ei_anomaly.review import SourceKind, threshold_meaning
 
 from . import state
 from .fleet import DEMO_FLEET, LAST_UPLOAD, FleetChoice
-from .text import md_escape
+from .text import md_escape, shorten
 from .uploads import last_scored
 
 # The query parameters, in the order a link spells them.
@@ -80,8 +80,9 @@ LINK = state.Slot(state.LINK_REQUEST, LinkRequest)
 
 
 def _said(value: str) -> str:
-    """A parameter value in a note: cut, and escaped for markdown."""
-    return md_escape(value, SHOWN)
+    """A parameter value in a note: cut, as a code span (never rendered as markdown; a backtick in
+    it ends the span and the rest is escaped by `md_escape`)."""
+    return md_escape(f"`{shorten(value, SHOWN)}`", None) if value.strip("`") else md_escape(value or "(empty)")
 
 
 def _note(link: LinkRequest, text: str) -> None:
@@ -131,7 +132,7 @@ def read_link(params: Mapping[str, str]) -> LinkRequest:
     if kind == SourceKind.FILE and (name := link.pending.pop(FILE, None)):
         _note(
             link,
-            f"This view used an uploaded metadata file, `{_said(name)}`: upload it in the sidebar to see it.",
+            f"This view used an uploaded metadata file, {_said(name)}: upload it in the sidebar to see it.",
         )
     return link
 
@@ -169,7 +170,7 @@ def apply_view(block: AnomalyBlock) -> None:
         link.pending.pop(UPLOAD)  # a file was uploaded since: the link's name has done its work
     elif name is not None and not link.upload_note_shown:
         link.upload_note_shown = True
-        _note(link, f"This view used an uploaded file, `{_said(name)}`; upload it on the Scoring page to see it.")
+        _note(link, f"This view used an uploaded file, {_said(name)}; upload it on the Scoring page to see it.")
 
 
 def _apply_policy(link: LinkRequest) -> None:
@@ -233,17 +234,18 @@ def seed_budget(number_key: str, per_key: str) -> None:
     st.session_state[number_key], st.session_state[per_key] = value, per
 
 
-def show_link_notes() -> None:
-    """The notes about the link's parameters that could not be used (until dismissed)."""
+def show_link_notes(where: Any, phase: str) -> None:
+    """The notes about the link's parameters that could not be used, in `where` (an `st.empty()`
+    at the top of the page: filled before the page runs and again after, when its own widgets have
+    taken their values), until dismissed."""
     link = LINK.get()
     if link is None or not link.notes:
+        where.empty()
         return
-    with st.container(key="link_notes"):
+    with where.container(key=f"link_notes_{phase}"):
         for text in link.notes:
             st.warning(text, icon=":material/link_off:")
-        if st.button("Dismiss", key=state.LINK_DISMISS, icon=":material/close:"):
-            link.notes.clear()
-            st.rerun()
+        st.button("Dismiss", key=f"{state.LINK_DISMISS}_{phase}", icon=":material/close:", on_click=link.notes.clear)
 
 
 def _threshold_text(value: float) -> str:
