@@ -13,6 +13,7 @@ HERE = Path(__file__).parent
 st.set_page_config(page_title="Anomaly Lens", page_icon=":material/radar:", layout="wide")
 redact_logs(secrets_to_scrub)
 st.logo(str(HERE / "components" / "assets" / "logo.svg"), size="large")
+st.html(HERE / "components" / "assets" / "theme.css")  # contrast the theme options cannot set
 
 pages = {
     "Model": [
