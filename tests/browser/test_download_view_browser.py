@@ -1,4 +1,4 @@
-""""Download this view" gives the report `python -m ei_anomaly report` writes for the same inputs:
+""" "Download this view" gives the report `python -m ei_anomaly report` writes for the same inputs:
 a link opens the Fleet page at a threshold with a smoothing and a cool-down, the button downloads,
 and the file equals the command's (but for the time it was made and the words naming the source)."""
 
