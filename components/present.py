@@ -214,7 +214,7 @@ def show_presentation(loaded: LoadedSource) -> None:
         st.button("Leave presentation mode", key=state.PRESENT_LEAVE, on_click=_leave, icon=":material/close:")
         return
     title, show = STEPS[step - 1]
-    top = st.columns([6, 2, 2], vertical_alignment="center")
+    top = st.columns([5, 2, 3], vertical_alignment="center")
     top[0].caption(f"Step {step} of {len(STEPS)} · {md_escape(source.title)}")
     with top[1]:
         permalink.show_copy_link()
