@@ -82,14 +82,15 @@ def fig_score_histogram(
         mids = (hist.edges[:-1] + hist.edges[1:]) / 2
         widths = np.diff(hist.edges)
         above = mids > threshold
-        for name, mask, color in (("normal", ~above, NORMAL), ("anomaly", above, ANOMALY)):
+        normal, anomaly = {"color": NORMAL}, {"color": ANOMALY, "pattern": ANOMALY_PATTERN}  # hatched: not colour alone
+        for name, mask, marker in (("normal", ~above, normal), ("anomaly", above, anomaly)):
             fig.add_trace(
                 go.Bar(
                     x=mids[mask],
                     y=hist.counts[mask],
                     width=widths[mask],
                     name=name,
-                    marker={"color": color, **({"pattern": ANOMALY_PATTERN} if name == "anomaly" else {})},
+                    marker=marker,
                     hovertemplate="score %{x:.3f}<br>%{y} rows<extra></extra>",
                 )
             )
