@@ -61,6 +61,7 @@ ORDER = (
     STEP,
 )
 FLEET_LOGS = {"demo": DEMO_FLEET, "upload": LAST_UPLOAD}  # the Fleet page's logs, as a link spells them
+NO_COLUMN = "(none)"  # the Fleet page's choice of no device (or no time) column, as its selectboxes spell it
 MAX_STEPS = 9  # presentation steps a link may name (components.present has fewer; it clamps)
 MAX_VALUE = 200  # characters of one parameter value kept (a column name, a device id)
 SHOWN = 80  # characters of a value said in a note
@@ -288,10 +289,8 @@ def current_view(block: AnomalyBlock | None) -> dict[str, str]:
         logs = {v: k for k, v in FLEET_LOGS.items()}
         if choice.log in logs:
             view[FLEET] = logs[choice.log]
-        if choice.device is not None:
-            view[DEVICE_COLUMN] = str(choice.device)[:MAX_VALUE]
-        if choice.time is not None:
-            view[TIME_COLUMN] = str(choice.time)[:MAX_VALUE]
+        view[DEVICE_COLUMN] = str(choice.device or NO_COLUMN)[:MAX_VALUE]
+        view[TIME_COLUMN] = str(choice.time or NO_COLUMN)[:MAX_VALUE]
     scored = last_scored(block) if block is not None else None
     if scored is not None:
         view[UPLOAD] = scored.name[:MAX_VALUE]

@@ -16,7 +16,7 @@ from ei_anomaly import AnomalyLensError
 from ei_anomaly.alarms import AlarmPolicy, FleetLog, detect_device_column, detect_time_column
 from ei_anomaly.review import FleetSection, NamedLog, alarm_budget, device_drilldown, fleet_section
 
-NONE = "(none)"
+NONE = permalink.NO_COLUMN  # "(none)"
 
 source = require_source()
 model = source.block

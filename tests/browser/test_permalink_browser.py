@@ -98,6 +98,18 @@ def test_a_fleet_link_restores_the_gmm_block_smoothing_and_device(page, app_url)
     page.wait_for_function("() => new URLSearchParams(location.search).get('smooth') === '5:2'", timeout=30_000)
     got = params(page)
     assert got["device"] == ["press-07"] and got["block"] == [str(GMM_BLOCK_ID)] and got["threshold"] == ["0.9"]
+    assert got["device_col"] == ["device"] and got["time_col"] == ["timestamp"]
+
+
+def test_a_fleet_link_restores_the_logs_columns(page, app_url):
+    open_link(page, f"{app_url}/fleet?block={BLOCK_ID}&device_col=(none)&time_col=timestamp", charts=3)
+    page.get_by_text("Columns", exact=True).click()
+    assert select_text(page, "Device") == "(none)"
+    assert select_text(page, "Time") == "timestamp"
+    card = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Devices", exact=True))
+    assert card.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"  # the whole log as one device
+    assert params(page)["device_col"] == ["(none)"]
+    assert_clean(page)
 
 
 def test_compare_validation_and_on_device_links(page, app_url):
