@@ -48,7 +48,7 @@ PRESENT_CSS = """
 [data-testid="stMain"] h1 { font-size: 3rem; }
 [data-testid="stMain"] h2 { font-size: 2.2rem; }
 [data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * {
-  font-size: 3rem; font-weight: 600; }
+  font-size: 2.2rem !important; line-height: 1.25 !important; font-weight: 600; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.2rem; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1.1rem; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; }

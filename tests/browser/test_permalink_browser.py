@@ -74,6 +74,13 @@ def test_a_thresholds_link_restores_the_kmeans_slider(page, app_url):
     assert "Continuous motion (demo)" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert params(page)["threshold"] == ["1.25"]
     assert_clean(page)
+    # The Copy link control works from the keyboard: Tab to it, Enter.
+    button = page.get_by_role("button", name="Copy link to this view")
+    button.focus()
+    page.keyboard.press("Enter")
+    status = page.locator(".al-copy-link-status")
+    expect(status).not_to_be_empty(timeout=10_000)
+    assert "copied" in status.inner_text() or "threshold=1.25" in status.inner_text()
 
 
 def test_a_fleet_link_restores_the_gmm_block_smoothing_and_device(page, app_url):
