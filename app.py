@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import loaders, permalink, present
 from components.errors import redact_logs, show_unexpected
+from components.released import show_releases
 from components.source import secrets_to_scrub, show_source_sidebar
 
 HERE = Path(__file__).parent
@@ -46,6 +47,7 @@ try:
     permalink.publish(block)  # before the page: a page that stops early still leaves its link
     notes = st.empty()
     permalink.show_link_notes(notes, "before")
+    show_releases()  # what the server let go of this visitor's, and why
     if presenting:
         present.show_presentation(loaded)
     else:

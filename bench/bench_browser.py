@@ -250,7 +250,7 @@ def page_cycle(probe: Probe, repeats: int) -> dict[str, list[Timing]]:
 
 def open_metadata_file(probe: Probe, path: Path) -> None:
     page = probe.page
-    page.get_by_text("Metadata JSON file", exact=True).click()
+    page.get_by_text("Metadata JSON file or export", exact=True).click()
     wait_idle(page)
     page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     page.get_by_text(re.compile(r"^1000 clusters")).first.wait_for(timeout=300_000)  # the sidebar's summary

@@ -1,5 +1,7 @@
 """GMM scoring throughput: LiteRT's reference interpreter a block of rows per invoke against one
-invoke per row (the baseline, as Studio's classify job runs it), on the demo's GMM block.
+invoke per row (the baseline, as Studio's classify job runs it), on the demo's GMM block; and the
+`cortex-m` target (ei_anomaly.tflm: TFLite Micro's kernels with fused multiply-adds and newlib's
+expf/logf, in numpy and numba chunks).
 
 Run: python -m bench.bench_gmm [--rows 200000]
 """
@@ -11,6 +13,7 @@ import time
 
 import numpy as np
 
+from ei_anomaly.blocks.parts import Target
 from ei_anomaly.demo import load_demo_gmm_model
 from ei_anomaly.litert_scoring import ReferenceScorer
 
@@ -42,6 +45,10 @@ def main() -> None:
     print(f"{args.rows:,} rows, {model.n_components} components x 3 axes, bit-identical: {same}")
     print(f"one invoke per row   : {args.rows / single:>12,.0f} rows/s (baseline)")
     print(f"blocks of rows       : {args.rows / blocked:>12,.0f} rows/s ({single / blocked:.1f}x)")
+    device = model.with_setup(target=Target.CORTEX_M)
+    device.score_axes(rows[:100])  # compiles the numba kernels once
+    cortex_m = best_of(3, lambda: device.score_axes(rows))
+    print(f"cortex-m target      : {args.rows / cortex_m:>12,.0f} rows/s (the whole block: scores and components)")
 
 
 if __name__ == "__main__":

@@ -71,17 +71,18 @@ def select_other_block(source: Source) -> BlockB | None:
             "Block B", list(blocks), key=state.COMPARE_BLOCK, format_func=lambda i: f"{blocks[i]} (#{i})"
         )
         return BlockB(f"{blocks[learn_id]} (#{learn_id})", _block_model(source, learn_id), learn_id)
-    limit = upload_limit_mb(Limits.from_env().metadata_bytes)
+    limits = Limits.from_env()
     files = st.file_uploader(
-        "Block B's files: metadata.json (and for a GMM block gmm.json and model.tflite)",
-        type=["json", "tflite", "lite"],
+        "Block B's files: metadata.json (and for a GMM block gmm.json and model.tflite), or a deployment export (.zip)",
+        type=["json", "tflite", "lite", "zip"],
         accept_multiple_files=True,
         key=state.COMPARE_FILES,
-        max_upload_size=limit,
-        help="A block directory written by `python -m ei_anomaly fetch ... -o DIR`, or a saved metadata JSON.",
+        max_upload_size=upload_limit_mb(max(limits.metadata_bytes, limits.export_bytes)),
+        help="A block directory written by `python -m ei_anomaly fetch ... -o DIR`, a saved metadata JSON, or the "
+        "C++ or Arduino library .zip that is flashed (the firmware vs the block in Studio).",
     )
     if not files:
-        st.info("Upload block B's files to compare the loaded block with it.")
+        st.info("Upload block B's files (or its deployment export) to compare the loaded block with it.")
         return None
     uploads = {f.name: f.getvalue() for f in files}
     names = ", ".join(sorted(uploads))

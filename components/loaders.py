@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
+import uuid
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from ei_anomaly import load_metadata, scoring
+from ei_anomaly.alarms import kernels as alarm_kernels
 from ei_anomaly.blocks import METADATA_FILE, AnomalyBlock, block_files_from_uploads, build_block, kind_label
+from ei_anomaly.blocks.export import AnomalyEntry, list_anomaly_blocks, read_export
 from ei_anomaly.blocks.fetch import fetch_block
 from ei_anomaly.client import EdgeImpulseClient
 from ei_anomaly.demo import (
@@ -21,16 +25,20 @@ from ei_anomaly.demo import (
     trained_graph,
     trained_points_frame,
 )
+from ei_anomaly.errors import MetadataError
 from ei_anomaly.held import HeldObjects
 from ei_anomaly.limits import Limits
 from ei_anomaly.model_testing import NoTestResults, TestWindows, block_test_windows
 
+from . import state
+
 
 def _warm_up_kernels() -> None:
+    """The warm-up thread's work: calls only. Every module it uses is imported above, by the script
+    thread: an import here raced a page's import of the same package (`ei_anomaly.alarms`
+    partially initialised, once in about 25 fresh starts)."""
     scoring.warm_up()
-    from ei_anomaly.alarms import kernels  # the Fleet page's loops (issue #16)
-
-    kernels.warm_up()
+    alarm_kernels.warm_up()  # the Fleet page's loops (issue #16)
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,23 +79,56 @@ def demo_trained_points(learn_id: int, ax1: int, ax2: int) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False)
 def held() -> HeldObjects:
-    """The server-wide store of visitors' uploaded models and scored files, bounded by entries and
-    bytes (`ANOMALY_LENS_MAX_HELD_ITEMS`, `ANOMALY_LENS_MAX_HELD_MB`): the least recently used go first."""
+    """The server-wide store of visitors' uploaded and fetched models, scored files and computed
+    views, bounded by entries and bytes (`ANOMALY_LENS_MAX_HELD_ITEMS`, `ANOMALY_LENS_MAX_HELD_MB`),
+    each visitor's share too (`..._PER_VISITOR`): see `ei_anomaly.held`."""
     limits = Limits.from_env()
-    return HeldObjects(limits.held_items, limits.held_bytes)
+    return HeldObjects(limits.held_items, limits.held_bytes, limits.held_share_items, limits.held_share_bytes)
+
+
+def visitor() -> str:
+    """This session's token in the held store: what it holds is its own, and counted as its share."""
+    token = st.session_state.get(state.HELD_TOKEN)
+    if not isinstance(token, str):
+        token = st.session_state[state.HELD_TOKEN] = uuid.uuid4().hex
+    return token
 
 
 MODEL_BYTES_PER_JSON_BYTE = 4  # a parsed model (pydantic objects, arrays) holds a few times its JSON
 
 
-def _held_model(key: str, size: int, build: Callable[[], AnomalyBlock], spinner: str) -> AnomalyBlock:
-    """The block held under `key`, built once (and shared between visitors) when it is not."""
+def _held_model(
+    key: str,
+    json_bytes: Callable[[AnomalyBlock], int],
+    build: Callable[[], AnomalyBlock],
+    spinner: str,
+    label: str,
+    ttl: float | None = None,
+) -> AnomalyBlock:
+    """The block held under `key`, built once (and shared between visitors) when it is not: its
+    size is a few times its JSON plus what its scoring holds (a GMM block's model worker, measured
+    there). A refusal is remembered for this session by the same key: a page switch does not parse
+    the same bad file again."""
     model: AnomalyBlock | None = held().get(key)  # only blocks are held under these keys
-    if model is None:
+    if model is not None:
+        return model
+    refusals: dict[str, MetadataError] = st.session_state.setdefault(state.REFUSED_MODELS, {})
+    if key in refusals:
+        raise refusals[key]
+    try:
         with st.spinner(spinner):
             model = build()
-        held().put(key, model, size * MODEL_BYTES_PER_JSON_BYTE)
+            size = json_bytes(model) * MODEL_BYTES_PER_JSON_BYTE + model.open_scoring()
+    except MetadataError as exc:  # the file's own problem (not the network's): the same file, the same answer
+        while len(refusals) >= REFUSALS_KEPT:
+            refusals.pop(next(iter(refusals)))
+        refusals[key] = exc
+        raise
+    held().put(key, model, size, owner=visitor(), label=label, ttl=ttl)
     return model
+
+
+REFUSALS_KEPT = 16  # refused files remembered per session (by content hash)
 
 
 def model_from_json(data: bytes) -> AnomalyBlock:
@@ -95,18 +136,53 @@ def model_from_json(data: bytes) -> AnomalyBlock:
     the 32 MB limit) and shared between visitors through `held()`, never pickled per rerun as
     st.cache_data would (a 180 MB model took 34-71 s a page view that way)."""
     key = "model:" + hashlib.sha256(data).hexdigest()
-    return _held_model(key, len(data), lambda: load_metadata(data), "Reading the metadata…")
+    return _held_model(
+        key, lambda _: len(data), lambda: load_metadata(data), "Reading the metadata…", "the uploaded model"
+    )
 
 
 def model_from_uploaded_block(files: dict[str, bytes]) -> AnomalyBlock:
-    """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM),
-    held like an uploaded metadata file."""
+    """A block from a set of uploaded files (metadata.json, and gmm.json + model.tflite for GMM, or
+    one deployment export `.zip`), held like an uploaded metadata file."""
+    exports = [name for name in files if is_export(name)]
+    if exports:
+        if len(files) > 1:
+            raise MetadataError("give one deployment export (.zip) alone, or a block's files without a zip")
+        return model_from_export(files[exports[0]], exports[0])
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     size = sum(len(data) for data in files.values())
     build = lambda: build_block(block_files_from_uploads(files))  # noqa: E731
-    return _held_model("block:" + digest.hexdigest(), size, build, "Reading the block…")
+    return _held_model("block:" + digest.hexdigest(), lambda _: size, build, "Reading the block…", "the uploaded block")
+
+
+def model_from_export(data: bytes, name: str, block_id: int | None = None) -> AnomalyBlock:
+    """The anomaly block of an uploaded deployment export (`.zip`), held like an uploaded metadata
+    file (an export's SDK is not kept: only its model files are read)."""
+    key = f"export:{hashlib.sha256(data).hexdigest()}:{block_id}"
+    return _held_model(
+        key,
+        lambda _: len(data),
+        lambda: build_block(read_export(data, name, block_id)),
+        "Reading the export…",
+        f"the export {name}",
+    )
+
+
+def export_blocks(data: bytes, name: str) -> list[AnomalyEntry]:
+    """The anomaly blocks an uploaded export holds (to ask which one, when there are several)."""
+    key = f"export-blocks:{hashlib.sha256(data).hexdigest()}"
+    found: list[AnomalyEntry] | None = held().get(key)
+    if found is None:
+        found = list_anomaly_blocks(data, name)
+        held().put(key, found, 1024, owner=visitor(), label=f"the blocks of {name}")
+    return found
+
+
+def is_export(name: str) -> bool:
+    """An uploaded file that is a deployment export (a `.zip`), by its name."""
+    return name.lower().endswith(".zip")
 
 
 def model_from_block_files(metadata: bytes, extra: dict[str, bytes]) -> AnomalyBlock:
@@ -125,17 +201,28 @@ def fetch_blocks(base_url: str, project_id: int, api_key: str, refresh: str = ""
     return [(b.id, b.name, kind_label(b.type)) for b in blocks]
 
 
-# A model can be tens of MB: cache_resource shares the one validated, never-mutated object instead
-# of unpickling it on every rerun, as cache_data would.
-API_MODELS = 16  # models fetched from the API kept at once, all visitors together (each up to the metadata limit)
-
-
-@st.cache_resource(ttl=API_TTL, max_entries=API_MODELS, show_spinner="Fetching the anomaly block…")
 def fetch_model(
     base_url: str, project_id: int, learn_id: int, api_key: str, refresh: str = "", version: int = 0
 ) -> AnomalyBlock:
-    """`version` is the block's `block_version`: a write to the block makes every visitor re-read it."""
-    return fetch_block(EdgeImpulseClient(api_key, base_url), project_id, learn_id)
+    """A block from the API, held like an upload (shared by visitors with the same base URL, project,
+    block and key; counted in the held store as the fetching visitor's) for `API_TTL` seconds.
+    `version` is the block's `block_version`: a write to the block makes every visitor re-read it."""
+    parts = "\0".join((base_url, str(project_id), str(learn_id), api_key, refresh, str(version)))
+    key = "api:" + hashlib.sha256(parts.encode()).hexdigest()
+
+    def build() -> AnomalyBlock:
+        return fetch_block(EdgeImpulseClient(api_key, base_url), project_id, learn_id)
+
+    label = f"block {learn_id} of project {project_id}"
+    return _held_model(key, _json_size, build, "Fetching the anomaly block…", label, API_TTL)
+
+
+def _json_size(model: AnomalyBlock) -> int:
+    """The size of the block's answers as JSON (what an upload of them would measure)."""
+    files = model.files()
+    return sum(len(json.dumps(part, separators=(",", ":"))) for part in (files.metadata, files.gmm) if part) + len(
+        files.tflite or b""
+    )
 
 
 @st.cache_data(ttl=API_TTL, show_spinner="Fetching trained points…")

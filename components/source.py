@@ -6,6 +6,7 @@ Widget values live in `st.session_state` under the keys below; pages only read t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import streamlit as st
 
 from ei_anomaly import AnomalyLensError, MetadataError
 from ei_anomaly.blocks import AnomalyBlock
+from ei_anomaly.blocks.parts import FeatureSpace, Target
 from ei_anomaly.demo import GMM_DEMO_BLOCK_ID
 from ei_anomaly.deploy import DeploySettings, Endpoint, resolve_endpoint
 from ei_anomaly.limits import Limits
@@ -30,7 +32,7 @@ from .text import md_escape
 SOURCE_LABELS = {
     SourceKind.DEMO: "Demo project",
     SourceKind.PROJECT: "Edge Impulse project",
-    SourceKind.FILE: "Metadata JSON file",
+    SourceKind.FILE: "Metadata JSON file or export",
 }
 DEMO_BLOCK_ID = 4
 DEMO_TITLE = "Continuous motion (demo)"
@@ -49,7 +51,8 @@ class DemoSource:
 
 @dataclass(frozen=True)
 class FileSource:
-    """A block from uploaded files: a metadata JSON file (and a GMM block's other two files)."""
+    """A block from uploaded files: a metadata JSON file (and a GMM block's other two files), or a
+    deployment export (`.zip`)."""
 
     kind: ClassVar[SourceKind] = SourceKind.FILE
     block: AnomalyBlock
@@ -137,8 +140,13 @@ def _load_source() -> Source:
         upload = st.session_state.get(state.METADATA_FILE)
         if upload is None:
             raise AnomalyLensError(
-                "Upload a metadata JSON file in the sidebar (the answer of the anomaly "
-                "metadata endpoint, or `python -m ei_anomaly fetch` output)."
+                "Upload a metadata JSON file in the sidebar (the answer of the anomaly metadata endpoint, or "
+                "`python -m ei_anomaly fetch` output), or a deployment export: the C++ or Arduino library .zip "
+                "from Studio's Deployment page."
+            )
+        if loaders.is_export(upload.name):
+            return FileSource(
+                loaders.model_from_export(upload.getvalue(), upload.name, _export_block(upload)), upload.name
             )
         extra = {f.name: f.getvalue() for f in st.session_state.get(state.GMM_FILES) or []}
         return FileSource(loaders.model_from_block_files(upload.getvalue(), extra), upload.name)
@@ -168,6 +176,30 @@ def _load_source() -> Source:
     return DemoSource(loaders.demo_model(), DEMO_TITLE, DEMO_BLOCK_ID)
 
 
+def _export_block(upload: object) -> int | None:
+    """The anomaly block chosen in an uploaded export that holds several (None: it holds one)."""
+    entries = loaders.export_blocks(upload.getvalue(), upload.name)  # type: ignore[attr-defined]
+    if len(entries) < 2:
+        return None
+    ids = [e.block_id for e in entries]
+    chosen = st.session_state.get(state.EXPORT_BLOCK)
+    return chosen if chosen in ids else ids[0]
+
+
+def with_review_choices(source: Source) -> Source:
+    """The source with the sidebar's "Scores exact to" and "Feature files hold" for its block,
+    when the visitor chose them (each block keeps its own choice; its defaults otherwise)."""
+    block = source.block
+    changes: dict[str, object] = {}
+    target = st.session_state.get(state.target_choice(block.fingerprint))
+    if block.target_matters and target in {t.value for t in Target}:
+        changes["target"] = Target(target)
+    rows = st.session_state.get(state.rows_choice(block.fingerprint))
+    if block.setup.normalization is not None and rows in {f.value for f in FeatureSpace}:
+        changes["features_are"] = FeatureSpace(rows)
+    return dataclasses.replace(source, block=block.with_setup(**changes)) if changes else source
+
+
 RUN_SOURCE = state.Slot(state.RUN_SOURCE, LoadedSource)
 
 
@@ -181,9 +213,17 @@ def load_source() -> LoadedSource:
     return loaded
 
 
+def _apply_review_choices(loaded: LoadedSource) -> LoadedSource:
+    if loaded.source is None:
+        return loaded
+    chosen = LoadedSource(with_review_choices(loaded.source))
+    RUN_SOURCE.set(chosen)
+    return chosen
+
+
 def current_source() -> Source:
     """This run's source (app.py loaded it); raises AnomalyLensError with a user-facing message."""
-    loaded = RUN_SOURCE.get() or load_source()
+    loaded = RUN_SOURCE.get() or _apply_review_choices(load_source())
     if loaded.source is None:
         assert loaded.error is not None  # a LoadedSource holds one or the other
         raise loaded.error
@@ -261,15 +301,23 @@ def show_source_sidebar() -> LoadedSource:
             _show_base_url_field()
             _show_block_choice()
         elif kind == SourceKind.FILE:
-            limit = upload_limit_mb(Limits.from_env().metadata_bytes)
-            st.file_uploader("Metadata JSON", type=["json"], key=state.METADATA_FILE, max_upload_size=limit)
+            limits = Limits.from_env()
+            st.file_uploader(
+                "Metadata JSON, or a deployment export (.zip)",
+                type=["json", "zip"],
+                key=state.METADATA_FILE,
+                max_upload_size=upload_limit_mb(max(limits.metadata_bytes, limits.export_bytes)),
+                help="A deployment export is the C++ or Arduino library .zip from Studio's Deployment page: the "
+                "block that is flashed, with its data normalization.",
+            )
+            _show_export_block_choice()
             if _needs_gmm_files():
                 st.file_uploader(
                     "GMM block: gmm.json and model.tflite",
                     type=["json", "tflite", "lite"],
                     accept_multiple_files=True,
                     key=state.GMM_FILES,
-                    max_upload_size=limit,
+                    max_upload_size=upload_limit_mb(limits.metadata_bytes),
                     help="A GMM block is scored with its own model file: add the other two files of its block "
                     "directory (`python -m ei_anomaly fetch ... -o DIR`).",
                 )
@@ -282,8 +330,64 @@ def show_source_sidebar() -> LoadedSource:
                 format_func=lambda i: f"{DEMO_BLOCKS[i]} (#{i})",
             )
         loaded = load_source()
+        if loaded.source is not None:
+            _show_review_choices(loaded.source.block)
+            loaded = _apply_review_choices(loaded)
         _show_summary(loaded)
     return loaded
+
+
+def _show_export_block_choice() -> None:
+    """An uploaded export holding several anomaly blocks: which one to review."""
+    upload = st.session_state.get(state.METADATA_FILE)
+    if upload is None or not loaders.is_export(upload.name):
+        return
+    try:
+        entries = loaders.export_blocks(upload.getvalue(), upload.name)
+    except AnomalyLensError:
+        return  # the page shows the error in full
+    if len(entries) > 1:
+        labels = {e.block_id: e.label for e in entries}
+        st.selectbox(
+            "Anomaly block of the export", list(labels), key=state.EXPORT_BLOCK, format_func=labels.__getitem__
+        )
+
+
+TARGET_HELP = (
+    "A GMM block's float32 scores depend on who computes them. Linux/x86 runner: the SDK built with g++ for "
+    "Linux. Cortex-M: the SDK built with arm-none-eabi-gcc and newlib for a Cortex-M with a single-precision FPU "
+    "(fused multiply-adds, newlib's expf/logf). Both are exact (docs/gmm.md)."
+)
+ROWS_HELP = (
+    "This export normalizes its DSP output before the anomaly block (data normalization). Raw: the rows are "
+    "what the DSP blocks output, as devices log them; they are normalized with the export's constants first. "
+    "Normalized: the rows already are."
+)
+
+
+def _show_review_choices(block: AnomalyBlock) -> None:
+    """What the review is exact to, and what feature files hold: for the blocks where they matter."""
+    if block.target_matters:
+        targets = [t.value for t in Target]
+        key = state.target_choice(block.fingerprint)
+        st.radio(
+            "Scores exact to",
+            targets,
+            index=targets.index(block.setup.target.value),
+            key=key,
+            format_func=lambda t: Target(t).label,
+            help=TARGET_HELP,
+        )
+    if block.setup.normalization is not None:
+        spaces = [f.value for f in FeatureSpace]
+        st.radio(
+            "Feature files hold",
+            spaces,
+            index=spaces.index(block.setup.features_are.value),
+            key=state.rows_choice(block.fingerprint),
+            format_func=lambda f: "raw DSP output" if f == FeatureSpace.RAW.value else "already normalized features",
+            help=ROWS_HELP,
+        )
 
 
 def _needs_gmm_files() -> bool:

@@ -45,6 +45,18 @@ DEMO_BLOCK = "demo_block"
 REFRESH_TOKEN = "ei_refresh_token"  # this visitor's cache generation: "Refresh" changes it, nobody else's
 REFRESH_BUTTON = "ei_refresh"
 RUN_SOURCE = "run_source"  # components.source.LoadedSource: the source app.py loaded for this run
+EXPORT_BLOCK = "export_block"  # which anomaly block of an uploaded export holding several
+
+
+def target_choice(block_fingerprint: str) -> str:
+    """The sidebar's "Scores exact to" for one block (a block's own default until it is chosen)."""
+    return f"target::{block_fingerprint}"
+
+
+def rows_choice(block_fingerprint: str) -> str:
+    """The sidebar's "Feature files hold" (raw or normalized) for one export with data normalization."""
+    return f"features_are::{block_fingerprint}"
+
 
 # Scoring page.
 FEATURES_FILE = "features_file"
@@ -62,6 +74,7 @@ def column_choice(file_identity: str, axis: int) -> str:
 # The server-wide held store (`loaders.held()`): this session's token there, and the name of the
 # file it holds (to say so when the server released it for other visitors).
 HELD_TOKEN = "held_token"
+REFUSED_MODELS = "refused_models"  # held-store key (a file's content hash) -> the error it was refused with
 HELD_FILE_NAME = "held_file_name"
 OPENED_FILE = "opened_file"  # components.uploads.OpenedFile: the upload's first block, before its mapping
 SCORED_FILE = "scored_file"  # ei_anomaly.scored_file.ScoredFile: the last scored upload

@@ -11,7 +11,6 @@ asked to upload again.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -56,10 +55,7 @@ class OpenedFile:
 
 
 def _held_key(name: str) -> str:
-    token = st.session_state.get(state.HELD_TOKEN)
-    if token is None:
-        token = st.session_state[state.HELD_TOKEN] = uuid.uuid4().hex
-    return f"{token}:{name}"
+    return f"{loaders.visitor()}:{name}"
 
 
 def _kept(name: str) -> object | None:
@@ -67,8 +63,8 @@ def _kept(name: str) -> object | None:
     return loaders.held().get(_held_key(name))
 
 
-def _keep(name: str, value: object, size: int) -> None:
-    loaders.held().put(_held_key(name), value, size, idle=UPLOAD_IDLE_SECONDS)
+def _keep(name: str, value: object, size: int, label: str) -> None:
+    loaders.held().put(_held_key(name), value, size, idle=UPLOAD_IDLE_SECONDS, owner=loaders.visitor(), label=label)
     if name == state.OPENED_FILE:
         st.session_state[state.HELD_FILE_NAME] = value.ref.name if isinstance(value, OpenedFile) else None
 
@@ -112,7 +108,7 @@ def open_file(ref: FileRef) -> FeatureTable:
         return opened.sample
     forget()  # free the last file before reading the next one
     sample = read_feature_file(ref.data, ref.name, first_block=True)
-    _keep(state.OPENED_FILE, OpenedFile(ref, sample), _size_of(ref) + sample.table.nbytes)
+    _keep(state.OPENED_FILE, OpenedFile(ref, sample), _size_of(ref) + sample.table.nbytes, f"your file {ref.name}")
     return sample
 
 
@@ -131,7 +127,8 @@ def score_file(ref: FileRef, sample: FeatureTable, model: AnomalyBlock, mapping:
     with st.spinner(f"Reading and scoring {ref.name}…"):
         table = read_feature_file(ref.data, ref.name, columns=[*mapping.columns, *text])
         scored = ScoredFile.score(table, model, mapping, ref.name, ref.identity)
-    _keep(state.SCORED_FILE, scored, table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW)
+    size = table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW
+    _keep(state.SCORED_FILE, scored, size, f"the scores of {ref.name}")
     return scored
 
 
@@ -149,7 +146,12 @@ def score_normal_file(data: bytes | BinaryIO, name: str, identity: str, model: A
     with st.spinner(f"Reading and scoring {name}…"):
         table = read_feature_file(data, name, columns=[*mapping.columns, *text])
         scored = ScoredFile.score(table, model, mapping, name, identity)
-    _keep(state.NORMAL_SCORED, scored, table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW)
+    _keep(
+        state.NORMAL_SCORED,
+        scored,
+        table.table.nbytes + scored.n_rows * SCORE_BYTES_PER_ROW,
+        f"your normal file {name}",
+    )
     return scored
 
 

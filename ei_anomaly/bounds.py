@@ -408,6 +408,7 @@ class RatioInterval:
     replicates: int
     seed: int
     units: int
+    groups: int | None = None  # units resampled in this many random groups (a cluster bootstrap), if grouped
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -417,6 +418,7 @@ class RatioInterval:
             "replicates": self.replicates,
             "seed": self.seed,
             "resampled": self.units,
+            "groups": self.groups,
         }
 
 

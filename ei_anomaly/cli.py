@@ -1,6 +1,7 @@
-"""Command line: `python -m ei_anomaly {score,threshold,report,alarms,handoff,fetch,blocks,serve,...}`.
+"""Command line: `python -m ei_anomaly {score,threshold,report,parity,alarms,handoff,fetch,blocks,serve,...}`.
 
-Exit codes: 0 success; 2 bad input or usage; 3 API or network failure. Errors are one line,
+Exit codes: 0 success; 2 bad input or usage; 3 API or network failure; `parity` exits 1 when the
+blocks differ. Errors are one line,
 `error: ...`, on stderr, and no partial output file is left behind. An unexpected failure
 (a bug) prints its traceback too only with `--debug` or ANOMALY_LENS_DEBUG=1, the key removed.
 """
@@ -29,6 +30,7 @@ from .errors import EXIT_INPUT, EXIT_OK, AnomalyLensError, UsageError
 from .features import map_columns, replaced_result_columns
 from .redact import redact
 from .review.wording import counts_line
+from .rules import FLOAT32_MAX, fits_float32
 from .streaming import FeatureStream, StreamSummary, open_feature_stream, score_stream
 from .visible import visible_controls
 
@@ -83,7 +85,68 @@ class _Loaded:
     error: BaseException | None = None
 
 
-def _load_model_and_kernel(path: Path, out: _Loaded) -> None:
+TARGETS = ("linux", "cortex-m")
+FEATURE_SPACES = ("raw", "normalized")
+
+
+def add_setup_arguments(p: argparse.ArgumentParser) -> None:
+    """--target and --features-are: what the review names besides the block (`ScoringSetup`)."""
+    p.add_argument(
+        "--target",
+        choices=TARGETS,
+        help="whose float32 arithmetic the scores are exact to: the SDK on a Linux/x86 runner, or on a Cortex-M with "
+        "a single-precision FPU (default: cortex-m for a deployment export, linux otherwise)",
+    )
+    p.add_argument(
+        "--features-are",
+        choices=FEATURE_SPACES,
+        help="an export with data normalization: the rows are the DSP blocks' raw output (normalized with the "
+        "export's constants before scoring; the default) or already normalized",
+    )
+
+
+def with_setup(block: AnomalyBlock, args: argparse.Namespace) -> AnomalyBlock:
+    """The block with the command's --target and --features-are, when given."""
+    from .blocks.parts import FeatureSpace, Target
+
+    changes: dict[str, object] = {}
+    if getattr(args, "target", None):
+        changes["target"] = Target(args.target)
+    if getattr(args, "features_are", None):
+        if block.setup.normalization is None:
+            raise UsageError(
+                "--features-are applies to a deployment export with data normalization; this block has none "
+                "(its rows are scored as they are)"
+            )
+        changes["features_are"] = FeatureSpace(args.features_are)
+    return block.with_setup(**changes) if changes else block
+
+
+def setup_notes(block: AnomalyBlock) -> list[str]:
+    """What a command says on stderr about the rows and the target, before its summary line."""
+    notes = []
+    rows = block.rows_note
+    if rows is not None:
+        notes.append(f"{'warning' if block.setup.studio_normalizes else 'note'}: {rows}")
+    notes.append(f"note: scores are exact to {block.score_definition.exact_to}")
+    return notes
+
+
+def scored_file_notes(block: AnomalyBlock) -> dict[str, str]:
+    """What a scored Parquet file's metadata says about its scores: the rows, the target, the block."""
+    notes = {
+        "anomaly_lens.rows": block.rows_note or "scored as they are",
+        "anomaly_lens.target": block.setup.target.value,
+        "anomaly_lens.exact_to": block.score_definition.exact_to,
+        "anomaly_lens.block": f"{block.kind.value} {block.fingerprint}",
+    }
+    origin = block.setup.origin
+    if origin is not None:
+        notes["anomaly_lens.export"] = f"{origin.name}: {origin.layout}"
+    return notes
+
+
+def _load_model_and_kernel(path: Path, out: _Loaded, args: argparse.Namespace | None = None) -> None:
     """Background half of `score`: validate the metadata and load the compiled kernel
     (pydantic and numba imports included) while the main thread parses the feature file."""
     # The kernel runs once per block; OpenMP threads that spin-wait between blocks would take a
@@ -93,7 +156,9 @@ def _load_model_and_kernel(path: Path, out: _Loaded) -> None:
         with numba_without_scipy():
             from . import load_metadata, scoring
 
-            out.model = load_metadata(path)
+            model = load_metadata(path)
+            out.model = with_setup(model, args) if args is not None else model
+            out.model.open_scoring()  # a GMM block's model file starts in its worker meanwhile
             scoring.warm_up()
     except BaseException as exc:  # handed to the main thread, which reports it
         out.error = exc
@@ -106,7 +171,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         if not fmt:
             raise UsageError(f"cannot tell the output format of {args.output}; use .csv or .parquet")
     loaded = _Loaded()
-    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
+    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded, args), daemon=True)
     worker.start()
     stream: FeatureStream | AnomalyLensError  # the stream, or why the feature file could not be read
     try:
@@ -142,7 +207,9 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
 
     def write(fh: BinaryIO) -> None:
         nonlocal summary
-        summary = score_stream(stream, model, mapping, threshold, fmt, fh, args.spreadsheet_safe, reference)
+        summary = score_stream(
+            stream, model, mapping, threshold, fmt, fh, args.spreadsheet_safe, reference, scored_file_notes(model)
+        )
 
     if args.output:
         _atomic_write(Path(args.output), write)
@@ -158,6 +225,8 @@ def _score_to_output(args: argparse.Namespace, fmt: str, stream: FeatureStream, 
         )
     for note in stream.first.notes:
         print(f"note: {note}", file=sys.stderr)
+    for line in setup_notes(model):
+        print(for_terminal(line), file=sys.stderr)
     replaced = replaced_result_columns(stream.first)
     if replaced:
         print(f"note: replaced the input's earlier results ({', '.join(replaced)}) with new scores", file=sys.stderr)
@@ -179,7 +248,7 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     for name, value in (("--fpr", args.fpr), ("--confidence", args.confidence)):
         if not 0 < value < 1:
             raise UsageError(f"{name} must be above 0 and below 1 (e.g. 0.01, 0.95), not {value:g}")
-    model = load_block(Path(args.block))
+    model = with_setup(load_block(Path(args.block)), args)
     normal = normal_windows(args.normal, model, label_column=args.label, per=args.per, time_column=args.time)
     current = model.default_threshold if args.threshold is None else args.threshold
     section = guarantee_section(normal, current, unit=unit, fpr=args.fpr, confidence=args.confidence)
@@ -212,6 +281,8 @@ def cmd_threshold(args: argparse.Namespace) -> int:
             section.current_text[0].lower() + section.current_text[1:],
         ]
         sys.stdout.write("\n".join(lines) + "\n")
+    for line in setup_notes(model):  # once it succeeded: an error stays one line
+        print(for_terminal(line), file=sys.stderr)
     return EXIT_OK
 
 
@@ -227,7 +298,7 @@ def cmd_alarms(args: argparse.Namespace) -> int:
     if not str(args.output).lower().endswith(".csv"):
         raise UsageError(f"the alarm table is CSV: name the output .csv, not {args.output}")
     loaded = _Loaded()
-    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded), daemon=True)
+    worker = threading.Thread(target=_load_model_and_kernel, args=(Path(args.metadata), loaded, args), daemon=True)
     worker.start()
     stream: FeatureStream | AnomalyLensError
     try:
@@ -250,9 +321,11 @@ def cmd_alarms(args: argparse.Namespace) -> int:
         if isinstance(stream, FeatureStream):
             stream.close()
     result = simulate(scored.log, policy)
-    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh))
+    _atomic_write(Path(args.output), lambda fh: write_alarm_table(result, scored.log, fh, args.spreadsheet_safe))
     for note in scored.notes:
         print(f"note: {note}", file=sys.stderr)
+    for line in setup_notes(model):
+        print(for_terminal(line), file=sys.stderr)
     if scored.bad_cells:
         print(
             f"warning: {scored.bad_cells} cells of number columns are not numbers; rows that need them are unscorable",
@@ -267,11 +340,10 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     """Write anomaly_policy.h, test_vectors.csv and a README for the firmware into a directory."""
     from . import load_metadata
     from .alarms import parse_smoothing
-    from .handoff import write_handoff
+    from .handoff import check_vector_count, write_handoff
 
     smoothing = parse_smoothing(args.smooth) if args.smooth else None
-    if args.vectors < 1:
-        raise UsageError(f"--vectors must be at least 1, not {args.vectors}")
+    check_vector_count(args.vectors)
     model = load_metadata(Path(args.metadata))
     stream = open_feature_stream(Path(args.features)) if args.features else None
     try:
@@ -344,6 +416,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         unit=unit,
         fpr=args.fpr,
         confidence=args.confidence,
+        target=args.target,
+        features_are=args.features_are,
     )
     text = review.to_json(args.output) if args.format == "json" else review.to_html(args.output)
     print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB){_report_line(review)}", file=sys.stderr)
@@ -400,6 +474,41 @@ def cmd_blocks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_DIFFERS = 1  # `parity`: the two blocks differ (0: the same; 2: bad input; 3: API)
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    """Is the export (or any block) block B, number for number? Exit 0 same, 1 differs."""
+    from . import load_metadata
+    from .review.parity import PROBE_ROWS, block_parity
+
+    if args.other is None and (args.project_id is None or args.learn_id is None):
+        raise UsageError(
+            "give block B: a block directory (or metadata file, or export), or --project-id and --learn-id"
+        )
+    if args.other is not None and (args.project_id is not None or args.learn_id is not None):
+        raise UsageError("give block B once: a path, or --project-id and --learn-id, not both")
+    if args.probes is not None and args.probes < 2:
+        raise UsageError(f"--probes must be at least 2, not {args.probes}")
+    a = load_metadata(Path(args.block))
+    if args.other is not None:
+        b, name_b = load_metadata(Path(args.other)), Path(args.other).name
+    else:
+        from .blocks.fetch import fetch_block
+
+        b = fetch_block(_client(args), args.project_id, args.learn_id)
+        name_b = f"Studio's block {args.learn_id} (project {args.project_id})"
+    section = block_parity(a, b, Path(args.block).name, name_b, args.probes or PROBE_ROWS)
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(section.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        for line in section.lines():
+            print(for_terminal(line))
+    return EXIT_OK if section.same else EXIT_DIFFERS
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .local_api.server import serve
 
@@ -442,7 +551,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.partition_rows < 1:
         raise UsageError("--workers and --partition-rows must be at least 1")
     refuse_used_output(Path(args.output))  # before a cluster starts for nothing
-    model = load_metadata(Path(args.metadata))
+    model = with_setup(load_metadata(Path(args.metadata)), args)
     files = find_inputs(args.inputs)
     scorer = BatchScorer.for_sample(model, sample_table(files[0]), args.threshold)
     parts = plan_partitions(files, args.partition_rows)
@@ -452,6 +561,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         ready = time.perf_counter() - started
         summary = run_job(client, scorer, parts, Path(args.output), progress_bar(time.perf_counter()))
         counts = counts_line(summary.rows, summary.anomalies, summary.unscorable, scorer.threshold, scorer.how)
+        for line in setup_notes(model):  # once it succeeded: an error stays one line
+            print(for_terminal(line), file=sys.stderr)
         print(
             f"{summary.files} files, {counts}; {summary.partitions} partitions on "
             f"{summary.workers} workers in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s; "
@@ -478,11 +589,27 @@ def finite_float(text: str) -> float:
     return value
 
 
+def threshold_float(text: str) -> float:
+    """argparse type: a threshold, which devices hold in float32 (beyond about ±3.4e38 it is no number there)."""
+    value = finite_float(text)
+    if not fits_float32(value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the float32 range thresholds are held in (±{FLOAT32_MAX:.4g})"
+        )
+    return value
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage mistakes end like every other error: one `error: ...` line (with where to find help), exit 2."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+BLOCK_HELP = (
+    "the block: anomaly metadata JSON, a block directory (from `fetch`), or a deployment export (a C++ or Arduino "
+    "library .zip, or a folder holding one; EXPORT#ID picks one of several anomaly blocks)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -491,10 +618,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score a feature CSV/Parquet file with SDK semantics")
-    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
+    p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("features", help="feature file: CSV or Parquet")
     p.add_argument("-o", "--output", help="output .csv or .parquet (default: CSV on stdout)")
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--spreadsheet-safe",
         action="store_true",
@@ -507,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
         "normal operation, or `validation`: the block's validation windows labelled normal)",
     )
     p.add_argument("--reference-label", metavar="COL", help="with --reference: only its rows whose COL says normal")
+    add_setup_arguments(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
@@ -540,13 +668,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=finite_float, help="also bound this threshold's false-alarm rate (default: the block's)"
     )
     p.add_argument("--json", action="store_true", help="print JSON: threshold, n, m, fpr, confidence, unit, ...")
+    add_setup_arguments(p)
     p.set_defaults(func=cmd_threshold)
 
     p = sub.add_parser("alarms", help="simulate an alarm policy (the SDK's smoothing) per device over a fleet log")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("features", help="the fleet log: a feature file (CSV or Parquet) with device and time columns")
     p.add_argument("-o", "--output", required=True, help="the per-device table, .csv")
-    p.add_argument("--threshold", type=finite_float, help="the anomaly threshold (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="the anomaly threshold (default: the block's own)")
     p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
     p.add_argument("--cooldown", type=non_negative_float, metavar="SECONDS", help="no new alarm this soon after one")
     p.add_argument("--device", metavar="COL", help="the device column (default: detected by name)")
@@ -555,12 +684,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--stride", type=finite_float, metavar="SECONDS", help="seconds between windows, without a time column"
     )
     p.add_argument("--class-column", metavar="COL", help="the predicted class per window (impulses with a classifier)")
+    p.add_argument(
+        "--spreadsheet-safe",
+        action="store_true",
+        help="for CSV opened in Excel/Sheets: prefix device ids starting with = + - @ with ' (as `score` does)",
+    )
+    add_setup_arguments(p)
     p.set_defaults(func=cmd_alarms)
 
     p = sub.add_parser("handoff", help="write a C header, test vectors and a README that hand a policy to firmware")
-    p.add_argument("metadata", help="anomaly metadata JSON (from `fetch` or Studio's API)")
+    p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory to write into")
-    p.add_argument("--threshold", type=finite_float, required=True, help="anomaly when score > T")
+    p.add_argument("--threshold", type=threshold_float, required=True, help="anomaly when score > T")
     p.add_argument("--smooth", metavar="N:K", help="the SDK's smoothing: N readings, K the same (default: none)")
     p.add_argument(
         "--features", help="pick the test vectors from this feature file (default: made around the clusters)"
@@ -569,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_handoff)
 
     p = sub.add_parser("report", help="write one offline HTML report of the review (or its numbers as JSON)")
-    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
+    p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("-o", "--output", required=True, help="where to write the .html (or .json) file")
     p.add_argument(
         "--format",
@@ -579,9 +714,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--features", help="also score this feature file (CSV or Parquet) and report on it")
     p.add_argument(
-        "--compare", metavar="DIR_OR_METADATA", help="compare with this second block (metadata JSON or block directory)"
+        "--compare",
+        metavar="BLOCK",
+        help="compare with this second block (metadata JSON, block directory or export), parity included",
     )
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument("--title", help="the report's title (default: from the metadata file name)")
     p.add_argument("--fleet", metavar="LOG", help="add a fleet section: this fleet log under the alarm policy below")
     p.add_argument("--smooth", metavar="N:K", help="with --fleet: the SDK's smoothing (default: none)")
@@ -604,6 +741,7 @@ def build_parser() -> argparse.ArgumentParser:
     normal_unit = p.add_mutually_exclusive_group()
     normal_unit.add_argument("--normal-stride", type=positive_int, metavar="K", help="count every K-th normal window")
     normal_unit.add_argument("--normal-per", metavar="COLUMN", help="count one normal score per value of COLUMN")
+    add_setup_arguments(p)
     p.set_defaults(func=cmd_report)
 
     for name, func, text in (
@@ -630,17 +768,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_set_threshold)
 
     p = sub.add_parser("batch", help="score many feature files on a Dask cluster into a Parquet directory")
-    p.add_argument("metadata", help="anomaly metadata JSON or block directory (from `fetch`)")
+    p.add_argument("metadata", help=BLOCK_HELP)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet/CSV files, directories or globs")
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="new directory for the Parquet output")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
-    p.add_argument("--threshold", type=finite_float, help="anomaly when score > T (default: the block's own)")
+    p.add_argument("--threshold", type=threshold_float, help="anomaly when score > T (default: the block's own)")
     p.add_argument(
         "--partition-rows", type=int, default=1_000_000, help="rows per task, at Parquet row-group boundaries"
     )
+    add_setup_arguments(p)
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser(
+        "parity",
+        help="is a deployment export the block in Studio? every difference with its size (exit 0 same, 1 differs)",
+    )
+    p.add_argument(
+        "block", metavar="EXPORT", help="block A, usually the deployment export: " + BLOCK_HELP[len("the block: ") :]
+    )
+    p.add_argument("other", nargs="?", metavar="BLOCK_DIR", help="block B: a block directory, metadata file or export")
+    p.add_argument("--project-id", type=int, help="block B from Studio: the project (key from EI_API_KEY)")
+    p.add_argument("--learn-id", type=int, help="block B from Studio: the anomaly learn block")
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    p.add_argument("--probes", type=int, help="rows both blocks score (default 2000)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_parity)
 
     p = sub.add_parser("serve", help="run the local Edge Impulse-compatible API server (demo project)")
     p.add_argument("metadata", nargs="*", help="extra metadata JSON files served as more learn blocks")

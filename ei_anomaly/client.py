@@ -309,6 +309,19 @@ class EdgeImpulseClient:
             raise ApiError(f"the answer to {path} was JSON, not a model file", resp.status)
         return resp.body
 
+    def get_dsp_config(self, project_id: int, dsp_id: int) -> dict[str, Any]:
+        """A DSP block's config (`DSPConfigResponse`): `dsp.normalizeData` says whether Studio
+        standardises its output (`none` or `normalize-channel-standard-scaler`)."""
+        return self._request("GET", f"/api/{int(project_id)}/dsp/{int(dsp_id)}")
+
+    def learn_block_dsp_ids(self, project_id: int, learn_id: int) -> list[int]:
+        """The DSP blocks feeding a learn block (`impulse.learnBlocks[].dsp`), in order."""
+        impulse = self._request("GET", f"/api/{int(project_id)}/impulse").get("impulse") or {}
+        for b in impulse.get("learnBlocks") or []:
+            if isinstance(b, dict) and b.get("id") == int(learn_id):
+                return [i for i in b.get("dsp") or [] if isinstance(i, int) and not isinstance(i, bool)]
+        return []
+
     def get_anomaly_config(self, project_id: int, learn_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/{int(project_id)}/training/anomaly/{int(learn_id)}")
 

@@ -23,13 +23,17 @@ import numpy.typing as npt
 from .alarms.policy import Smoothing
 from .errors import UsageError
 from .features import ColumnMapping, FeatureTable, axis_matrix, map_columns
+from .limits import Limits
+from .visible import visible_controls
 
 if TYPE_CHECKING:
     from .blocks import AnomalyBlock
     from .streaming import FeatureStream
 
 __all__ = [
+    "MAX_VECTORS",
     "HandoffFiles",
+    "check_vector_count",
     "feature_count",
     "fnv1a64",
     "model_fingerprint",
@@ -42,6 +46,7 @@ _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
 _MASK = (1 << 64) - 1
 NEAR_SHARE = 0.5  # of the vectors: the ones closest to the threshold
+MAX_VECTORS = 10_000  # test vectors a hand-off holds at most
 
 
 def fnv1a64(data: bytes, h: int = _FNV_OFFSET) -> int:
@@ -62,9 +67,25 @@ def model_fingerprint(model: AnomalyBlock) -> int:
 
 def feature_count(model: AnomalyBlock) -> int:
     """The length of the full feature vector, as far as the block tells: its named features, at
-    least up to its highest axis."""
+    least up to its highest axis. UsageError past the feature-file column limit (a far index in the
+    metadata or `anomaly_config.json` would make every test vector gigabytes)."""
     named = max(model.feature_names, default=-1) + 1
-    return max(model.n_features_required, named)
+    count = max(model.n_features_required, named)
+    most = Limits.from_env().columns
+    if count > most:
+        raise UsageError(
+            f"the block's features reach index {count - 1:,} (its axes or its axis labels), so each test vector "
+            f"would have {count:,} values; a feature file may have {most:,} columns "
+            f"(`{Limits.variable('columns')}`)"
+        )
+    return count
+
+
+def check_vector_count(n_vectors: int) -> int:
+    """`--vectors`: at least 1, at most MAX_VECTORS (a firmware test suite, not a data set)."""
+    if not 1 <= n_vectors <= MAX_VECTORS:
+        raise UsageError(f"--vectors must be at least 1 and at most {MAX_VECTORS:,}, not {n_vectors:,}")
+    return n_vectors
 
 
 def _float_literal(value: np.float32) -> str:
@@ -162,6 +183,9 @@ def _synthetic_rows(
     radius = np.maximum(p.max_errors[k] + target, 0.0)
     z = p.centers[k] + direction * radius[:, None]
     x = np.asarray(p.mean, np.float64) + z * np.asarray(p.scale, np.float64)
+    norm = model.setup.normalization
+    if norm is not None and model.setup.normalizes_rows:  # raw DSP output, which the export normalizes first
+        x = x / np.asarray(norm.inverse_scale, np.float64) + np.asarray(norm.mean, np.float64)
     rows = np.zeros((count, feature_count(model)), np.float32)
     rows[:, model.axes] = x.astype(np.float32)
     return rows
@@ -262,7 +286,7 @@ Written by Anomaly Lens (`python -m ei_anomaly handoff`) for the K-means anomaly
   threshold. Columns `f0` to `f{width - 1}` are the full feature vector (the
   DSP output the anomaly block reads; features the block does not use may be 0, they do not change
   the score), then `expected_score_hex` (the float32 bit pattern of the score, 8 hex digits),
-  `expected_score` (the same number in decimal) and `expected_anomaly` (1 when score > threshold).
+  `expected_score` (the same number in decimal) and `expected_anomaly` (1 when score > threshold).{_rows_note(model)}
 
 ## Check on the target
 
@@ -281,11 +305,33 @@ Written by Anomaly Lens (`python -m ei_anomaly handoff`) for the K-means anomaly
 """
 
 
+def _markdown_name(name: str) -> str:
+    """A file name as README text: in a code span (no markup, no link), controls shown as escapes,
+    on one line."""
+    return "`" + visible_controls(" ".join(name.split())).replace("`", "'")[:200] + "`"
+
+
 @dataclass(frozen=True)
 class HandoffFiles:
     header: str
     vectors: str
     readme: str
+
+
+def _rows_note(model: AnomalyBlock) -> str:
+    """What the README says about the vectors' space when the export normalizes its DSP output."""
+    setup = model.setup
+    if setup.normalization is None:
+        return ""
+    blocks = ", ".join(f"#{b}" for b in setup.normalization.dsp_blocks)
+    if setup.normalizes_rows:
+        return (
+            f"\n  The vectors are raw DSP output: the export normalizes DSP block {blocks} before the anomaly "
+            "block, so run its data normalization (`run_data_normalization`) on them before the K-means function."
+        )
+    return (
+        f"\n  The vectors are already normalized (DSP block {blocks}): give them to the K-means function as they are."
+    )
 
 
 def write_handoff(
@@ -301,12 +347,12 @@ def write_handoff(
     SDK arrays the header's fingerprint and the README's check are (K-means): another kind's block
     raises UsageError saying why (`AnomalyBlock.handoff_parameters`)."""
     model.handoff_parameters()
-    if n_vectors < 1:
-        raise UsageError(f"--vectors must be at least 1, not {n_vectors}")
+    check_vector_count(n_vectors)
+    feature_count(model)
     rng = np.random.default_rng(seed)
     if stream is not None:
         candidates = _file_rows(stream, model, threshold, n_vectors, rng)
-        source = f"rows of {stream.first.source_name}"
+        source = f"rows of {_markdown_name(stream.first.source_name)}"
     else:
         candidates = _synthetic_rows(model, threshold, max(4 * n_vectors, 256), rng)
         source = "made around the clusters"

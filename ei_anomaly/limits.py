@@ -5,7 +5,8 @@ variables (read when a file is loaded, so `st.secrets` is not involved):
 
 | variable | default | bounds |
 |---|---|---|
-| `ANOMALY_LENS_MAX_METADATA_MB` | 32 | metadata JSON size |
+| `ANOMALY_LENS_MAX_METADATA_MB` | 32 | metadata JSON size; each file read from a deployment export |
+| `ANOMALY_LENS_MAX_EXPORT_MB` | 200 | a deployment export's `.zip` |
 | `ANOMALY_LENS_MAX_MODEL_VALUES` | 2,000,000 | clusters x axes |
 | `ANOMALY_LENS_MAX_TEXT_CHARS` | 10,000 | each text field of the metadata |
 | `ANOMALY_LENS_MAX_FEATURE_FILE_MB` | 2,048 | feature file size (CSV or Parquet) |
@@ -14,6 +15,12 @@ variables (read when a file is loaded, so `st.secrets` is not involved):
 | `ANOMALY_LENS_MAX_DECODED_MB` | 2,048 | a file's decoded size (Parquet: from its footer) |
 | `ANOMALY_LENS_MAX_HELD_ITEMS` | 32 | models and uploads the app holds for all visitors together |
 | `ANOMALY_LENS_MAX_HELD_MB` | 6,144 | their size in memory, all visitors together |
+| `ANOMALY_LENS_MAX_HELD_ITEMS_PER_VISITOR` | 8 | of those, what one visitor (one session) may hold |
+| `ANOMALY_LENS_MAX_HELD_MB_PER_VISITOR` | 1,536 | and their size in memory |
+| `ANOMALY_LENS_MAX_COMPONENTS` | 1,000 | a GMM block's components |
+| `ANOMALY_LENS_MAX_MODEL_MEMORY_MB` | 1,024 | the memory of a GMM model file's worker process (its address space) |
+| `ANOMALY_LENS_MAX_MODEL_CPU_SECONDS` | 30 | a model worker's CPU time per call (loading, or 65,536 rows) |
+| `ANOMALY_LENS_MAX_MODEL_WORKERS` | 4 | model workers kept running at once (an idle one is stopped for a new one) |
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from .errors import ConfigError
 MB = 1024 * 1024
 _ENV = {
     "metadata_bytes": ("ANOMALY_LENS_MAX_METADATA_MB", MB),
+    "export_bytes": ("ANOMALY_LENS_MAX_EXPORT_MB", MB),
     "model_values": ("ANOMALY_LENS_MAX_MODEL_VALUES", 1),
     "text_chars": ("ANOMALY_LENS_MAX_TEXT_CHARS", 1),
     "feature_file_bytes": ("ANOMALY_LENS_MAX_FEATURE_FILE_MB", MB),
@@ -34,6 +42,12 @@ _ENV = {
     "decoded_bytes": ("ANOMALY_LENS_MAX_DECODED_MB", MB),
     "held_items": ("ANOMALY_LENS_MAX_HELD_ITEMS", 1),
     "held_bytes": ("ANOMALY_LENS_MAX_HELD_MB", MB),
+    "held_share_items": ("ANOMALY_LENS_MAX_HELD_ITEMS_PER_VISITOR", 1),
+    "held_share_bytes": ("ANOMALY_LENS_MAX_HELD_MB_PER_VISITOR", MB),
+    "components": ("ANOMALY_LENS_MAX_COMPONENTS", 1),
+    "model_memory_bytes": ("ANOMALY_LENS_MAX_MODEL_MEMORY_MB", MB),
+    "model_cpu_seconds": ("ANOMALY_LENS_MAX_MODEL_CPU_SECONDS", 1),
+    "model_workers": ("ANOMALY_LENS_MAX_MODEL_WORKERS", 1),
 }
 
 
@@ -42,6 +56,7 @@ class Limits:
     """Largest inputs accepted. Byte sizes are in bytes here, in MB in the environment."""
 
     metadata_bytes: int = 32 * MB
+    export_bytes: int = 200 * MB
     model_values: int = 2_000_000
     text_chars: int = 10_000
     feature_file_bytes: int = 2048 * MB
@@ -50,6 +65,12 @@ class Limits:
     decoded_bytes: int = 2048 * MB
     held_items: int = 32
     held_bytes: int = 6144 * MB
+    held_share_items: int = 8
+    held_share_bytes: int = 1536 * MB
+    components: int = 1_000
+    model_memory_bytes: int = 1024 * MB
+    model_cpu_seconds: int = 30
+    model_workers: int = 4
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:

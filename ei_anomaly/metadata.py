@@ -257,6 +257,7 @@ def _as_dict(source: Any, limits: Limits) -> dict[str, Any]:
             raise MetadataError(f"cannot read {path.name}: {exc.strerror}") from None
     if len(source) > limits.metadata_bytes:  # characters for text: at least as many bytes
         raise MetadataError(_too_big(len(source), limits))
+    check_json_shape(source.encode() if isinstance(source, str) else bytes(source), "the JSON", limits)
     if isinstance(source, (bytes, bytearray)):
         try:
             source = bytes(source).decode("utf-8-sig")
@@ -273,6 +274,43 @@ def _as_dict(source: Any, limits: Limits) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MetadataError("expected a JSON object with `clusters`, `mean`, `scale`, `axes`")
     return data
+
+
+MAX_JSON_DEPTH = 1_000  # what Python's decoder reaches before it runs out of recursion
+JSON_ITEMS_PER_VALUE = 2  # values and object members a file may hold per value of `model_values`
+_CHUNK = 4 * 1024 * 1024
+
+
+def json_shape(raw: bytes) -> tuple[int, int]:
+    """(deepest nesting, items) of JSON text, counted on its bytes before it is decoded: items are
+    the commas and the opened arrays and objects (at least the values and members it holds).
+    Brackets and commas inside strings count too: an upper bound, in a few ms per 30 MB."""
+    items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    deepest, depth = 0, 0
+    for start in range(0, len(raw), _CHUNK):
+        chunk = np.frombuffer(raw, np.uint8, count=min(_CHUNK, len(raw) - start), offset=start)
+        opens = (chunk == ord("[")) | (chunk == ord("{"))
+        closes = (chunk == ord("]")) | (chunk == ord("}"))
+        if not (opens.any() or closes.any()):
+            continue
+        levels = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32)) + depth
+        deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest, items
+
+
+def check_json_shape(raw: bytes, name: str, limits: Limits) -> None:
+    """Refuse JSON nested too deeply or holding too many items, before decoding it: decoding a
+    31 MB file of nested lists took 22 s and 2.4 GB."""
+    depth, items = json_shape(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise MetadataError(_TOO_DEEP)
+    most = JSON_ITEMS_PER_VALUE * limits.model_values
+    if items > most:
+        raise MetadataError(
+            too_big(
+                name, f"over {items:,} values and fields", f"{most:,} (twice the model-values limit)", "model_values"
+            )
+        )
 
 
 def _too_big(size: int, limits: Limits) -> str:
@@ -408,12 +446,31 @@ def parse_metadata(source: str | bytes | Path | dict[str, Any], limits: Limits |
     return meta
 
 
-def feature_names_from_config(config: dict[str, Any]) -> dict[int, str]:
-    """Feature index -> label from an anomaly block config (`axes[{ix, label}]`)."""
-    names = {}
-    for i, axis in enumerate(config.get("axes") or []):
+def feature_names_from_config(config: dict[str, Any], limits: Limits | None = None) -> dict[int, str]:
+    """Feature index -> label from an anomaly block config (`axes[{ix, label}]`). A label past the
+    text limit or an index outside the feature-file column limit is a MetadataError naming it (a
+    far index would make a full feature vector gigabytes; a 2 MB label was repeated 60 times in
+    the report)."""
+    limits = limits or Limits.from_env()
+    names: dict[int, str] = {}
+    axes = config.get("axes") or []
+    if not isinstance(axes, list):
+        return names
+    for i, axis in enumerate(axes):
         if isinstance(axis, dict) and isinstance(axis.get("label"), str):
             ix = axis.get("ix", i)
-            if isinstance(ix, int):
-                names[ix] = axis["label"]
+            if not isinstance(ix, int) or isinstance(ix, bool):
+                continue
+            if not 0 <= ix < limits.columns:
+                raise MetadataError(
+                    f"`axes[{i}].ix` is {ix}; feature indices run from 0 to {limits.columns - 1:,} "
+                    f"(`{Limits.variable('columns')}`)"
+                )
+            label = axis["label"]
+            if len(label) > limits.text_chars:
+                raise MetadataError(
+                    f"`axes[{i}].label`: text of {len(label):,} characters; the limit is {limits.text_chars:,} "
+                    f"(`{Limits.variable('text_chars')}` raises it)"
+                )
+            names[ix] = label
     return names

@@ -79,8 +79,9 @@ def score_bounds(scores: npt.ArrayLike) -> tuple[float, float] | None:
 
 
 def score_histogram(scores: npt.ArrayLike, bins: int = HISTOGRAM_BINS) -> ScoreHistogram:
-    """Counts of the finite scores in `bins` equal bins (fewer for a few scores)."""
-    s = np.asarray(scores)
+    """Counts of the finite scores in `bins` equal bins (fewer for a few scores). In float64: the
+    span of float32 scores (up to 2 x 3.4e38) overflows float32."""
+    s = np.asarray(scores, np.float64)
     s = s[np.isfinite(s)]
     if not len(s):
         return ScoreHistogram(np.zeros(0), np.zeros(0, np.int64))

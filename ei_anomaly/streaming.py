@@ -375,10 +375,12 @@ def score_stream(
     out: BinaryIO | io.RawIOBase | io.BufferedIOBase,
     spreadsheet: bool = False,
     reference: np.ndarray | None = None,
+    notes: dict[str, str] | None = None,
 ) -> StreamSummary:
     """Score every block of `stream` and write it to `out` (`fmt` csv or parquet) as it is scored.
     CSV cells are written as `features.write_table` writes them (`spreadsheet`: formula-safe text).
-    `reference`: scores of normal windows, for each row's `p_value`."""
+    `reference`: scores of normal windows, for each row's `p_value`. `notes` go into a Parquet
+    file's metadata (what the rows were, what the scores are exact to)."""
     summary = StreamSummary()
     writer: _BlockWriter | None = None
     pending: deque[Future[None]] = deque()
@@ -400,7 +402,8 @@ def score_stream(
                 if fmt == "csv":
                     result = csv_ready(result, spreadsheet)
                 if writer is None:
-                    writer = _BlockWriter(fmt, out, result.schema)
+                    schema = result.schema.with_metadata(notes) if notes and fmt == "parquet" else result.schema
+                    writer = _BlockWriter(fmt, out, schema)
                 pending.append(pool.submit(writer.write, result))
                 while len(pending) > _IN_FLIGHT:
                     pending.popleft().result()  # a writer failure stops the reading here

@@ -7,13 +7,16 @@ from components.charts import show_chart
 from components.compare_fleet import FleetOnScreen, fleet_comparison
 from components.compare_source import BlockB, select_other_block, select_shared_windows
 from components.errors import show_error
+from components.memo import memo
 from components.policy import shared_policy
 from components.report_download import show_report_download
+from components.review_notes import show_parity, show_rows_note
 from components.source import require_source
 from components.text import md_escape
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.review import CompareWith, SharedWindows, compare_blocks
 from ei_anomaly.review.compare import ComparedBlock
+from ei_anomaly.review.parity import block_parity
 
 source = require_source()
 
@@ -74,6 +77,16 @@ with left:
     show_card(comparison.a)
 with right:
     show_card(comparison.b)
+
+a_block, b_block = source.block, other.block
+show_parity(
+    memo(
+        "parity",
+        (a_block.fingerprint, b_block.fingerprint),
+        lambda: block_parity(a_block, b_block, comparison.a.name, comparison.b.name),
+    )
+)
+show_rows_note(a_block)
 
 st.subheader("On-device cost per MCU")
 if comparison.costs.empty:

@@ -9,6 +9,7 @@ from components.explain import show_explanation
 from components.fleet import CHOICE, DEMO_FLEET, FleetChoice, FleetData, fleet_choices, fleet_data, fleet_log
 from components.policy import select_policy
 from components.report_download import show_report_download
+from components.review_notes import show_rows_note
 from components.source import DemoSource, require_source
 from components.text import md_escape
 from components.threshold import select_threshold, use_threshold
@@ -27,6 +28,7 @@ st.caption(
     "SDK's smoothing (`ei_classifier_smooth`) an alarm is the smoothed answer turning to *anomaly*, simulated per "
     "device in time order exactly as the device runs it. Rates are per device per day, over each device's own span."
 )
+show_rows_note(model)
 
 choices = fleet_choices(model, isinstance(source, DemoSource))
 if not choices:
@@ -139,6 +141,8 @@ def policy_view(data: FleetData, log: FleetLog) -> None:
     left, right = st.columns([1, 1], gap="large")
     with left:
         st.subheader("Devices, worst first")
+        if section.table_caption:
+            st.caption(section.table_caption)
         st.dataframe(
             section.table,
             hide_index=True,

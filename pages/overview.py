@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.report_download import show_report_download
+from components.review_notes import show_export_origin, show_rows_note
 from components.source import require_source, trained_ago
 from components.text import md_escape, shorten
 from components.threshold import shared_threshold
@@ -42,7 +43,9 @@ with left:
     st.dataframe(block.axes_table(), hide_index=True, width="stretch")
     st.caption(f"The score is {card.definition.meaning}:")
     st.code("\n".join(card.definition.formula), language=None, wrap_lines=True)
-    st.caption(f"Scores here are exact to {card.definition.exact_to}.")
+    st.caption(f"Target: **{card.target_label}**. Scores here are exact to {card.definition.exact_to}.")
+    show_rows_note(block)
+    show_export_origin(card)
 
     st.subheader("Accuracy per model type")
     rows = [

@@ -8,6 +8,7 @@ from components.errors import show_error
 from components.explain import show_explanation
 from components.normal_source import select_normal_windows
 from components.report_download import show_report_download
+from components.review_notes import show_rows_note
 from components.source import DemoSource, require_source, upload_limit_mb
 from components.text import md_escape
 from components.threshold import select_threshold, shared_threshold
@@ -28,6 +29,7 @@ st.caption(
     f"numeric columns count as the full feature vector (column i = feature i), or, if there are exactly "
     f"{len(model.axes)}, as the axes in order. Scores are exact to {model.score_definition.exact_to}."
 )
+show_rows_note(model)
 
 upload = st.file_uploader(
     "Feature file (CSV or Parquet)",
@@ -136,6 +138,12 @@ def results() -> None:
     c[1].metric("Anomalies", f"{summary.anomalies:,}", help=f"score > {threshold:g}")
     c[2].metric("Anomaly rate", f"{summary.rate:.1%}")
     c[3].metric("Unscorable rows", f"{summary.unscorable:,}")
+    if section.margin is not None:
+        st.caption(
+            section.either_way_text + ".",
+            help=f"The target is exact for a Cortex-M with a single-precision FPU. {section.margin.measured[0].upper()}"
+            f"{section.margin.measured[1:]}.",
+        )
 
     left, right = st.columns([2, 3], gap="large")
     with left:

@@ -1,10 +1,13 @@
 """Screenshot every page of the running app in headless Chromium (for review and the README).
 
 Run: python -m scripts.screenshots [--out docs/screenshots] [--readme] [--sharing] [--gmm] [--pages ...]
+        [--export EXPORT.zip [--features FILE.csv]] [--compare BLOCK_FILE ...]
 --readme also writes the small docs/screenshot.png the README shows (the Thresholds page);
 --sharing writes docs/presentation.png (presentation mode, from a link) and docs/report-printed.png
 (the demo report printed to A4 PDF in Chromium, its first pages side by side);
---gmm shows the demo's GMM block (chosen in the sidebar on every page).
+--gmm shows the demo's GMM block (chosen in the sidebar on every page);
+--export uploads a deployment export as the sidebar's file source on every page, and --features
+scores that file on the Scoring page; --compare uploads block B's files (or export) on Compare.
 """
 
 from __future__ import annotations
@@ -41,6 +44,20 @@ def use_demo_normal_session(page) -> None:
     wait_idle(page)
 
 
+def use_export(page, export: Path) -> None:
+    """The sidebar's file source: the export uploaded."""
+    page.locator('[data-testid="stSidebar"]').get_by_text("Metadata JSON file or export").click()
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(export))
+    wait_idle(page)
+
+
+def upload_on_page(page, files: list[Path]) -> None:
+    """The page's (not the sidebar's) first file uploader."""
+    page.locator('[data-testid="stMain"] input[type="file"]').first.set_input_files([str(f) for f in files])
+    wait_idle(page)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/anomaly-lens-screens")
@@ -48,6 +65,9 @@ def main() -> None:
     parser.add_argument("--pages", nargs="*", default=list(PAGES))
     parser.add_argument("--sharing", action="store_true", help="presentation mode and the printed report, in docs/")
     parser.add_argument("--gmm", action="store_true", help="the demo's GMM block instead of its K-means block")
+    parser.add_argument("--export", type=Path, help="a deployment export (.zip) as the sidebar's file source")
+    parser.add_argument("--features", type=Path, help="with --export: a feature file the Scoring page scores")
+    parser.add_argument("--compare", type=Path, nargs="*", help="block B's files (or export) on the Compare page")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -61,6 +81,9 @@ def main() -> None:
             if args.gmm:
                 choose_gmm_demo_block(page)
                 wait_idle(page, charts=PAGES[name])
+            if args.export:
+                use_export(page, args.export)
+                wait_idle(page)
             if name == "clusters" and not args.gmm:  # its WebGL views are drawn on request
                 for toggle in ("Draw the 3-D view", "Draw every axis (parallel coordinates)"):
                     page.get_by_text(toggle).click()
@@ -69,9 +92,17 @@ def main() -> None:
             if name == "thresholds":  # the guarantee from the demo's normal session
                 use_demo_normal_session(page)
                 wait_idle(page, charts=4)
-            if name == "scoring":
+            if name == "scoring" and args.features:
+                upload_on_page(page, [args.features])
+                wait_idle(page, charts=2)
+            elif name == "scoring":
                 page.get_by_role("button", name="Use the demo session with anomalies").click()
                 wait_idle(page, charts=2)
+            if name == "compare" and args.compare:
+                page.get_by_text("Block files (e.g. before and after retraining)").click()
+                wait_idle(page)
+                upload_on_page(page, args.compare)
+                wait_idle(page)
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print(out / f"{name}.png")

@@ -564,10 +564,15 @@ def test_uploaders_refuse_files_over_the_limits_before_sending(monkeypatch, fres
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("ANOMALY_LENS_MAX_FEATURE_FILE_MB", "5")
+    monkeypatch.setenv("ANOMALY_LENS_MAX_EXPORT_MB", "20")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     at.sidebar.radio[0].set_value(SourceKind.FILE).run()
     # The limits are MiB; the uploader counts 10^6-byte MB: 32 MiB is 33.6 MB, 5 MiB 5.2 MB (rounded up).
+    # The sidebar's uploader takes a metadata file or an export: the larger of their limits.
     assert at.sidebar.file_uploader[0].proto.max_upload_size_mb == 34
+    monkeypatch.setenv("ANOMALY_LENS_MAX_EXPORT_MB", "100")
+    at.run()
+    assert at.sidebar.file_uploader[0].proto.max_upload_size_mb == 105
     at.sidebar.radio[0].set_value(SourceKind.DEMO).run()
     at = at.switch_page("pages/scoring.py").run()
     assert at.file_uploader[0].proto.max_upload_size_mb == 6

@@ -14,11 +14,16 @@ seeded, the same resamples for every threshold), so the interval follows how muc
   (`tuning`) begins or ends, so a sweep down from the highest level meets every count there is,
   and stops at the first level whose upper end breaks the budget. With a cool-down it is found by
   bisection over the scores and checked.
+
+A fleet of more than `MAX_GROUPS` devices is resampled as `MAX_GROUPS` groups of devices dealt at
+random (a cluster bootstrap: each group keeps its devices' alarms and days), so that what is held
+(replicates x groups) stays bounded whatever the number of devices; up to `MAX_GROUPS` devices,
+each device is its own group.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -38,20 +43,67 @@ from .policy import Smoothing
 from .simulate import FleetAlarms, answer_levels, effective_level
 from .tuning import AlarmCurve, device_days, threshold_for_level
 
-__all__ = ["LowestBoundThreshold", "fleet_interval", "fleet_weights", "lowest_threshold_by_bound", "upper_curve"]
+__all__ = [
+    "MAX_GROUPS",
+    "DeviceResamples",
+    "LowestBoundThreshold",
+    "fleet_interval",
+    "fleet_weights",
+    "lowest_threshold_by_bound",
+    "upper_curve",
+]
 
 _CELLS = 4_000_000  # replicates x events held at once by the sweep
 
 
-def fleet_weights(
-    log: FleetLog, replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED
-) -> npt.NDArray[np.int32]:
-    """The log's device resamples (replicates x devices), drawn once per log, count and seed."""
+MAX_GROUPS = 4_000  # devices resampled one by one up to this many; more as this many random groups
 
-    def draw() -> npt.NDArray[np.int32]:
-        weights = bootstrap_weights(log.n_devices, replicates, seed)
+
+@dataclass(frozen=True)
+class DeviceResamples:
+    """The log's resamples: `weights` (replicates x groups) counts how often each group is drawn;
+    `group` maps each device to its group (the identity up to `MAX_GROUPS` devices)."""
+
+    weights: npt.NDArray[np.int32]
+    group: npt.NDArray[np.int64]
+
+    @property
+    def groups(self) -> int:
+        return int(self.weights.shape[1])
+
+    @property
+    def grouped(self) -> bool:
+        """True when devices share groups (more than `MAX_GROUPS` of them)."""
+        return self.groups < len(self.group)
+
+    def per_group(self, per_device: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Per-device values (devices, or devices x k) summed within each group."""
+        values = np.asarray(per_device, np.float64)
+        if not self.grouped:
+            return values
+        if values.ndim == 1:
+            return np.asarray(np.bincount(self.group, weights=values, minlength=self.groups), np.float64)
+        return np.stack([np.bincount(self.group, weights=c, minlength=self.groups) for c in values.T], axis=1)
+
+    def totals(self, per_device: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Per replicate, the sum of the drawn devices' values (one column per column of values)."""
+        return self.weights.astype(np.float64) @ self.per_group(per_device)
+
+
+def fleet_weights(log: FleetLog, replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> DeviceResamples:
+    """The log's device resamples, drawn once per log, count and seed."""
+
+    def draw() -> DeviceResamples:
+        n = log.n_devices
+        if n > MAX_GROUPS:
+            rng = np.random.default_rng([seed, n])
+            group = (rng.permutation(n) % MAX_GROUPS).astype(np.int64)
+        else:
+            group = np.arange(n, dtype=np.int64)
+        weights = bootstrap_weights(min(n, MAX_GROUPS), replicates, seed)
         weights.setflags(write=False)
-        return weights
+        group.setflags(write=False)
+        return DeviceResamples(weights, group)
 
     return log.cached(("bootstrap_weights", replicates, seed), draw)
 
@@ -64,10 +116,17 @@ def fleet_interval(
     seed: int = DEFAULT_SEED,
 ) -> RatioInterval:
     """Alarms per device per day over the fleet (all alarms over all devices' days) and its
-    bootstrap interval over devices."""
-    return ratio_interval(
-        result.alarms, result.days, confidence, replicates, seed, weights=fleet_weights(log, replicates, seed)
+    bootstrap interval over devices (over groups of devices in a fleet of more than `MAX_GROUPS`)."""
+    resamples = fleet_weights(log, replicates, seed)
+    found = ratio_interval(
+        resamples.per_group(result.alarms),
+        resamples.per_group(result.days),
+        confidence,
+        replicates,
+        seed,
+        weights=resamples.weights,
     )
+    return replace(found, units=len(resamples.group), groups=resamples.groups if resamples.grouped else None)
 
 
 @dataclass(frozen=True)
@@ -132,12 +191,12 @@ def _lowest_by_bound(
     seed: int,
 ) -> LowestBoundThreshold:
     total_days = device_days(log)
-    weights = fleet_weights(log, replicates, seed)
-    days = weights.astype(np.float64) @ log.days  # each replicate's device-days
+    resamples = fleet_weights(log, replicates, seed)
+    days = resamples.totals(log.days)  # each replicate's device-days
     found = (
-        _sweep(log, smoothing, budget, confidence, weights, days)
+        _sweep(log, smoothing, budget, confidence, resamples, days)
         if cooldown_s <= 0
-        else _bisect(log, smoothing, budget, cooldown_s, confidence, weights, days)
+        else _bisect(log, smoothing, budget, cooldown_s, confidence, resamples, days)
     )
     level, upper, alarms, note = found
     return LowestBoundThreshold(
@@ -203,10 +262,11 @@ def _sweep(
     smoothing: Smoothing | None,
     budget: float,
     confidence: float,
-    weights: npt.NDArray[np.int32],
+    resamples: DeviceResamples,
     days: npt.NDArray[np.float64],
 ) -> tuple[float, float, int, str]:
     """(level, upper end there, alarms there, note), exact: every level where a count changes."""
+    weights, group = resamples.weights, resamples.group
     events = _events(log, smoothing)
     candidates, position, who, sign = events.candidates, events.position, events.who, events.sign
     if len(candidates) == 0:
@@ -221,7 +281,7 @@ def _sweep(
         stop = min(len(position), start + step)
         stop = int(np.searchsorted(position, position[stop - 1], side="right"))  # whole positions only
         part = slice(start, stop)
-        cumulative = np.cumsum(weights[:, who[part]] * sign[part], axis=1, dtype=np.int64) + running[:, None]
+        cumulative = np.cumsum(weights[:, group[who[part]]] * sign[part], axis=1, dtype=np.int64) + running[:, None]
         counts = np.cumsum(sign[part]) + alarms
         ends = np.flatnonzero(np.r_[position[part][1:] != position[part][:-1], True])
         upper = _upper(cumulative[:, ends], days, confidence)
@@ -250,7 +310,7 @@ def _bisect(
     budget: float,
     cooldown_s: float,
     confidence: float,
-    weights: npt.NDArray[np.int32],
+    resamples: DeviceResamples,
     days: npt.NDArray[np.float64],
 ) -> tuple[float, float, int, str]:
     levels = answer_levels(log, smoothing)
@@ -262,7 +322,7 @@ def _bisect(
         flags = kernels.alarm_flags(levels, log.starts, log.times, level, float(cooldown_s))
         cumulative = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
         per_device = cumulative[log.starts[1:]] - cumulative[log.starts[:-1]]
-        numerators = (weights.astype(np.int64) @ per_device)[:, None]
+        numerators = np.rint(resamples.totals(per_device)).astype(np.int64)[:, None]
         return float(_upper(numerators, days, confidence)[0]), int(per_device.sum())
 
     lo, hi = 0, len(values)  # the lowest index whose level keeps the bound; `hi` = above every score
@@ -318,25 +378,42 @@ def _sorted_within(values: npt.NDArray[np.float32], device: npt.NDArray[np.int64
     return back.astype(np.uint32).view(np.float32)
 
 
-def _per_device_alarms(
-    log: FleetLog, smoothing: Smoothing | None, at: npt.NDArray[np.float32], cooldown_s: float
+def _per_group_alarms(
+    log: FleetLog,
+    smoothing: Smoothing | None,
+    at: npt.NDArray[np.float32],
+    cooldown_s: float,
+    resamples: DeviceResamples,
 ) -> npt.NDArray[np.int64]:
-    """(devices x levels): each device's alarms when the answer is anomaly at level >= each of `at`."""
-    out = np.zeros((log.n_devices, len(at)), np.int64)
+    """(groups x levels): each group's alarms when the answer is anomaly at level >= each of `at`
+    (a group is one device up to `MAX_GROUPS` devices)."""
+    groups = resamples.groups
     if cooldown_s > 0:
+        out = np.zeros((groups, len(at)), np.int64)
         levels = answer_levels(log, smoothing)
         for j, e in enumerate(at):
             flags = kernels.alarm_flags(levels, log.starts, log.times, float(e), float(cooldown_s))
             cumulative = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
-            out[:, j] = cumulative[log.starts[1:]] - cumulative[log.starts[:-1]]
+            per_device = cumulative[log.starts[1:]] - cumulative[log.starts[:-1]]
+            out[:, j] = np.rint(resamples.per_group(per_device)).astype(np.int64)
         return out
+    # A device's alarms at level e: its alarm intervals' highs >= e less their lows >= e. Each value
+    # falls in a bin of the sorted levels; per group, the counts at or above each level are the
+    # bins' sums from the top: groups x levels, whatever the number of windows.
     iv = _device_intervals(log, smoothing)
-    for d in range(log.n_devices):
-        highs = iv.highs[iv.high_starts[d] : iv.high_starts[d + 1]]
-        lows = iv.lows[iv.low_starts[d] : iv.low_starts[d + 1]]
-        out[d] = (len(highs) - np.searchsorted(highs, at, side="left")) - (
-            len(lows) - np.searchsorted(lows, at, side="left")
-        )
+    order = np.argsort(at, kind="stable")
+    sorted_at = at[order]
+    bins = len(at) + 1
+    device = np.repeat(np.arange(log.n_devices), np.diff(iv.high_starts))
+
+    def at_or_above(values: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+        k = np.searchsorted(sorted_at, values, side="right")  # values >= sorted_at[:k]
+        hist = np.bincount(resamples.group[device] * bins + k, minlength=groups * bins).reshape(groups, bins)
+        return np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]
+
+    counts = at_or_above(iv.highs) - at_or_above(iv.lows)
+    out = np.empty_like(counts)
+    out[:, order] = counts
     return out
 
 
@@ -357,10 +434,11 @@ def upper_curve(
     def compute() -> AlarmCurve:
         device_days(log)  # a log that spans no time has no rate: say so
         at = np.array([effective_level(v, smoothing) for v in t], np.float32)
-        counts = _per_device_alarms(log, smoothing, at, cooldown_s)
-        weights = fleet_weights(log, replicates, seed)
-        numerators = np.rint(weights.astype(np.float64) @ counts.astype(np.float64)).astype(np.int64)
-        upper = _upper(numerators, weights.astype(np.float64) @ log.days, confidence)
+        resamples = fleet_weights(log, replicates, seed)
+        counts = _per_group_alarms(log, smoothing, at, cooldown_s, resamples)
+        weights = resamples.weights.astype(np.float64)
+        numerators = np.rint(weights @ counts.astype(np.float64)).astype(np.int64)
+        upper = _upper(numerators, resamples.totals(log.days), confidence)
         curve = AlarmCurve(t.copy(), counts.sum(axis=0), upper)
         for values in (curve.thresholds, curve.alarms, curve.per_device_day):
             values.setflags(write=False)

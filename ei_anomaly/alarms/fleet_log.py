@@ -41,6 +41,21 @@ NO_CLASS_TEXTS = frozenset({"", "uncertain", "anomaly"})
 _DEVICE_NAMES = ("device", "device_id", "deviceid", "device id", "device_name", "sensor", "sensor_id", "node", "serial")
 _TIME_NAMES = ("timestamp", "time", "datetime", "date", "ts", "time_s", "t")
 _EPOCH_MS = 1e11  # numeric times above this are epoch milliseconds (1e11 s would be the year 5138)
+MAX_TIME_S = 1e11  # a time beyond this many seconds from 1970 (either way) is no time: its row is left out
+CACHE_ENTRIES = 16  # values a log keeps computed (smoothing levels, intervals, curves, the grid's bins)
+_NAME_OVERHEAD = 56  # a device name's Python string, beyond its characters
+
+
+def _nbytes(value: object) -> int:
+    """The bytes of a cached value: arrays, and tuples or objects of them (a curve, a grid's bins)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    if value is None:
+        return 0
+    fields = getattr(value, "__dict__", None)
+    return sum(_nbytes(v) for v in fields.values()) if isinstance(fields, dict) else 64
 
 
 def detect_device_column(columns: Sequence[str]) -> str | None:
@@ -64,8 +79,9 @@ def detect_time_column(columns: Sequence[str]) -> str | None:
 def times_in_seconds(values: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.float64], str]:
     """A time column as float seconds (NaN where missing or unreadable) and how it was read.
 
-    Numbers are epoch seconds, or milliseconds when they are above 1e11; text is ISO 8601 (or
-    anything pandas reads as a date and time, in UTC when no zone is given)."""
+    Numbers are epoch seconds, or milliseconds when they are above 1e11 (a column mixing both is
+    refused); text is ISO 8601 (or anything pandas reads as a date and time, in UTC when no zone is
+    given). A time beyond `MAX_TIME_S` is unreadable (NaN)."""
     kind = values.type
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         ns = pc.cast(pc.cast(values, pa.timestamp("ns")), pa.int64())
@@ -73,12 +89,7 @@ def times_in_seconds(values: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np
         out[np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), bool)] = np.nan
         return out, "date and time"
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        out = np.array(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
-        out[~np.isfinite(out)] = np.nan
-        finite = out[np.isfinite(out)]
-        if len(finite) and float(np.median(np.abs(finite))) > _EPOCH_MS:
-            return out / 1000.0, "numbers, read as epoch milliseconds"
-        return out, "numbers, read as seconds"
+        return _numeric_times(np.array(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64))
     try:  # ISO 8601 without a zone, as most collectors write it: Arrow parses it natively, fast
         return times_in_seconds(pc.cast(values, pa.timestamp("ns")))[0], "dates and times"
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -95,6 +106,29 @@ def times_in_seconds(values: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np
     ns = parsed.to_numpy("datetime64[ns]").astype(np.int64).astype(np.float64)
     ns[parsed.isna().to_numpy()] = np.nan
     return ns / 1e9, "dates and times"
+
+
+def _numeric_times(out: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], str]:
+    """Numbers as seconds: epoch milliseconds when they are above 1e11 (all of them: a column that
+    mixes seconds and milliseconds is refused, it would give wrong rates), else seconds. Beyond
+    `MAX_TIME_S` seconds (the year 5138) a number is no time: unreadable, its row left out."""
+    out[~np.isfinite(out)] = np.nan
+    finite = np.isfinite(out)
+    large = finite & (np.abs(out) > _EPOCH_MS)
+    n_large, n_finite = int(np.count_nonzero(large)), int(np.count_nonzero(finite))
+    if 0 < n_large < n_finite:
+        small = np.flatnonzero(finite & ~large)
+        big = np.flatnonzero(large)
+        raise FeatureFileError(
+            f"the time column mixes units: {n_large:,} numbers are above 1e11 (epoch milliseconds, first at data row "
+            f"{int(big[0]) + 1}: {out[big[0]]:.6g}) and {n_finite - n_large:,} are not (seconds, first at data row "
+            f"{int(small[0]) + 1}: {out[small[0]]:.6g}); write every time in one unit"
+        )
+    how = "numbers, read as seconds"
+    if n_large:
+        out, how = out / 1000.0, "numbers, read as epoch milliseconds"
+    out[np.abs(out) > MAX_TIME_S] = np.nan
+    return out, how
 
 
 def _device_ids(values: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.int64], list[str]]:
@@ -171,11 +205,23 @@ class FleetLog:
 
     def cached(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
         """What `compute` gives for `key` (smoothing levels, alarm intervals), computed once per log:
-        everything that does not depend on the threshold, so a threshold step only compares."""
-        if key not in self._cache:
+        everything that does not depend on the threshold, so a threshold step only compares. The
+        last `CACHE_ENTRIES` are kept (a visitor trying many smoothings does not grow it for ever)."""
+        if key in self._cache:
+            self._cache[key] = self._cache.pop(key)  # now the most recently used
+        else:
             self._cache[key] = compute()
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.pop(next(iter(self._cache)))
         found: T = self._cache[key]
         return found
+
+    @property
+    def nbytes(self) -> int:
+        """What the log holds in memory: its arrays, its device names and what it has cached."""
+        arrays = (self.starts, self.order, self.scores, self.times, self.classes)
+        names = sum(len(n) + _NAME_OVERHEAD for n in self.device_names)
+        return sum(_nbytes(a) for a in arrays) + names + sum(_nbytes(v) for v in self._cache.values())
 
 
 def build_fleet_log(

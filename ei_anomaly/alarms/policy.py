@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..rules import FLOAT32_MAX, fits_float32
 
 __all__ = ["MAX_READINGS", "AlarmPolicy", "FleetPolicy", "Smoothing", "parse_smoothing"]
 
@@ -70,6 +71,10 @@ class AlarmPolicy:
     def __post_init__(self) -> None:
         if not math.isfinite(self.threshold):
             raise UsageError(f"the threshold must be a finite number, not {self.threshold}")
+        if not fits_float32(self.threshold):
+            raise UsageError(
+                f"the threshold {self.threshold:g} is outside the float32 range devices hold it in (±{FLOAT32_MAX:.4g})"
+            )
         if not (math.isfinite(self.cooldown_s) and self.cooldown_s >= 0):
             raise UsageError(f"the cool-down must be a finite number of seconds >= 0, not {self.cooldown_s}")
 

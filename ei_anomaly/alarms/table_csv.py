@@ -8,11 +8,14 @@ import math
 from typing import BinaryIO
 
 import numpy as np
+import pyarrow as pa
 
+from ..features.spreadsheet import spreadsheet_safe
+from ..visible import visible_controls
 from .fleet_log import FleetLog
 from .simulate import TABLE_COLUMNS, FleetAlarms
 
-__all__ = ["EXTRA_COLUMNS", "fleet_summary_lines", "write_alarm_table"]
+__all__ = ["EXTRA_COLUMNS", "device_cells", "fleet_summary_lines", "write_alarm_table"]
 
 EXTRA_COLUMNS = ("unscorable_windows", "simulation")
 
@@ -22,15 +25,26 @@ def _number(value: float) -> str:
     return "" if not math.isfinite(value) else repr(float(value))
 
 
-def write_alarm_table(result: FleetAlarms, log: FleetLog, out: BinaryIO) -> None:
-    """One row per device in the log's device order: TABLE_COLUMNS, then EXTRA_COLUMNS."""
+def device_cells(devices: list[str], spreadsheet: bool = False) -> list[str]:
+    """Device ids as the table's cells: control and bidi-control characters shown as escapes (a
+    terminal escape in an id would act when the file is printed); `spreadsheet` also defuses
+    formula-like ids (`'=...`), as `score --spreadsheet-safe` does."""
+    cells = [visible_controls(d) for d in devices]
+    if spreadsheet and cells:
+        cells = [str(c) for c in spreadsheet_safe(pa.chunked_array([pa.array(cells, pa.string())])).to_pylist()]
+    return cells
+
+
+def write_alarm_table(result: FleetAlarms, log: FleetLog, out: BinaryIO, spreadsheet: bool = False) -> None:
+    """One row per device in the log's device order: TABLE_COLUMNS, then EXTRA_COLUMNS (device ids
+    as `device_cells` writes them)."""
     unscorable = np.add.reduceat(np.isnan(log.scores), log.starts[:-1]) if log.n_windows else np.zeros(0, np.int64)
     path = "with classes" if log.with_classes else "anomaly-only"
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow([*TABLE_COLUMNS, *EXTRA_COLUMNS])
     rates = result.alarms_per_day
-    for d, device in enumerate(result.devices):
+    for d, device in enumerate(device_cells(result.devices, spreadsheet)):
         writer.writerow(
             [
                 device,

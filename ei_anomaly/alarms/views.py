@@ -21,9 +21,10 @@ MAX_BINS = 400  # time bins of the grid, at most
 GRID_DEVICES = 50  # rows of the grid, at most: the worst devices (a taller chart costs every redraw)
 
 
-def device_table(result: FleetAlarms) -> pd.DataFrame:
-    """One row per device, worst first (alarms per day, then alarms, then anomalous windows)."""
-    order = result.worst_first()
+def device_table(result: FleetAlarms, max_rows: int | None = None) -> pd.DataFrame:
+    """One row per device, worst first (alarms per day, then alarms, then anomalous windows): the
+    first `max_rows` of them when given (what a page shows of a log of a million devices)."""
+    order = result.worst_first()[:max_rows]
     return pd.DataFrame(
         {
             "device": np.asarray(result.devices, dtype=object)[order],
@@ -62,42 +63,43 @@ def anomaly_rate_grid(
     max_devices: int = GRID_DEVICES,
 ) -> RateGrid:
     """The share of anomalous windows (score > threshold) per device and time bin, for the first
-    `max_devices` devices of `device_order` (`RateGrid.of_devices` says out of how many)."""
-    device_order = device_order[:max_devices]
-    size, t0, n_bins, cell, total = log.cached(("grid_cells", bin_s), lambda: _grid_cells(log, bin_s))
-    flagged = np.bincount(cell[is_anomaly(log.scores, threshold)], minlength=log.n_devices * n_bins).reshape(
-        log.n_devices, n_bins
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = np.where(total > 0, flagged / total, np.nan)
+    `max_devices` devices of `device_order` (`RateGrid.of_devices` says out of how many). Counted
+    for those devices only: a log of a million devices costs the rows shown, not a million."""
+    shown = device_order[:max_devices]
+    size, t0, n_bins, bins = log.cached(("grid_bins", bin_s), lambda: _grid_bins(log, bin_s))
+    rates = np.full((len(shown), n_bins), np.nan)
+    for row, device in enumerate(shown):
+        part = log.device_slice(int(device))
+        cells = bins[part]
+        total = np.bincount(cells, minlength=n_bins)
+        flagged = np.bincount(cells[is_anomaly(log.scores[part], threshold)], minlength=n_bins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates[row] = np.where(total > 0, flagged / total, np.nan)
     return RateGrid(
-        devices=[log.device_names[i] for i in device_order],
+        devices=[log.device_names[i] for i in shown],
         bin_starts=np.asarray(t0 + np.arange(n_bins) * size, np.float64),
         bin_s=size,
-        rates=rates[device_order],
+        rates=rates,
         epoch_times=log.has_time_column,
         of_devices=log.n_devices,
     )
 
 
-def _grid_cells(
-    log: FleetLog, bin_s: float | None
-) -> tuple[float, float, int, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The grid's bins (size, start, count), each window's cell (device x time bin) and the windows
-    per cell: the same at every threshold, so kept with the log."""
+def _grid_bins(log: FleetLog, bin_s: float | None) -> tuple[float, float, int, npt.NDArray[np.int16]]:
+    """The grid's bins (size, start, count) and each window's bin: the same at every threshold, so
+    kept with the log (2 bytes a window: never more than MAX_BINS bins)."""
     size = bin_s or grid_bin(log)
-    t0 = float(np.floor(log.times.min() / size) * size) if log.n_windows else 0.0
-    bins = ((log.times - t0) // size).astype(np.int64)
-    n_bins = int(bins.max()) + 1 if log.n_windows else 0
+    if not log.n_windows:
+        return size, 0.0, 0, np.zeros(0, np.int16)
+    t0 = float(np.floor(log.times.min() / size) * size)
+    span = float(log.times.max()) - t0
+    n_bins = int(span // size) + 1
     if n_bins > MAX_BINS:  # wider bins, never more than MAX_BINS columns
         size *= float(np.ceil(n_bins / MAX_BINS))
-        bins = ((log.times - t0) // size).astype(np.int64)
-        n_bins = int(bins.max()) + 1
-    cell = np.repeat(np.arange(log.n_devices), log.windows) * n_bins + bins
-    total = np.bincount(cell, minlength=log.n_devices * n_bins).reshape(log.n_devices, n_bins)
-    cell.setflags(write=False)
-    total.setflags(write=False)
-    return size, t0, n_bins, cell, total
+        n_bins = int(span // size) + 1
+    bins = np.minimum((log.times - t0) // size, n_bins - 1).astype(np.int16)
+    bins.setflags(write=False)
+    return size, t0, n_bins, bins
 
 
 def curve_thresholds(log: FleetLog, points: int = 161) -> npt.NDArray[np.float64]:

@@ -9,10 +9,11 @@ kind is one class (and the figure its map draws).
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ import numpy.typing as npt
 from ..metadata import AnomalyMetadata, Threshold
 from ..rules import ANOMALY_THRESHOLD_KEY, STUDIO_DEFAULT_THRESHOLD
 from ..scores import Method, Scorer, Scores
-from .parts import BlockFiles, BlockKind, KMeansParameters
+from .parts import BlockFiles, BlockKind, DeviceMargin, FeatureSpace, KMeansParameters, ScoringSetup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +37,8 @@ __all__ = [
     "Scores",
     "Units",
 ]
+
+_B = TypeVar("_B", bound="BlockBase")
 
 # (name, x, y, colour): points drawn on a block's map, in the map's own units (`AnomalyBlock.to_map`).
 MapOverlay = tuple[str, "npt.ArrayLike", "npt.ArrayLike", str]
@@ -146,12 +149,54 @@ class AnomalyBlock(Scorer, Protocol):
         """The SDK arrays `handoff` writes a policy for; UsageError (saying why) for a kind it does not apply to."""
         ...
 
+    def open_scoring(self) -> int:
+        """Make the block ready to score and say what its scoring holds in memory beyond the block
+        itself (bytes): a GMM block loads its model file in its worker process and scores one row
+        there (MetadataError when the file breaks a limit); a K-means block needs nothing (0)."""
+        ...
+
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
         """The answers that make up the block (for a worker, a block directory); `metadata_fields`
         keeps only those fields of the metadata."""
         ...
 
     def with_feature_names(self, names: dict[int, str]) -> AnomalyBlock: ...
+
+    # What is reviewed besides the block's numbers: an export's data normalization, what the rows
+    # are, the target the scores are exact to (`ScoringSetup`).
+    @property
+    def setup(self) -> ScoringSetup: ...
+    def with_setup(self, **changes: Any) -> AnomalyBlock:
+        """The same block with `ScoringSetup` fields changed (`target=`, `features_are=`, ...)."""
+        ...
+
+    @property
+    def rows_note(self) -> str | None:
+        """What happens to the rows before the block scores them, or why raw rows cannot be scored
+        right (a Studio DSP block that normalizes); None when rows are scored as they are."""
+        ...
+
+    @property
+    def target_matters(self) -> bool:
+        """Whether the target changes this block's scores (a GMM graph's do; a K-means block's are
+        exact on every target)."""
+        ...
+
+    @property
+    def device_margin(self) -> DeviceMargin | None:
+        """How far devices the target does not model exactly can score (measured), or None when
+        every device of the target scores exactly as here."""
+        ...
+
+    def parity_arrays(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The float32 numbers that define the block, by name (K-means: its scaler, centres and
+        maxError; a GMM block's are its graph's, compared by its output on `probe_rows`)."""
+        ...
+
+    def probe_rows(self, count: int) -> npt.NDArray[np.float32]:
+        """Rows of axis values where the block's scores are worth comparing with another's (around
+        its clusters or components, and between them): deterministic, in the block's own units."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -161,6 +206,36 @@ class BlockBase(ABC):
 
     metadata: AnomalyMetadata
     feature_names: dict[int, str] = field(default_factory=dict)
+    setup: ScoringSetup = field(default_factory=ScoringSetup)
+
+    def with_setup(self: _B, **changes: Any) -> _B:
+        return dataclasses.replace(self, setup=dataclasses.replace(self.setup, **changes))
+
+    @property
+    def rows_note(self) -> str | None:
+        setup = self.setup
+        if setup.normalization is not None:
+            blocks = ", ".join(f"#{b}" for b in setup.normalization.dsp_blocks) or "its DSP block"
+            if setup.features_are is FeatureSpace.RAW:
+                return (
+                    f"raw DSP features, normalized with the export's constants (DSP block {blocks}: (x - mean) x "
+                    "1/std in float32, as the SDK does) before the block scores them"
+                )
+            return (
+                f"features taken as already normalized (the export normalizes DSP block {blocks}); not normalized again"
+            )
+        if setup.studio_normalizes:
+            blocks = ", ".join(f"#{b}" for b in setup.studio_normalizes)
+            return (
+                f"Studio normalizes the output of DSP block {blocks} (normalizeData) with constants its API does not "
+                "give: raw DSP features cannot be scored right from the metadata alone. Open the deployment export "
+                "(C++ or Arduino library) instead, which carries them"
+            )
+        return None
+
+    def _setup_digest(self) -> bytes:
+        """What of the setup changes scores, for the kinds' fingerprints."""
+        return self.setup.digest()
 
     @property
     def axes(self) -> list[int]:
@@ -199,16 +274,29 @@ class BlockBase(ABC):
     def _score_rows(self, x: npt.NDArray[np.generic], columns: npt.NDArray[np.int64], method: Method) -> Scores:
         """Score the rows of `x` whose axis values are its `columns` (in axis order)."""
 
+    def _as_scored(self, x: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+        """Axis values as the block scores them: normalized with the export's constants when the
+        rows are raw DSP output and the export normalizes (`ScoringSetup.normalizes_rows`)."""
+        normalization = self.setup.normalization
+        if normalization is not None and self.setup.normalizes_rows:
+            return normalization.apply(x)
+        return x
+
     def score_axes(self, x_axes: npt.ArrayLike, method: Method = "auto") -> Scores:
         """Score rows whose columns are the block's axes in order; NaN/inf rows are unscorable."""
         x = np.asarray(x_axes)
         if x.ndim != 2 or x.shape[1] != len(self.axes):
             raise ValueError(f"expected {len(self.axes)} columns (one per axis), got shape {x.shape}")
-        return self._score_rows(x, np.arange(len(self.axes)), method)
+        return self._score_rows(self._as_scored(x), np.arange(len(self.axes)), method)
 
     def score_full(self, features: npt.ArrayLike, method: Method = "auto") -> Scores:
         """Score FULL feature vectors (column i is feature index i)."""
-        return self._score_rows(np.asarray(features), np.asarray(self.axes, np.int64), method)
+        x = np.asarray(features)
+        if self.setup.normalizes_rows:
+            if x.ndim != 2:
+                raise ValueError(f"expected a 2-D array of rows, got shape {x.shape}")
+            return self._score_rows(self._as_scored(x[:, self.axes]), np.arange(len(self.axes)), method)
+        return self._score_rows(x, np.asarray(self.axes, np.int64), method)
 
     def score(self, features: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Anomaly score per row of FULL feature vectors, as the device computes it."""

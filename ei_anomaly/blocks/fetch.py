@@ -5,7 +5,10 @@ The client (`ei_anomaly.client`) only speaks HTTP; what the answers make togethe
 A path ending in `.json` gets the metadata file; a block that its metadata alone cannot score (GMM)
 is refused there with a message to give a directory. Any other path is a block directory:
 `metadata.json`, for a GMM block `gmm.json` and `model.tflite`, plus `anomaly_config.json` (axis
-labels) when the API gives it. What cannot be scored is never saved.
+labels) when the API gives it, and `dsp_normalization.json` when a DSP block feeding the anomaly
+block normalizes its output (`normalizeData` of `GET /api/{projectId}/dsp/{dspId}`): Studio's API
+does not give those constants, so raw DSP features cannot be scored right from the metadata alone,
+and every command that loads the directory says so. What cannot be scored is never saved.
 """
 
 from __future__ import annotations
@@ -16,14 +19,35 @@ from typing import TYPE_CHECKING
 
 from ..errors import ApiError, MetadataError, UsageError
 from ..metadata import feature_names_from_config
-from .files import build_block, check_tflite
-from .parts import CONFIG_FILE, BlockFiles, BlockKind, atomic_write, json_bytes
+from .files import DSP_NORMALIZATION_FILE, build_block, check_tflite
+from .parts import CONFIG_FILE, BlockFiles, BlockKind, ScoringSetup, atomic_write, json_bytes
 
 if TYPE_CHECKING:
     from ..client import EdgeImpulseClient
     from .base import AnomalyBlock
 
-__all__ = ["block_type", "fetch_block", "fetch_block_files", "save_block"]
+__all__ = ["block_type", "fetch_block", "fetch_block_files", "save_block", "studio_normalization"]
+
+NO_NORMALIZATION = "none"
+
+
+def studio_normalization(client: EdgeImpulseClient, project_id: int, learn_id: int) -> dict[int, str]:
+    """The DSP blocks feeding the learn block whose output Studio normalizes, with their
+    `normalizeData`. A DSP config the key may not read is left out (not known, not assumed)."""
+    found: dict[int, str] = {}
+    try:
+        dsp_ids = client.learn_block_dsp_ids(project_id, learn_id)
+    except ApiError:
+        return found
+    for dsp_id in dsp_ids:
+        try:
+            dsp = client.get_dsp_config(project_id, dsp_id).get("dsp") or {}
+        except ApiError:
+            continue
+        mode = dsp.get("normalizeData") if isinstance(dsp, dict) else None
+        if isinstance(mode, str) and mode != NO_NORMALIZATION:
+            found[dsp_id] = mode[:100]
+    return found
 
 
 def block_type(client: EdgeImpulseClient, project_id: int, learn_id: int) -> str:
@@ -38,12 +62,13 @@ def fetch_block_files(
     """The block's answers: metadata, and for a GMM block its mixture and model file."""
     kind = BlockKind(learn_block_type or block_type(client, project_id, learn_id))
     metadata = client.get_metadata(project_id, learn_id)
+    setup = ScoringSetup(studio_normalizes=tuple(studio_normalization(client, project_id, learn_id)))
     if kind is BlockKind.KMEANS:
-        return BlockFiles(metadata)
+        return BlockFiles(metadata, setup=setup)
     gmm = client.get_gmm_metadata(project_id, learn_id)
     tflite = client.download_learn_model(project_id, learn_id, client.float32_model_download_id(project_id, learn_id))
     check_tflite(tflite)
-    return BlockFiles(metadata, gmm, tflite)
+    return BlockFiles(metadata, gmm, tflite, setup)
 
 
 def _axis_names(client: EdgeImpulseClient, project_id: int, learn_id: int) -> dict[int, str]:
@@ -72,15 +97,17 @@ def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output
             f"own TFLite file). Give a directory instead of {output.name}, e.g. -o block-{learn_id}/, to save "
             "metadata.json, gmm.json and model.tflite"
         )
-    build_block(files)  # refuse to save what cannot be scored
+    block = build_block(files)  # refuse to save what cannot be scored
+    block.open_scoring()  # and refuse to save what `score` would refuse: a GMM block's file runs once
     text = json.dumps(files.metadata, indent=1) + "\n"
+    warning = f"\nwarning: {block.rows_note}" if files.setup.studio_normalizes and block.rows_note else ""
     if output is None:
         whole = files.scorable_from_metadata_alone
         note = "" if whole else f"block {learn_id} is a {label} block: -o DIR saves all of it"
-        return text, note
+        return text, (note + warning).strip()
     if output.suffix.lower() == ".json":
         atomic_write(output, text.encode())
-        return "", f"saved metadata of block {learn_id} to {output}"
+        return "", f"saved metadata of block {learn_id} to {output}{warning}"
     written = files.write(output)
     try:
         config = client.get_anomaly_config(project_id, learn_id)
@@ -88,5 +115,10 @@ def save_block(client: EdgeImpulseClient, project_id: int, learn_id: int, output
         written.append(output / CONFIG_FILE)
     except (ApiError, MetadataError):
         pass  # labels are optional
+    if files.setup.studio_normalizes:
+        modes = studio_normalization(client, project_id, learn_id)
+        body = {"dspBlocks": [{"id": i, "normalizeData": m} for i, m in modes.items()]}
+        atomic_write(output / DSP_NORMALIZATION_FILE, json_bytes(body))
+        written.append(output / DSP_NORMALIZATION_FILE)
     names = ", ".join(p.name for p in written)
-    return "", f"saved {label} block {learn_id} to {output}/ ({names})"
+    return "", f"saved {label} block {learn_id} to {output}/ ({names}){warning}"

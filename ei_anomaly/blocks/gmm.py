@@ -25,8 +25,9 @@ from ..limits import Limits, too_big
 from ..litert_scoring import ReferenceScorer
 from ..metadata import AnomalyMetadata, check_common_fields
 from ..scores import Method
+from ..tflm import Arithmetic, Graph, read_tflite, run_graph
 from .base import BlockBase, MapOverlay, ScoreDefinition, Scores, Units
-from .parts import BlockFiles, BlockKind, KMeansParameters
+from .parts import BlockFiles, BlockKind, DeviceMargin, KMeansParameters, ScoringSetup, Target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
 
     from ..explanation import WindowExplanation
 
-__all__ = ["NOT_FOR_GMM", "GmmBlock", "GmmParameters", "parse_gmm"]
+__all__ = ["DRAWN_COMPONENTS", "NOT_FOR_GMM", "GmmBlock", "GmmParameters", "parse_gmm"]
+
+DRAWN_COMPONENTS = 50  # the map and the 3-D view draw the heaviest components (three traces each on the map)
+DENSITY_CHUNK_VALUES = 1 << 20  # rows x components of float64 computed at once (8 MB)
 
 NOT_FOR_GMM = (
     "Explaining a window by its nearest cluster applies to K-means blocks. A GMM block's score is the "
@@ -49,9 +53,27 @@ MEANING = (
     "how unusual the window's likelihood is, in standard deviations of the training windows' "
     "log-likelihoods (0 = typical; always >= 0)"
 )
-EXACT_TO = (
-    "LiteRT's reference interpreter on the block's own float32 TFLite file, bit for bit "
-    "(TFLite Micro's float kernels derive from those reference kernels)"
+EXACT_TO = {
+    Target.LINUX: (
+        "the SDK built for a Linux/x86 runner: LiteRT's reference interpreter on the block's own float32 TFLite "
+        "file, bit for bit (TFLite Micro's float kernels compiled with g++ give the same bits)"
+    ),
+    Target.CORTEX_M: (
+        "the SDK built for a Cortex-M with a single-precision FPU (arm-none-eabi-gcc and newlib): TFLite Micro's "
+        "float kernels on the block's own graph with GCC's fused multiply-adds and newlib's expf/logf, bit for bit"
+    ),
+}
+
+
+CORTEX_M_ARITHMETIC = Arithmetic(fused_multiply_add=True, libm="newlib")
+# The `cortex-m` target is exact for a single-precision FPU (Cortex-M4F, M33: checked in QEMU). On a
+# Cortex-M7 with a double-precision FPU, newlib's expf/logf are its double-based ones: measured with
+# scripts/device_parity.py on two public GMM exports (docs/gmm.md).
+DOUBLE_FPU_MARGIN = DeviceMargin(
+    relative=3.3e-6,
+    devices="a Cortex-M with a double-precision FPU (Cortex-M7), whose newlib expf/logf differ",
+    measured="the SDK built for a Cortex-M7 (double-precision FPU) and run in QEMU differed from the cortex-m "
+    "target on 18 of 20,000 rows of two public GMM exports, by at most 3.3e-6 of the score (48 float32 ULPs)",
 )
 
 
@@ -97,9 +119,18 @@ class GmmParameters:
         return out + np.log(self.weights)
 
     def most_likely_component(self, x: npt.ArrayLike) -> npt.NDArray[np.int32]:
-        if len(np.asarray(x)) == 0:
-            return np.zeros(0, np.int32)
-        return np.asarray(np.argmax(self.weighted_log_densities(x), axis=1), np.int32)
+        """Per row, the component of the highest weighted density: rows x components of float64 at
+        most `DENSITY_CHUNK_VALUES` at a time."""
+        rows = np.asarray(x)
+        out = np.zeros(len(rows), np.int32)
+        step = max(1, DENSITY_CHUNK_VALUES // self.n_components)
+        for start in range(0, len(rows), step):
+            out[start : start + step] = np.argmax(self.weighted_log_densities(rows[start : start + step]), axis=1)
+        return out
+
+    def heaviest(self, count: int) -> npt.NDArray[np.intp]:
+        """The `count` components of the largest weight, heaviest first (ties: lower index first)."""
+        return np.argsort(-self.weights, kind="stable")[:count]
 
     def to_answer(self) -> dict[str, Any]:
         """The `gmm/metadata` answer for these parameters."""
@@ -111,6 +142,45 @@ class GmmParameters:
         }
 
 
+def _check_sizes(data: dict[str, Any], n_axes: int, limits: Limits) -> None:
+    """The mixture's sizes, before its values are validated: the number of components against its
+    own limit and the model size, and the lengths of `means` and `covariances` (each row too)
+    against `weights` and the axes. Cheap: lengths only, stopping at the first that differs."""
+    means, covariances, weights = data.get("means"), data.get("covariances"), data.get("weights")
+    if not (isinstance(means, list) and isinstance(covariances, list) and isinstance(weights, list)):
+        return  # the schema says which is missing
+    n = len(weights)
+    if n > limits.components:
+        raise MetadataError(
+            too_big(f"the GMM ({n:,} components)", f"{n:,} components", f"{limits.components:,}", "components")
+        )
+    size = n * n_axes * (n_axes + 1)
+    if size > limits.model_values:
+        raise MetadataError(
+            too_big(
+                f"the GMM ({n:,} components x {n_axes:,} axes)",
+                f"{size:,} values",
+                f"{limits.model_values:,}",
+                "model_values",
+            )
+        )
+    if n == 0:
+        return  # said below: no components
+    expected = f"the block has {n:,} components x {n_axes:,} axes"
+    if len(means) != n or any(not isinstance(row, list) or len(row) != n_axes for row in means):
+        raise MetadataError(f"gmm: `means` has shape ({len(means):,}, ...) but {expected}")
+    if len(covariances) != n or any(
+        not isinstance(matrix, list)
+        or len(matrix) != n_axes
+        or any(not isinstance(row, list) or len(row) != n_axes for row in matrix)
+        for matrix in covariances
+    ):
+        raise MetadataError(
+            f"gmm: `covariances` has shape ({len(covariances):,}, ...); expected {n:,} full "
+            f"{n_axes} x {n_axes} matrices"
+        )
+
+
 def parse_gmm(data: dict[str, Any], n_axes: int, limits: Limits | None = None) -> GmmParameters:
     """Validate a `gmm/metadata` answer against the block's axes; raise MetadataError naming the field."""
     limits = limits or Limits.from_env()
@@ -118,18 +188,7 @@ def parse_gmm(data: dict[str, Any], n_axes: int, limits: Limits | None = None) -
         raise MetadataError("gmm: expected a JSON object with `means`, `covariances`, `weights`")
     if data.get("success") is False:
         raise MetadataError(f"gmm: the API reported failure: {str(data.get('error') or 'no reason given')[:500]}")
-    means, weights = data.get("means"), data.get("weights")
-    if isinstance(means, list) and isinstance(weights, list):
-        size = len(weights) * n_axes * (n_axes + 1)
-        if size > limits.model_values:
-            raise MetadataError(
-                too_big(
-                    f"the GMM ({len(weights):,} components x {n_axes:,} axes)",
-                    f"{size:,} values",
-                    f"{limits.model_values:,}",
-                    "model_values",
-                )
-            )
+    _check_sizes(data, n_axes, limits)
     try:
         answer = _GmmAnswer.model_validate(data)
     except ValidationError as exc:
@@ -175,7 +234,8 @@ class GmmBlock(BlockBase):
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickles (to Dask workers) without the interpreter; it is rebuilt on first use."""
-        return {k: v for k, v in self.__dict__.items() if k in ("metadata", "feature_names", "gmm", "tflite")}
+        kept = ("metadata", "feature_names", "setup", "gmm", "tflite")
+        return {k: v for k, v in self.__dict__.items() if k in kept}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -201,10 +261,22 @@ class GmmBlock(BlockBase):
         return ReferenceScorer(self.tflite)
 
     @cached_property
+    def graph(self) -> Graph:
+        """The block's graph as data (what the Cortex-M target computes)."""
+        return read_tflite(self.tflite)
+
+    def _graph_scores(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Element 0 of the graph's output per row, on the setup's target's arithmetic."""
+        if self.setup.target is Target.CORTEX_M:
+            return run_graph(self.graph, rows, CORTEX_M_ARITHMETIC)
+        return self.scorer.score(rows)
+
+    @cached_property
     def fingerprint(self) -> str:
         digest = hashlib.sha256(b"gmm")
         digest.update(np.asarray(self.axes, np.int64).tobytes())
         digest.update(self.tflite)
+        digest.update(self._setup_digest())
         return digest.hexdigest()[:16]
 
     @property
@@ -222,17 +294,26 @@ class GmmBlock(BlockBase):
             "ll    = log sum_k w_k N(x; mu_k, Sigma_k)",
             f"score = | (ll - mean) / scale |{scaler}",
         )
+        exact_to = EXACT_TO[self.setup.target]
         summary = (
             f"A GMM block's score is {MEANING}: "
             + "; ".join(" ".join(line.split()) for line in formula)
-            + f". Computed with {EXACT_TO}; a window is an anomaly when its score is strictly greater than "
+            + f". Exact to {exact_to}; a window is an anomaly when its score is strictly greater than "
             "the threshold."
         )
         hint = (
             f"A GMM score is {MEANING}, not a probability. A window is an anomaly when its score is **strictly "
             "greater** than the threshold."
         )
-        return ScoreDefinition(formula, MEANING, EXACT_TO, summary, hint)
+        return ScoreDefinition(formula, MEANING, exact_to, summary, hint)
+
+    @property
+    def target_matters(self) -> bool:
+        return True
+
+    @property
+    def device_margin(self) -> DeviceMargin | None:
+        return DOUBLE_FPU_MARGIN if self.setup.target is Target.CORTEX_M else None
 
     @property
     def nearest_column(self) -> str:
@@ -253,7 +334,7 @@ class GmmBlock(BlockBase):
         nearest = np.full(len(values), -1, np.int32)
         good = values[scorable]
         if len(good):
-            score[scorable] = self.scorer.score(good)
+            score[scorable] = self._graph_scores(good)
             nearest[scorable] = self.gmm.most_likely_component(good)
         scorable &= ~np.isnan(score)  # a graph may give NaN for finite input: unscorable, never flagged
         nearest[~scorable] = -1
@@ -263,10 +344,17 @@ class GmmBlock(BlockBase):
 
     @property
     def map_caption(self) -> str:
+        drawn = self._drawn
+        some = (
+            f" The {len(drawn)} heaviest are drawn ({float(self.gmm.weights[drawn].sum()):.0%} of the weight); the "
+            "table lists every one."
+            if len(drawn) < self.n_components
+            else ""
+        )
         return (
             f"A GMM block has no clusters: it models normal data as {self.units.text} (Gaussian, full "
             "covariances, raw axis units). Each is drawn at 1, 2 and 3 standard deviations of its shadow on the "
-            "two axes (exact for that pair, not for the others), thicker the more weight it has."
+            "two axes (exact for that pair, not for the others), thicker the more weight it has." + some
         )
 
     @property
@@ -274,7 +362,7 @@ class GmmBlock(BlockBase):
         return False
 
     def to_map(self, axis_values: npt.ArrayLike) -> npt.NDArray[np.floating]:
-        raw: npt.NDArray[np.floating] = np.asarray(axis_values, np.float32)
+        raw: npt.NDArray[np.floating] = np.asarray(self._as_scored(np.asarray(axis_values, np.float32)), np.float32)
         return raw
 
     def map_figure(
@@ -282,17 +370,23 @@ class GmmBlock(BlockBase):
     ) -> go.Figure:
         from ..figures.gmm import fig_gmm_map
 
-        gmm, labels, pair = self.gmm, self.axis_labels, [ax1, ax2]
-        covs = gmm.covariances[:, pair][:, :, pair]
-        return fig_gmm_map(gmm.means[:, pair], covs, gmm.weights, (labels[ax1], labels[ax2]), overlays)
+        gmm, labels, pair, drawn = self.gmm, self.axis_labels, [ax1, ax2], self._drawn
+        covs = gmm.covariances[drawn][:, pair][:, :, pair]
+        means = gmm.means[drawn][:, pair]
+        return fig_gmm_map(means, covs, gmm.weights[drawn], (labels[ax1], labels[ax2]), overlays, drawn.tolist())
 
     def figure_3d(self, picks: Sequence[int]) -> go.Figure:
         from ..figures.gmm import fig_gmm_3d
 
-        gmm, labels, chosen = self.gmm, self.axis_labels, list(picks)
-        sub = gmm.covariances[:, chosen][:, :, chosen]
+        gmm, labels, chosen, drawn = self.gmm, self.axis_labels, list(picks), self._drawn
+        sub = gmm.covariances[drawn][:, chosen][:, :, chosen]
         titles = (labels[chosen[0]], labels[chosen[1]], labels[chosen[2]])
-        return fig_gmm_3d(gmm.means[:, chosen], sub, gmm.weights, titles)
+        return fig_gmm_3d(gmm.means[drawn][:, chosen], sub, gmm.weights[drawn], titles, indices=drawn.tolist())
+
+    @cached_property
+    def _drawn(self) -> npt.NDArray[np.intp]:
+        """The components the map and the 3-D view draw: the heaviest, in the block's order."""
+        return np.sort(self.gmm.heaviest(DRAWN_COMPONENTS))
 
     def parallel_figure(self) -> go.Figure:
         from ..figures.gmm import fig_gmm_parallel
@@ -332,9 +426,29 @@ class GmmBlock(BlockBase):
     def handoff_parameters(self) -> KMeansParameters:
         raise UsageError(HANDOFF_NOT_FOR_GMM)
 
+    def open_scoring(self) -> int:
+        self.scorer.score(self.gmm.means[:1])  # loads the file in its worker: MetadataError past a limit
+        return self.scorer.working_bytes
+
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
         meta = self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields)
-        return BlockFiles(meta, self.gmm.to_answer(), self.tflite)
+        return BlockFiles(meta, self.gmm.to_answer(), self.tflite, self.setup)
+
+    # --- parity with another block: its graph is compared by its output on probe rows
+
+    def parity_arrays(self) -> dict[str, npt.NDArray[np.float32]]:
+        return {}
+
+    def probe_rows(self, count: int) -> npt.NDArray[np.float32]:
+        """Draws from the mixture, its components' means, and points out to 4 standard deviations."""
+        gmm = self.gmm
+        rng = np.random.default_rng(0)
+        k = rng.choice(gmm.n_components, count, p=gmm.weights / gmm.weights.sum())
+        chol = np.linalg.cholesky(gmm.covariances)
+        spread = rng.choice([0.0, 1.0, 2.0, 4.0], count)
+        noise = np.einsum("kij,kj->ki", chol[k], rng.standard_normal((count, gmm.means.shape[1])))
+        rows: npt.NDArray[np.float32] = (gmm.means[k] + noise * spread[:, None]).astype(np.float32)
+        return rows
 
     def with_feature_names(self, names: dict[int, str]) -> GmmBlock:
         return dataclasses.replace(self, feature_names=dict(names))
@@ -347,6 +461,8 @@ class GmmBlock(BlockBase):
         tflite: bytes,
         feature_names: dict[int, str] | None = None,
         limits: Limits | None = None,
+        setup: ScoringSetup | None = None,
     ) -> GmmBlock:
         """The block of validated metadata, its `gmm/metadata` answer and its model file."""
-        return cls(meta, dict(feature_names or {}), gmm=parse_gmm(gmm, len(meta.axes), limits), tflite=tflite)
+        parsed = parse_gmm(gmm, len(meta.axes), limits)
+        return cls(meta, dict(feature_names or {}), setup or ScoringSetup(), gmm=parsed, tflite=tflite)

@@ -25,7 +25,7 @@ from ..rules import SCORE_CAP
 from ..scores import Method
 from ..scoring import score_features
 from .base import BlockBase, MapOverlay, ScoreDefinition, Scores, Units
-from .parts import BlockFiles, BlockKind, KMeansParameters
+from .parts import BlockFiles, BlockKind, DeviceMargin, KMeansParameters, ScoringSetup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +48,10 @@ DEFINITION = ScoreDefinition(
         "score = min(1000, min over clusters k of ( sqrt(sum_j (z[j] - center_k[j])^2) - maxError_k ))",
     ),
     meaning="the distance from the nearest cluster's edge in scaled units: negative inside a cluster",
-    exact_to="the Edge Impulse SDK's float32 arithmetic, bit for bit",
+    exact_to=(
+        "the Edge Impulse SDK's float32 arithmetic, bit for bit, on every target (a Linux/x86 runner, a Cortex-M "
+        "with an FPU: its one multiply-add is accumulated in double, exact either way)"
+    ),
     summary=SUMMARY,
     threshold_hint=(
         "Scores are distances from the nearest cluster's edge in scaled units, not probabilities: negative is "
@@ -90,10 +93,14 @@ class KMeansBlock(BlockBase):
     """A K-means anomaly block. Build it with `ei_anomaly.load_block` (or `KMeansBlock.from_metadata`)."""
 
     @classmethod
-    def from_metadata(cls, meta: AnomalyMetadata, feature_names: dict[int, str] | None = None) -> KMeansBlock:
+    def from_metadata(
+        cls, meta: AnomalyMetadata, feature_names: dict[int, str] | None = None, setup: ScoringSetup | None = None
+    ) -> KMeansBlock:
         """The block of validated metadata; raises MetadataError when it is not a K-means block's."""
         check_kmeans_fields(meta)
-        return cls(meta, dict(feature_names or {}))
+        if setup is not None and setup.normalization is not None and len(setup.normalization.mean) != len(meta.axes):
+            raise MetadataError("the data normalization has a value per axis; the counts differ")
+        return cls(meta, dict(feature_names or {}), setup or ScoringSetup())
 
     @property
     def kind(self) -> BlockKind:
@@ -110,6 +117,14 @@ class KMeansBlock(BlockBase):
     @property
     def score_definition(self) -> ScoreDefinition:
         return DEFINITION
+
+    @property
+    def target_matters(self) -> bool:
+        return False
+
+    @property
+    def device_margin(self) -> DeviceMargin | None:
+        return None  # exact on x86 and on Cortex-M4F, M33 and M7 (docs/gmm.md)
 
     @property
     def nearest_column(self) -> str:
@@ -166,6 +181,7 @@ class KMeansBlock(BlockBase):
         digest = hashlib.sha256()
         for part in (p.axes, p.mean, p.scale, p.centers, p.max_errors):
             digest.update(part.tobytes())
+        digest.update(self._setup_digest())
         return digest.hexdigest()[:16]
 
     def _score_rows(self, x: npt.NDArray[np.generic], columns: npt.NDArray[np.int64], method: Method) -> Scores:
@@ -185,14 +201,20 @@ class KMeansBlock(BlockBase):
 
     def to_map(self, axis_values: npt.ArrayLike) -> npt.NDArray[np.floating]:
         p = self.parameters
-        scaled: npt.NDArray[np.floating] = (np.asarray(axis_values, np.float32) - p.mean) / p.scale
+        x = self._as_scored(np.asarray(axis_values, np.float32))
+        scaled: npt.NDArray[np.floating] = (np.asarray(x, np.float32) - p.mean) / p.scale
         return scaled
 
     def _to_original(self, z: npt.ArrayLike, j: int | None = None) -> npt.NDArray[np.floating]:
-        """Scaled values (every axis, or axis `j` alone) -> the features' original units."""
+        """Scaled values (every axis, or axis `j` alone) -> the features' original units (the raw DSP
+        output's, when rows are normalized with an export's constants first)."""
         p = self.parameters
         mean, scale = (p.mean, p.scale) if j is None else (p.mean[j], p.scale[j])
         original: npt.NDArray[np.floating] = np.asarray(z, np.float32) * scale + mean
+        norm = self.setup.normalization
+        if norm is not None and self.setup.normalizes_rows:
+            u, s = (norm.mean, norm.inverse_scale) if j is None else (norm.mean[j], norm.inverse_scale[j])
+            original = original / s + u
         return original
 
     def map_figure(
@@ -252,13 +274,14 @@ class KMeansBlock(BlockBase):
     def explain(self, axis_values: npt.ArrayLike, row: int | None = None) -> WindowExplanation:
         """`axis_values`: the window's features on the block's axes, in axis order."""
         p = self.parameters
-        x = np.asarray(axis_values, np.float32).reshape(-1)
-        if x.shape[0] != len(self.axes):
-            raise ValueError(f"{x.shape[0]} values for {len(self.axes)} axes")
+        raw = np.asarray(axis_values, np.float32).reshape(-1)
+        if raw.shape[0] != len(self.axes):
+            raise ValueError(f"{raw.shape[0]} values for {len(self.axes)} axes")
         where = f"row {row}" if row is not None else "the window"
-        if not np.isfinite(x).all():
+        if not np.isfinite(raw).all():
             raise FeatureFileError(f"{where} has an empty or non-numeric feature: it has no score to explain")
-        scored = self.score_axes(x[None, :])
+        scored = self.score_axes(raw[None, :])
+        x = np.asarray(self._as_scored(raw), np.float32)
         k = int(scored.nearest_cluster[0])
         f32 = np.float32
         z = ((x - p.mean) / p.scale).astype(f32)
@@ -294,8 +317,31 @@ class KMeansBlock(BlockBase):
     def handoff_parameters(self) -> KMeansParameters:
         return self.parameters
 
+    def open_scoring(self) -> int:
+        return 0
+
     def files(self, metadata_fields: set[str] | None = None) -> BlockFiles:
-        return BlockFiles(self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields))
+        return BlockFiles(
+            self.metadata.model_dump(mode="json", by_alias=True, include=metadata_fields), setup=self.setup
+        )
+
+    # --- parity with another block
+
+    def parity_arrays(self) -> dict[str, npt.NDArray[np.float32]]:
+        p = self.parameters
+        return {"mean": p.mean, "scale": p.scale, "centers": p.centers, "maxError": p.max_errors}
+
+    def probe_rows(self, count: int) -> npt.NDArray[np.float32]:
+        """Each cluster's centre and points on and around its edge, in the block's own axis units."""
+        p = self.parameters
+        rng = np.random.default_rng(0)
+        k = rng.integers(0, len(p.centers), count)
+        direction = rng.standard_normal((count, len(self.axes))).astype(np.float32)
+        direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), np.float32(1e-12))
+        radius = p.max_errors[k] * rng.choice(np.asarray([0.0, 0.5, 1.0, 1.5, 3.0], np.float32), count)
+        z = p.centers[k] + direction * radius[:, None]
+        rows: npt.NDArray[np.float32] = (z * p.scale + p.mean).astype(np.float32)
+        return rows
 
     def with_feature_names(self, names: dict[int, str]) -> KMeansBlock:
         return dataclasses.replace(self, feature_names=dict(names))

@@ -49,8 +49,10 @@ def fig_gmm_map(
     weights: npt.NDArray[np.floating],
     axis_titles: tuple[str, str],
     overlays: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike, str]] = (),
+    indices: Sequence[int] | None = None,
 ) -> go.Figure:
-    """Components on two axes: `means` (K, 2), `covariances` (K, 2, 2) of those axes, `weights` (K).
+    """Components on two axes: `means` (K, 2), `covariances` (K, 2, 2) of those axes, `weights` (K);
+    `indices`: each one's number in the block (default 0..K-1: all of them, in order).
 
     Each component is drawn at 1, 2 and 3 standard deviations (solid, dashed, dotted), its lines
     thicker and its mean bigger the larger its weight, labelled with its index and weight.
@@ -60,6 +62,7 @@ def fig_gmm_map(
         raise ValueError("means must be (K, 2) and covariances (K, 2, 2)")
     if len(weights) != len(means):
         raise ValueError("one weight per component")
+    numbers = list(range(len(means))) if indices is None else [int(i) for i in indices]
     fig = go.Figure()
     for name, x, y, color in overlays:
         fig.add_trace(
@@ -97,10 +100,10 @@ def fig_gmm_map(
             mode="markers+text",
             name="component mean (size: weight)",
             marker={"symbol": "x", "size": 6 + 14 * share / share.max(), "color": CLUSTER},
-            text=[f"{k}: {w:.0%}" for k, w in enumerate(share)],
+            text=[f"{k}: {w:.0%}" for k, w in zip(numbers, share, strict=True)],
             textposition="top right",
             textfont={"size": 11, "color": CLUSTER},
-            hovertext=[f"component {k}<br>weight {w:.3f}" for k, w in enumerate(share)],
+            hovertext=[f"component {k}<br>weight {w:.3f}" for k, w in zip(numbers, share, strict=True)],
             hoverinfo="text",
         )
     )
@@ -116,8 +119,11 @@ def fig_gmm_3d(
     weights: npt.NDArray[np.floating],
     axis_titles: tuple[str, str, str],
     overlays: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike, str]] = (),
+    indices: Sequence[int] | None = None,
 ) -> go.Figure:
-    """Components on three axes as their 1-standard-deviation ellipsoids (raw axis units)."""
+    """Components on three axes as their 1-standard-deviation ellipsoids (raw axis units);
+    `indices` as for `fig_gmm_map`."""
+    numbers = list(range(len(means))) if indices is None else [int(i) for i in indices]
     fig = go.Figure()
     u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 16), np.linspace(0, np.pi, 16))
     sphere = np.stack([np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v)])  # (3, n, n)
@@ -132,8 +138,8 @@ def fig_gmm_3d(
                 opacity=0.18 + 0.3 * float(weights[k] / np.max(weights)),
                 showscale=False,
                 colorscale=[[0, CLUSTER], [1, CLUSTER]],
-                name=f"component {k}",
-                hovertemplate=f"component {k}<br>weight {float(weights[k]):.3f}<extra></extra>",
+                name=f"component {numbers[k]}",
+                hovertemplate=f"component {numbers[k]}<br>weight {float(weights[k]):.3f}<extra></extra>",
                 showlegend=False,
             )
         )

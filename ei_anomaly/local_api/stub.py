@@ -24,7 +24,8 @@ import pandas as pd
 
 from ..blocks import AnomalyBlock, BlockFiles, load_block
 from ..demo import GMM_DEMO_BLOCK_ID, demo_files, demo_test_samples, demo_training_features, trained_graph
-from ..metadata import feature_names_from_config
+from ..limits import Limits
+from ..metadata import feature_names_from_config, json_shape
 from ..rules import FLOAT32_MAX, fits_float32
 from .demo_gmm import demo_gmm_block_parts, gmm_downloads
 from .demo_model_testing import ScoredTestSample, classify_all_result, no_results, score_test_samples
@@ -38,7 +39,9 @@ _IMPULSE = re.compile(r"^/v1/api/(\d+)/impulse$")
 _IMPULSES = re.compile(r"^/v1/api/(\d+)/impulses$")
 _CLASSIFY_ALL = re.compile(r"^/v1/api/(\d+)/classify/all/result$")
 _SET_THRESHOLDS = re.compile(r"^/v1/api/(\d+)/impulse/(\d+)/set-thresholds$")
+_DSP = re.compile(r"^/v1/api/(\d+)/dsp/(\d+)$")
 MAX_POST_BYTES = 1 << 20
+MAX_BODY_DEPTH = 32  # a set-thresholds body is 4 levels deep
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class EdgeImpulseStub:
         self.api_key = api_key
         self.readonly_key = readonly_key  # accepted for reads; writes get 403, as a read-only key in Studio
         self.write_lock = threading.Lock()
+        self.limits = Limits.from_env()  # what a block's text may hold: a stored value must read back
         # Model testing of the demo block: "valid", "none", or a noResultsBecauseThresholdsChanged value.
         self.model_testing = "valid"
         # How set-thresholds regenerates results: "inline" (a small test set) or "job" (a large one).
@@ -146,6 +150,8 @@ class EdgeImpulseStub:
         self.project_id = int(files["project"]["id"])
         self.impulse = json.loads(json.dumps(files["impulse"]))
         self.faults = FaultPlan()
+        # Each DSP block's `normalizeData` (Studio's data normalization switch): "none" unless a test sets it.
+        self.dsp_normalize: dict[int, str] = {}
         # Own copies: set-thresholds changes them, and demo_files() is shared (cached).
         demo_meta = json.loads(json.dumps(files["metadata"]))
         demo_config = json.loads(json.dumps(files["anomaly_config"]))
@@ -197,6 +203,8 @@ class EdgeImpulseStub:
             return 404, {"success": False, "error": f"Project {m[1]} not found"}
         if _IMPULSES.match(path):
             return 200, {"success": True, "impulses": [self.impulse["impulse"]], "maxImpulseCount": 3}
+        if m := _DSP.match(path):
+            return self._dsp_config(int(m[1]), int(m[2]))
         if (m := _DOWNLOADS.match(path) or _LEARN_MODEL.match(path)) is not None:
             return gmm_downloads(self.project_id, {i: b.files for i, b in self.blocks.items()}, m)
         if _CLASSIFY_ALL.match(path):
@@ -224,6 +232,31 @@ class EdgeImpulseStub:
                 return 400, {"success": False, "error": f"Learn block {m[2]} is not a GMM anomaly block"}
             return 200, block.files.gmm
         return self._graph(block, query)
+
+    def _dsp_config(self, project_id: int, dsp_id: int) -> tuple[int, Any]:
+        """`DSPConfigResponse` of a DSP block of the impulse: its info (with `normalizeData`) and config."""
+        if project_id != self.project_id:
+            return 404, {"success": False, "error": f"Project {project_id} not found"}
+        blocks = {b["id"]: b for b in self.impulse["impulse"].get("dspBlocks") or []}
+        if dsp_id not in blocks:
+            return 404, {"success": False, "error": f"DSP block {dsp_id} not found"}
+        block = blocks[dsp_id]
+        n_features = max((max(b.model.axes) + 1 for b in self.blocks.values()), default=0)
+        info = {
+            "id": dsp_id,
+            "name": block.get("name", ""),
+            "windowLength": 2000,
+            "type": block.get("type", ""),
+            "classes": [],
+            "features": {"generated": True, "count": n_features},
+            "expectedWindowCount": 0,
+            "inputAxes": list(block.get("axes") or []),
+            "canCalculateFeatureImportance": False,
+            "calculateFeatureImportance": False,
+            "canNormalizeData": True,
+            "normalizeData": self.dsp_normalize.get(dsp_id, "none"),
+        }
+        return 200, {"success": True, "dsp": info, "config": []}
 
     def _classify_all(self, query: dict[str, list[str]]) -> tuple[int, Any]:
         """Model-testing results of the demo block (extra metadata blocks have none)."""
@@ -258,9 +291,11 @@ class EdgeImpulseStub:
             return 404, {"success": False, "error": f"Impulse {m[2]} not found"}
         if self.readonly_key is not None and key == self.readonly_key:
             return 403, {"success": False, "error": "This API key is read-only; changing thresholds needs an admin key"}
+        if json_shape(body)[0] > MAX_BODY_DEPTH:  # before decoding: 200,000 levels ended the handler unanswered
+            return 400, {"success": False, "error": f"The body is nested more than {MAX_BODY_DEPTH} levels deep"}
         try:
             request = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return 400, {"success": False, "error": "The body is not valid JSON"}
         problem = self._check_thresholds_body(request)
         if problem:
@@ -316,6 +351,11 @@ class EdgeImpulseStub:
             )
             if not (isinstance(value, str) or numeric):
                 return f"thresholds[{i}].value must be a number or a string"
+            if isinstance(value, str) and len(value) > self.limits.text_chars:
+                return (
+                    f"thresholds[{i}].value is text of {len(value):,} characters; a block's text fields hold at most "
+                    f"{self.limits.text_chars:,} (the block would no longer open)"
+                )
             if not _float32_value(value):
                 return f"thresholds[{i}].value is outside the float32 range thresholds are read in (±{FLOAT32_MAX:.4g})"
             if block_id not in learn_ids:

@@ -163,6 +163,7 @@ def _scoring(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | No
     top = section.top_shown
     note = section.timeline_note
     return {
+        "section": section,
         "summary": section.summary,
         "figures": figures.all([histogram, section.timeline_figure()]),
         "timeline_note": f"The score along the file: {note}." if note else "",
@@ -184,7 +185,7 @@ def _fleet(snapshot: ReviewSnapshot, figures: _Figures) -> dict[str, Any] | None
         "lowest": budget.lowest,
         "lowest_bound": budget.lowest_bound,
         "table": _table(table.head(REPORT_DEVICES), 3),
-        "more": max(0, len(table) - REPORT_DEVICES),
+        "more": max(0, section.log.n_devices - REPORT_DEVICES),
     }
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from ..alarms import FleetPolicy
 from ..alarms.log_file import FleetFile, read_fleet_file
 from ..blocks import AnomalyBlock, atomic_write, load_block
+from ..blocks.parts import FeatureSpace, Target
 from ..bounds import DEFAULT_CONFIDENCE, DEFAULT_FPR, Unit
 from ..errors import UsageError
 from ..review import (
@@ -132,7 +133,10 @@ class Review:
     (`tune_on`), an alarm budget for the fleet, and for the false-alarm guarantee the normal
     windows (`normal`: a `NormalWindows`, a feature file of normal operation, or "validation", the
     default; a given one is also the reference of the scored file's p-values), the rows of a normal
-    file whose `normal_label` column says normal, the `unit`, the target `fpr` and `confidence`.
+    file whose `normal_label` column says normal, the `unit`, the target `fpr` and `confidence`,
+    the `target` the scores are exact to ("linux" or "cortex-m", for both blocks; default: each
+    block's own) and what the rows are (`features_are`: "raw" or "normalized", for a deployment
+    export with data normalization).
     """
 
     def __init__(
@@ -155,9 +159,19 @@ class Review:
         fpr: float = DEFAULT_FPR,
         confidence: float = DEFAULT_CONFIDENCE,
         generated: datetime | None = None,
+        target: Target | str | None = None,
+        features_are: FeatureSpace | str | None = None,
     ) -> None:
         name_a = name
         loaded, name = load_reviewed_block(block)
+        self._target = Target(target) if target is not None else None
+        loaded = self._with_setup(loaded)
+        if features_are is not None:
+            if loaded.setup.normalization is None:
+                raise UsageError(
+                    "features_are applies to a deployment export with data normalization; this block has none"
+                )
+            loaded = loaded.with_setup(features_are=FeatureSpace(features_are))
         label = name + (" (the bundled demo)" if match_demo(loaded).identical else "")
         chosen = loaded.default_threshold if threshold is None else float(threshold)
         if not (chosen == chosen and abs(chosen) != float("inf")):
@@ -192,6 +206,9 @@ class Review:
         self._inputs = inputs
         self._generated = generated
 
+    def _with_setup(self, block: AnomalyBlock) -> AnomalyBlock:
+        return block.with_setup(target=self._target) if self._target is not None else block
+
     @staticmethod
     def _fleet(fleet: PathLike | FleetFile | NamedLog | None, block: AnomalyBlock) -> NamedLog | None:
         if fleet is None or isinstance(fleet, NamedLog):
@@ -199,8 +216,8 @@ class Review:
         file = _fleet_file(fleet)
         return NamedLog(file.path.name, read_fleet_file(file, block).log)
 
-    @staticmethod
     def _compare(
+        self,
         compare: PathLike | AnomalyBlock | CompareWith | None,
         fleet: PathLike | FleetFile | NamedLog | None,
         named: NamedLog | None,
@@ -208,6 +225,7 @@ class Review:
         if compare is None or isinstance(compare, CompareWith):
             return compare
         block, label = load_reviewed_block(compare)
+        block = self._with_setup(block)
         log_b = None
         if isinstance(fleet, (str, Path, FleetFile)):
             log_b = read_fleet_file(_fleet_file(fleet), block).log  # block B reads and scores the same rows

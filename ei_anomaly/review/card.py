@@ -44,6 +44,10 @@ class ModelCard:
     threshold: ThresholdMeaning
     threshold_words: str  # what a window above the threshold is, in words
     illustrative: bool  # the on-device figures are the bundled demo's, derived, not measured
+    target: str  # the target the scores are exact to ("cortex-m")
+    target_label: str  # in words ("Cortex-M (single-precision FPU)")
+    rows_note: str | None  # what happens to rows before scoring (an export's normalization), or a warning
+    export: list[tuple[str, str]]  # what a deployment export held, (what, where); empty for other sources
 
     @property
     def accuracy(self) -> float | None:
@@ -65,6 +69,9 @@ class ModelCard:
             "default_mcu": jsonable(vars(self.default_mcu)) if self.default_mcu is not None else None,
             "score": {"formula": list(self.definition.formula), "meaning": self.definition.meaning},
             "exact_to": self.definition.exact_to,
+            "target": self.target,
+            "rows": self.rows_note,
+            "export": {what: where for what, where in self.export} or None,
             "illustrative_on_device_figures": self.illustrative,
         }
 
@@ -94,4 +101,31 @@ def model_card(model: AnomalyBlock, threshold: float | None = None) -> ModelCard
         threshold=meaning,
         threshold_words=model.threshold_words(meaning.value),
         illustrative=match_demo(model).illustrative,
+        target=model.setup.target.value,
+        target_label=model.setup.target.label,
+        rows_note=model.rows_note,
+        export=export_lines(model),
     )
+
+
+def export_lines(model: AnomalyBlock) -> list[tuple[str, str]]:
+    """What a deployment export held, line by line (nothing for a block from Studio or a file)."""
+    origin = model.setup.origin
+    if origin is None:
+        return []
+    lines = [
+        ("export", origin.name),
+        ("block", origin.layout + (f", block #{origin.block_id}" if origin.block_id is not None else "")),
+    ]
+    if origin.project:
+        lines.append(("project", origin.project))
+    lines.append(("threshold", origin.threshold_note))
+    norm = model.setup.normalization
+    if norm is not None:
+        blocks = ", ".join(f"#{b}" for b in norm.dsp_blocks)
+        lines.append(
+            ("data normalization", f"DSP block {blocks}: (x - mean) x 1/std per feature, before every learn block")
+        )
+    elif origin.dsp_blocks:
+        lines.append(("data normalization", "none (the export's DSP blocks are not normalized)"))
+    return lines

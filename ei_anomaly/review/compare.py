@@ -47,6 +47,7 @@ __all__ = [
 
 DEFAULT_FALSE_ALARM_RATE = 0.01
 MAX_AGREEMENT_ROWS = 200
+MAX_SHARED_WINDOWS = 1_000_000  # windows compared at most (each side's are matched one to one)
 
 
 @dataclass(frozen=True)
@@ -231,21 +232,44 @@ def _shown_predictions(model: AnomalyBlock) -> pd.DataFrame | None:
     return frame if len(frame) else None
 
 
+def _matched(a: pd.DataFrame, b: pd.DataFrame, on: list[str], what: str) -> tuple[pd.DataFrame, str]:
+    """A's and B's windows matched one to one on `on`: a key that names several windows on a side
+    names none of them (which would be which?), and at most MAX_SHARED_WINDOWS are kept. Returns
+    the matched rows and what was left out, in words ("" when nothing was)."""
+    notes = []
+    for side, frame in (("A", a), ("B", b)):
+        repeated = frame.duplicated(on, keep=False)
+        if repeated.any():
+            notes.append(
+                f"{int(repeated.sum()):,} of {side}'s {what} share their {', '.join(on)} with another and are left out"
+            )
+    merged = a[~a.duplicated(on, keep=False)].merge(
+        b[~b.duplicated(on, keep=False)], on=on, suffixes=(" A", " B"), validate="one_to_one"
+    )
+    if len(merged) > MAX_SHARED_WINDOWS:
+        notes.append(f"only the first {MAX_SHARED_WINDOWS:,} of {len(merged):,} shared {what} are compared")
+        merged = merged.iloc[:MAX_SHARED_WINDOWS]
+    return merged, "; ".join(notes)
+
+
+def _origin(count: int, what: str, left_out: str) -> str:
+    return f"{count:,} {what}" + (f" ({left_out})" if left_out else "")
+
+
 def shared_validation_windows(a: AnomalyBlock, b: AnomalyBlock) -> SharedWindows | None:
     """The validation windows of the same samples in both blocks (same sample id and start, same
-    label), or None when the blocks share none (e.g. trained on different data)."""
+    label), one to one, or None when the blocks share none (e.g. trained on different data)."""
     pa, pb = _shown_predictions(a), _shown_predictions(b)
     if pa is None or pb is None:
         return None
     keys = ["sample", "start (ms)", "label"]
-    merged = pa[[*keys, "anomaly score", "labelled anomaly"]].merge(
-        pb[[*keys, "anomaly score"]], on=keys, suffixes=(" A", " B")
+    merged, left_out = _matched(
+        pa[[*keys, "anomaly score", "labelled anomaly"]], pb[[*keys, "anomaly score"]], keys, "validation windows"
     )
     if merged.empty:
         return None
-    origin = f"{len(merged):,} validation windows both blocks were validated on"
     return SharedWindows(
-        origin,
+        _origin(len(merged), "validation windows both blocks were validated on", left_out),
         merged[keys].reset_index(drop=True),
         merged["labelled anomaly"].to_numpy(bool),
         merged["anomaly score A"].to_numpy(np.float64),
@@ -254,16 +278,18 @@ def shared_validation_windows(a: AnomalyBlock, b: AnomalyBlock) -> SharedWindows
 
 
 def shared_model_testing_windows(a: TestWindows, b: TestWindows) -> SharedWindows | None:
-    """Studio's model-testing windows both blocks have a score for (same sample and window)."""
+    """Studio's model-testing windows both blocks have a score for (same sample and window), one to one."""
     keys = ["sample id", "sample", "label", "window"]
-    merged = a.frame[[*keys, "anomaly score", "expected anomaly"]].merge(
-        b.frame[["sample id", "window", "anomaly score"]], on=["sample id", "window"], suffixes=(" A", " B")
+    merged, left_out = _matched(
+        a.frame[[*keys, "anomaly score", "expected anomaly"]],
+        b.frame[["sample id", "window", "anomaly score"]],
+        ["sample id", "window"],
+        "model-testing windows",
     )
     if merged.empty:
         return None
-    origin = f"{len(merged):,} windows of Studio's model-testing results, scored by both blocks"
     return SharedWindows(
-        origin,
+        _origin(len(merged), "windows of Studio's model-testing results, scored by both blocks", left_out),
         merged[["sample", "window", "label"]].reset_index(drop=True),
         merged["expected anomaly"].to_numpy(bool),
         merged["anomaly score A"].to_numpy(np.float64),

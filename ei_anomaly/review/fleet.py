@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REPORT_DEVICES",
+    "TABLE_DEVICES",
     "AlarmBudget",
     "DeviceDrillDown",
     "FleetSection",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 REPORT_DEVICES = 20  # devices in the report's table (and the JSON's), worst first
+TABLE_DEVICES = 1_000  # devices in the page's table and its drill-down choice, worst first
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,12 @@ class FleetSection:
             return "No interval: no device's windows span any time."
         return (
             f"{i.confidence:.0%} interval from {i.replicates:,} bootstrap resamples of the {i.units:,} devices "
-            f"(with replacement, each keeping its own alarms and days; seed {i.seed})"
+            + (
+                f"(dealt at random into {i.groups:,} groups, resampled with replacement, each group keeping its "
+                f"devices' alarms and days; seed {i.seed})"
+                if i.groups is not None
+                else f"(with replacement, each keeping its own alarms and days; seed {i.seed})"
+            )
             + (": with so few devices it is rough." if i.units < 10 else ".")
         )
 
@@ -92,8 +99,14 @@ class FleetSection:
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """One row per device, worst first."""
-        return device_table(self.result)
+        """One row per device, worst first: the worst `TABLE_DEVICES` (`alarms` writes every one)."""
+        return device_table(self.result, TABLE_DEVICES)
+
+    @property
+    def table_caption(self) -> str:
+        """Says when the table is the worst of more devices than it shows."""
+        n = self.log.n_devices
+        return f"The {len(self.table):,} worst of {n:,} devices." if n > len(self.table) else ""
 
     def grid_figure(self) -> go.Figure:
         """Anomalous windows per device and time bin, for the worst devices."""

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..blocks import AnomalyBlock
+from ..blocks.parts import DeviceMargin
 from ..score_views import FlaggedPoints
 from ..scored_file import ScoredFile
 from .jsonable import JsonValue, jsonable, records
@@ -20,9 +21,10 @@ from .wording import counts_line
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["P_VALUE", "ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
+__all__ = ["EITHER_WAY", "P_VALUE", "ScoredSummary", "ScoringSection", "scoring_section", "summarize_scored"]
 
 P_VALUE = "p-value"  # the top rows' column: how unusual each is among normal windows
+EITHER_WAY = "could go either way on the device"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,19 @@ class ScoringSection:
     flagged: FlaggedPoints
     nearest_column: str  # what the block calls `nearest_cluster` ("nearest cluster", "most likely component")
     reference: NormalWindows | None = None  # normal windows the rows' p-values are relative to
+    margin: DeviceMargin | None = None  # devices the target does not model exactly, and how far they score
+    either_way: int = 0  # windows within that margin of the threshold: they could go either way there
+
+    @property
+    def either_way_text(self) -> str:
+        """The windows that could go either way on a device the target does not model exactly, in words."""
+        if self.margin is None:
+            return ""
+        return (
+            f"{self.either_way:,} window{'s' if self.either_way != 1 else ''} score within "
+            f"{self.margin.relative:.2g} (relative) of the threshold: they could go either way on "
+            f"{self.margin.devices}"
+        )
 
     @property
     def threshold(self) -> float:
@@ -74,10 +89,15 @@ class ScoringSection:
 
     @cached_property
     def top(self) -> pd.DataFrame:
-        """The highest-scoring rows that are anomalies at this threshold, every column the page read."""
+        """The highest-scoring rows that are anomalies at this threshold, every column the page read
+        (with a reference, each row's p-value; with a device margin, whether each could go either way
+        on such a device)."""
         top = self.scored.top_anomalies(self.threshold).rename(columns={"nearest cluster": self.nearest_column})
         if self.reference is not None:
             top.insert(2, P_VALUE, self.reference.p_values(top["anomaly score"].to_numpy(np.float32)))
+        if self.margin is not None:
+            at = list(top.columns).index(self.nearest_column) + 1
+            top.insert(at, EITHER_WAY, self.margin.close_to(top["anomaly score"].to_numpy(), self.threshold))
         return top
 
     @property
@@ -90,7 +110,8 @@ class ScoringSection:
     def top_shown(self) -> pd.DataFrame:
         """The top rows with the columns a reader needs: row, score, nearest, the time column, the axes."""
         p_value = [P_VALUE] if self.reference is not None else []
-        return self.top[["row", "anomaly score", *p_value, self.nearest_column, *self._file_columns_shown]]
+        either = [EITHER_WAY] if self.margin is not None else []
+        return self.top[["row", "anomaly score", *p_value, self.nearest_column, *either, *self._file_columns_shown]]
 
     @property
     def hidden_columns(self) -> int:
@@ -150,6 +171,9 @@ class ScoringSection:
             },
             "top_anomalies": records(self.top_shown),
             "p_values_from": self.reference.origin if self.reference is not None else None,
+            "could_go_either_way": (
+                {"windows": self.either_way, **self.margin.to_dict()} if self.margin is not None else None
+            ),
         }
 
 
@@ -159,5 +183,9 @@ def scoring_section(
     """`scored` (scored by `model`) at `threshold`: everything but the flags was computed with the
     scores. With `reference` (normal windows), the top rows carry their p-values."""
     flagged = scored.flagged(threshold)
+    margin = model.device_margin
+    either_way = int(np.count_nonzero(margin.close_to(scored.scores.score, threshold))) if margin is not None else 0
     summary = summarize_scored(scored, threshold, flagged.total)
-    return ScoringSection(scored, summary, flagged, model.nearest_column, reference)
+    return ScoringSection(
+        scored, summary, flagged, model.nearest_column, reference=reference, margin=margin, either_way=either_way
+    )

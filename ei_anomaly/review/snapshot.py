@@ -26,6 +26,7 @@ from .guarantee import GuaranteeSection, guarantee_section
 from .jsonable import JsonValue, jsonable
 from .normal import NormalWindows, validation_normal
 from .on_device import OnDeviceSection, on_device_section
+from .parity import ParitySection, block_parity
 from .score_sets import ScoreSet, tuning_scores
 from .scored_summary import ScoringSection, scoring_section
 from .tuning import ThresholdSection, threshold_section
@@ -109,6 +110,7 @@ class ReviewSnapshot:
     budget: AlarmBudget | None  # the fleet's alarm curve (and a budget's threshold, when asked)
     comparison: Comparison | None
     fleet_comparison: FleetComparison | None
+    parity: ParitySection | None  # with a second block: is A block B, number for number?
 
     @property
     def block(self) -> AnomalyBlock:
@@ -129,6 +131,10 @@ class ReviewSnapshot:
                 "axes": [
                     {"index": ix, "label": label} for ix, label in zip(i.block.axes, i.block.axis_labels, strict=True)
                 ],
+                "target": i.block.setup.target.value,
+                "features_are": i.block.setup.features_are.value if i.block.setup.normalization is not None else None,
+                "normalization": i.block.setup.normalization.to_dict() if i.block.setup.normalization else None,
+                "export": i.block.setup.origin.to_dict() if i.block.setup.origin is not None else None,
             },
             "threshold": jsonable(i.threshold),
             "policy": i.policy.describe() if i.fleet is not None else None,
@@ -142,6 +148,7 @@ class ReviewSnapshot:
             "fleet": (self.fleet.to_dict() | (self.budget.to_dict() if self.budget else {})) if self.fleet else None,
             "comparison": self.comparison.to_dict() if self.comparison is not None else None,
             "fleet_comparison": self.fleet_comparison.to_dict() if self.fleet_comparison is not None else None,
+            "parity": self.parity.to_dict() if self.parity is not None else None,
         }
 
 
@@ -182,6 +189,7 @@ def review_snapshot(inputs: ReviewInputs, *, version: str, generated: datetime |
     guarantee = None
     if normal is not None and normal.windows:
         guarantee = guarantee_section(normal, threshold, unit=inputs.unit, fpr=inputs.fpr, confidence=inputs.confidence)
+    parity = block_parity(block, inputs.compare.block, inputs.name, inputs.compare.name) if inputs.compare else None
     return ReviewSnapshot(
         inputs=inputs,
         generated=generated or datetime.now(timezone.utc),
@@ -197,4 +205,5 @@ def review_snapshot(inputs: ReviewInputs, *, version: str, generated: datetime |
         budget=budget,
         comparison=comparison,
         fleet_comparison=fleet_comparison,
+        parity=parity,
     )

@@ -190,3 +190,45 @@ def test_the_card_the_same_everywhere(renderings, pages):
     assert pages["overview"]["Clusters"] == str(card["clusters"]) == "32"
     assert tiles(html, "summary")["Anomaly threshold"] == f"{THRESHOLD:.4g}"
     assert f"{card['accuracy'] * 100:.1f}%" == tiles(html, "summary")["Accuracy"]
+
+
+PARITY_ROW = re.compile(r"<tr><td>([^<]+)</td><td>([\d,]+)</td><td>([\d,]+)</td>")
+
+
+@pytest.fixture(scope="module")
+def moved_export(tmp_path_factory):
+    """The demo block's deployment export with one centre moved: block B of a comparison."""
+    from ei_anomaly.blocks import load_block
+    from tests.support import exports
+
+    block = load_block(DEMO_DIR / "metadata.json")
+    files = exports.kmeans_metadata(block)
+    name = "model-parameters/anomaly_metadata.h"
+    first_centre = f"{float(block.centers[0][0]):.17g}"
+    files[name] = files[name].replace(first_centre, f"{float(block.centers[0][0]) + 0.25:.17g}", 1)
+    return exports.write_export(tmp_path_factory.mktemp("export") / "firmware", files, zipped=True)
+
+
+def test_the_parity_of_two_blocks_the_same_on_compare_in_the_report_and_in_json(tmp_path, moved_export):
+    """A: the demo block; B: its export with a moved centre. Each compared part, and how many of its
+    numbers differ, as the Compare page, the HTML report and the JSON show them."""
+    from tests.support.apptest import clear_streamlit_caches, start_app
+
+    base = ["report", str(DEMO_DIR / "metadata.json"), "--compare", str(moved_export)]
+    assert main([*base, "-o", str(tmp_path / "r.json"), "--format", "json"]) == 0
+    assert main([*base, "-o", str(tmp_path / "r.html")]) == 0
+    data = json.loads((tmp_path / "r.json").read_text())["parity"]
+    in_json = {p["part"]: (p["values"], p["differing"]) for p in data["parts"]}
+    html = (tmp_path / "r.html").read_text()
+    in_html = {part: (int(n.replace(",", "")), int(d.replace(",", ""))) for part, n, d in PARITY_ROW.findall(html)}
+    clear_streamlit_caches()
+    at = goto(start_app(), "compare")
+    at.radio(key="compare_source").set_value(at.radio(key="compare_source").options[-1]).run()
+    at.file_uploader(key="compare_files").set_value([("firmware.zip", moved_export.read_bytes(), "application/zip")])
+    at.run()
+    no_problems(at)
+    frame = next(f.value for f in at.dataframe if "compared" in f.value.columns)
+    on_page = {row["compared"]: (int(row["values"]), int(row["differ"])) for _, row in frame.iterrows()}
+    assert in_json == in_html == on_page
+    assert in_json["centers"] == (96, 1) and in_json["scores on 2,000 probe rows"][1] > 0
+    assert data["same"] is False and not in_json["maxError"][1]

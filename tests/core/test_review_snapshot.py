@@ -89,7 +89,7 @@ def test_a_gmm_block_is_reviewed_by_the_same_code():
     assert data["card"]["components"] == 8 and data["block"]["kind_label"] == "GMM"
     assert data["threshold"] == 2.05
     assert [row["component"] for row in data["map"]["components"]] == list(range(8))
-    assert data["card"]["exact_to"].startswith("LiteRT's reference interpreter")
+    assert data["card"]["exact_to"].startswith("the SDK built for a Linux/x86 runner: LiteRT's reference interpreter")
 
 
 def test_a_bad_block_is_a_clear_error(tmp_path):
