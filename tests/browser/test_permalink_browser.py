@@ -4,6 +4,7 @@ bad or stale parameters get a note and the defaults, never an exception; an uplo
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -55,8 +56,21 @@ def select_text(page, label: str, within: str = '[data-testid="stMain"]') -> str
     return page.locator(within).get_by_role("combobox", name=label, exact=True).first.input_value()
 
 
+def shows_choice(page, label: str, part: str, within: str = '[data-testid="stMain"]') -> None:
+    """The selectbox `label` shows a choice containing `part` (waits for the run that draws it)."""
+    box = page.locator(within).get_by_role("combobox", name=label, exact=True).first
+    expect(box).to_have_value(re.compile(re.escape(part)), timeout=30_000)
+
+
 def params(page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
+
+
+def link_has(page, name: str, value: str) -> None:
+    """The URL's parameter `name` is `value` (waits for the run that writes it)."""
+    page.wait_for_function(
+        "([n, v]) => new URLSearchParams(location.search).get(n) === v", arg=[name, value], timeout=30_000
+    )
 
 
 def notes(page) -> str:
@@ -72,7 +86,7 @@ def test_a_thresholds_link_restores_the_kmeans_slider(page, app_url):
     open_link(page, f"{app_url}/thresholds?source=demo&block={BLOCK_ID}&threshold=1.25", charts=4)
     assert float(slider_value(page)) == pytest.approx(1.25)
     assert "Continuous motion (demo)" in page.locator('[data-testid="stSidebar"]').inner_text()
-    assert params(page)["threshold"] == ["1.25"]
+    link_has(page, "threshold", "1.25")
     assert_clean(page)
     # The Copy link control works from the keyboard: Tab to it, Enter.
     button = page.get_by_role("button", name="Copy link to this view")
@@ -89,13 +103,13 @@ def test_a_fleet_link_restores_the_gmm_block_smoothing_and_device(page, app_url)
         "&device=press-07&budget=2/week"
     )
     open_link(page, link, charts=3)
-    assert "GMM (#5)" in select_text(page, "Anomaly block", '[data-testid="stSidebar"]')
+    shows_choice(page, "Anomaly block", "GMM (#5)", '[data-testid="stSidebar"]')
     assert float(slider_value(page)) == pytest.approx(0.9)
     assert number_value(page, "n readings") == "5"
     assert number_value(page, "min readings the same") == "3"
     assert float(number_value(page, "Cool-down (minutes)")) == 30
     assert float(number_value(page, "At most … alarms per device")) == 2
-    assert "press-07" in select_text(page, "Device")
+    shows_choice(page, "Device", "press-07")
     assert "Policy: threshold 0.9, smoothing 5:3" in page.locator('[data-testid="stMain"]').inner_text()
     assert_clean(page)
     # A change updates the link (a fragment rerun: the rest of the page is not rerun).
@@ -115,25 +129,25 @@ def test_a_fleet_link_restores_the_logs_columns(page, app_url):
     assert select_text(page, "Time") == "timestamp"
     card = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Devices", exact=True))
     assert card.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"  # the whole log as one device
-    assert params(page)["device_col"] == ["(none)"]
+    link_has(page, "device_col", "(none)")
     assert_clean(page)
 
 
 def test_compare_validation_and_on_device_links(page, app_url):
     open_link(page, f"{app_url}/compare?block={GMM_BLOCK_ID}&compare={BLOCK_ID}&fpr=2.5")
-    assert f"(#{BLOCK_ID})" in select_text(page, "Block B")
+    shows_choice(page, "Block B", f"(#{BLOCK_ID})")
     has_value(page, "Matched false-alarm rate (% of normal windows)", "2.50")
     assert_clean(page)
     for path in ("validation", "on_device"):
         open_link(page, f"{app_url}/{path}?block={BLOCK_ID}&model_type=float32")
         checked = page.get_by_role("radiogroup", name="Model type").locator('[aria-checked="true"]')
-        assert checked.inner_text().strip() == "float32"
-        assert params(page)["model_type"] == ["float32"]
+        expect(checked).to_have_text("float32", timeout=30_000)
+        link_has(page, "model_type", "float32")
         assert_clean(page)
     for path in ("", "clusters", "scoring"):
         open_link(page, f"{app_url}/{path}?block={GMM_BLOCK_ID}&threshold=0.7")
-        assert "GMM (#5)" in select_text(page, "Anomaly block", '[data-testid="stSidebar"]')
-        assert params(page)["threshold"] == ["0.7"]
+        shows_choice(page, "Anomaly block", "GMM (#5)", '[data-testid="stSidebar"]')
+        link_has(page, "threshold", "0.7")
         assert_clean(page)
 
 
@@ -151,7 +165,7 @@ def test_bad_and_stale_parameters_get_a_note_and_the_defaults(page, app_url):
     assert "This view used an uploaded file, fleet_2026-11.parquet; upload it on the Scoring page" in said
     assert "device (<b>nope</b>) is not here" in said  # outside text: shown as text
     assert float(slider_value(page)) == pytest.approx(0.3)  # the block's own value
-    assert "K-means (#4)" in select_text(page, "Anomaly block", '[data-testid="stSidebar"]')
+    shows_choice(page, "Anomaly block", "K-means (#4)", '[data-testid="stSidebar"]')
     assert_clean(page)
     open_link(page, f"{app_url}/compare?compare=77&fpr=300&model_type=int4")
     said = notes(page)
@@ -174,7 +188,7 @@ def project_app(served_api):
 def test_a_link_to_the_local_projects_gmm_block_and_comparison(page, project_app):
     open_link(page, f"{project_app}/thresholds?source=project&project={PROJECT_ID}&block={GMM_BLOCK_ID}&threshold=1.5")
     assert "project 48213" in page.locator('[data-testid="stSidebar"]').inner_text()
-    assert f"(#{GMM_BLOCK_ID})" in select_text(page, "Anomaly block", '[data-testid="stSidebar"]')
+    shows_choice(page, "Anomaly block", f"(#{GMM_BLOCK_ID})", '[data-testid="stSidebar"]')
     assert float(slider_value(page)) == pytest.approx(1.5)
     got = params(page)
     assert got["project"] == [str(PROJECT_ID)] and got["block"] == [str(GMM_BLOCK_ID)]
@@ -183,6 +197,6 @@ def test_a_link_to_the_local_projects_gmm_block_and_comparison(page, project_app
     open_link(
         page, f"{project_app}/compare?source=project&project={PROJECT_ID}&block={GMM_BLOCK_ID}&compare={BLOCK_ID}"
     )
-    assert f"(#{BLOCK_ID})" in select_text(page, "Block B")
+    shows_choice(page, "Block B", f"(#{BLOCK_ID})")
     assert API_KEY not in page.url
     assert_clean(page)
