@@ -79,7 +79,7 @@ def notes(page) -> str:
 
 def assert_clean(page) -> None:
     assert page.locator(NO_EXCEPTION).count() == 0
-    assert page.get_by_role("button", name="Copy link to this view").count() == 1
+    expect(page.get_by_role("button", name="Copy link to this view")).to_have_count(1, timeout=30_000)
 
 
 def test_a_thresholds_link_restores_the_kmeans_slider(page, app_url):
