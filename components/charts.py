@@ -1,5 +1,6 @@
 """The one place pages draw a Plotly chart: every figure is escaped on its way to the browser.
 
+Every chart gets a text alternative (a caption saying what it shows, from the figure itself).
 Outside text (column names, labels, device ids, category values on an axis) must reach Plotly as
 text, never as its HTML subset. `show_chart` hands Streamlit the figure through
 `ei_anomaly.figures.text.safe_figure`, so a chart added later by any page is safe by going
@@ -13,14 +14,19 @@ from typing import Any
 
 import streamlit as st
 
+from ei_anomaly.figures.describe import figure_summary
 from ei_anomaly.figures.text import safe_figure
 
 from . import state
+from .text import md_escape
 
 
 def show_chart(fig: Any, **kwargs: Any) -> Any:
-    """`st.plotly_chart` of the escaped figure; keyword arguments are Streamlit's (width, key, on_select...)."""
-    return st.plotly_chart(safe_figure(fig), **kwargs)
+    """`st.plotly_chart` of the escaped figure, and its text alternative under it (what it shows, in
+    a sentence: `ei_anomaly.figures.describe`); keyword arguments are Streamlit's (width, key, on_select...)."""
+    shown = st.plotly_chart(safe_figure(fig), **kwargs)
+    st.caption(md_escape(figure_summary(fig), 600))
+    return shown
 
 
 WEBGL_NOTE = "Drawn on request: it is WebGL, which takes seconds in a browser without a graphics card."

@@ -18,7 +18,7 @@ from ei_anomaly.review import SharedWindows, shared_upload_windows, shared_valid
 from ei_anomaly.review.compare import shared_model_testing_windows
 from ei_anomaly.scored_file import ScoredFile
 
-from . import loaders, state
+from . import loaders, permalink, state
 from .errors import show_error
 from .memo import memo
 from .source import DEMO_BLOCKS, DemoSource, ProjectSource, Source, refresh_token, upload_limit_mb
@@ -66,6 +66,7 @@ def select_other_block(source: Source) -> BlockB | None:
     ways = [OTHER_BLOCK, BLOCK_FILES] if blocks else [BLOCK_FILES]
     how = st.radio("Compare with", ways, key=state.COMPARE_SOURCE, horizontal=True)
     if how == OTHER_BLOCK:
+        permalink.seed(state.COMPARE_BLOCK, permalink.COMPARE, list(blocks), "comparison block")
         learn_id = st.selectbox(
             "Block B", list(blocks), key=state.COMPARE_BLOCK, format_func=lambda i: f"{blocks[i]} (#{i})"
         )

@@ -1,4 +1,5 @@
-"""The "Download report" button: the offline report of what a page shows, built only when clicked.
+"""The "Download this view" button (on every page): the offline report of what the page shows,
+built only when clicked.
 
 A page passes what it has on screen (the threshold, the scored file, the fleet log and policy, the
 second block); the report is the `Review` of exactly that, the same file `python -m ei_anomaly
@@ -50,7 +51,7 @@ def show_report_download(
         return review.to_html()
 
     st.download_button(
-        "Download report",
+        "Download this view",
         build,
         file_name=report_filename(source.title),
         mime="text/html",

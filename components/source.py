@@ -25,7 +25,7 @@ from ei_anomaly.limits import Limits
 from ei_anomaly.metadata import GMM_METADATA_ALONE
 from ei_anomaly.review import SourceKind
 
-from . import loaders, state, streamlit_compat
+from . import loaders, permalink, state, streamlit_compat
 from .errors import show_error
 from .text import md_escape
 
@@ -322,6 +322,7 @@ def show_source_sidebar() -> LoadedSource:
                     "directory (`python -m ei_anomaly fetch ... -o DIR`).",
                 )
         else:
+            permalink.seed_block(list(DEMO_BLOCKS), state.DEMO_BLOCK)
             st.selectbox(
                 "Anomaly block",
                 list(DEMO_BLOCKS),
@@ -445,6 +446,7 @@ def _show_block_choice() -> None:
         return  # the page shows the error in full
     if blocks:
         names = {b[0]: f"{b[1]} · {b[2]}" for b in blocks}
+        permalink.seed_block([b[0] for b in blocks], state.BLOCK)
         st.selectbox(
             "Anomaly block", [b[0] for b in blocks], key=state.BLOCK, format_func=lambda i: f"{names[i]} (#{i})"
         )

@@ -201,6 +201,17 @@ COMPARE_ANOMALY_LABELS = "compare_anomaly_labels"
 COMPARE_FLEET_BUDGET = "compare_fleet_budget"
 
 
+# Permalinks and presentation mode (components.permalink, components.present).
+LINK_REQUEST = "link_request"  # components.permalink.LinkRequest: the link this session opened with
+LINK_DISMISS = "link_dismiss"
+COPY_LINK = "copy_link"
+PRESENT = "present_mode"
+PRESENT_TOGGLE = "present_toggle"
+PRESENT_STEP = "present_step"
+PRESENT_UNLOCKED = "present_unlocked"
+PRESENT_PREV, PRESENT_NEXT, PRESENT_LEAVE = "present_prev", "present_next", "present_leave"
+
+
 def memo(name: str) -> str:
     """Where `components.memo` keeps the values it computed for `name`."""
     return f"memo::{name}"

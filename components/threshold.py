@@ -14,7 +14,7 @@ from ei_anomaly.blocks import AnomalyBlock
 from ei_anomaly.metadata import Threshold
 from ei_anomaly.review import threshold_meaning
 
-from . import state
+from . import permalink, state
 from .text import md_escape
 
 
@@ -106,4 +106,5 @@ def select_threshold(
     if meaning.suggested is not None and meaning.suggested_text is not None:  # what Reset goes to
         notes.append(f"suggested {md_escape(meaning.suggested_text)}")
     st.caption(" · ".join(notes))
+    permalink.publish(model)  # a slider in a fragment: its rerun still updates the link
     return float(value)

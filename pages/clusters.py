@@ -6,6 +6,7 @@ import streamlit as st
 from components import state
 from components.charts import draw_on_request, show_chart, view_3d_on_request
 from components.explain import explained_window
+from components.report_download import show_report_download
 from components.source import require_source, trained_points_or_warning
 from components.threshold import shared_threshold
 from components.uploads import last_scored
@@ -83,3 +84,6 @@ st.dataframe(
     column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns[1:]},
 )
 st.caption(block.unit_table_note)
+show_report_download(
+    source, shared_threshold(block, block.anomaly_threshold), scored=last_scored(block), key="clusters_report"
+)

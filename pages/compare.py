@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import state
+from components import permalink, state
 from components.charts import show_chart
 from components.compare_fleet import FleetOnScreen, fleet_comparison
 from components.compare_source import BlockB, select_other_block, select_shared_windows
@@ -29,6 +29,7 @@ other = select_other_block(source)
 if other is None:
     st.stop()
 shared = select_shared_windows(source, other)
+permalink.seed_number(state.COMPARE_FALSE_ALARM, permalink.FPR, "matched false-alarm rate (%)", 0, 100)
 rate_percent = st.number_input(
     "Matched false-alarm rate (% of normal windows)",
     min_value=0.0,

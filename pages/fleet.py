@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import state
+from components import permalink, state
 from components.charts import show_chart
 from components.errors import show_error
 from components.explain import show_explanation
@@ -17,7 +17,7 @@ from ei_anomaly import AnomalyLensError
 from ei_anomaly.alarms import AlarmPolicy, FleetLog, detect_device_column, detect_time_column
 from ei_anomaly.review import FleetSection, NamedLog, alarm_budget, device_drilldown, fleet_section
 
-NONE = "(none)"
+NONE = permalink.NO_COLUMN  # "(none)"
 
 source = require_source()
 model = source.block
@@ -40,6 +40,8 @@ if not choices:
     st.stop()
 if st.session_state.get(state.FLEET_SOURCE) not in choices:
     st.session_state.pop(state.FLEET_SOURCE, None)
+logs = {name: spelled for spelled, name in permalink.FLEET_LOGS.items()}
+permalink.seed(state.FLEET_SOURCE, permalink.FLEET, choices, "fleet log", [logs[c] for c in choices])
 choice = st.radio("Fleet log", choices, horizontal=True, key=state.FLEET_SOURCE)
 if choice == DEMO_FLEET:
     st.caption("36 presses over 3 days, one window every 10 minutes; a few of them are not well. Rows arrive late.")
@@ -51,19 +53,23 @@ detected_device = detect_device_column(data.columns)
 detected_time = detect_time_column(data.columns)
 with st.expander("Columns", expanded=detected_device is None or detected_time is None, icon=":material/view_column:"):
     options = [NONE, *data.columns]
+    device_key = f"{state.FLEET_DEVICE_COLUMN}::{data.scored.identity}"
+    time_key = f"{state.FLEET_TIME_COLUMN}::{data.scored.identity}"
+    permalink.seed(device_key, permalink.DEVICE_COLUMN, options, "device column")
+    permalink.seed(time_key, permalink.TIME_COLUMN, options, "time column")
     c = st.columns(4)
     device_col = c[0].selectbox(
         "Device",
         options,
         index=options.index(detected_device) if detected_device else 0,
-        key=f"{state.FLEET_DEVICE_COLUMN}::{data.scored.identity}",
+        key=device_key,
         help="Each device's windows are simulated on their own. None: the whole log is one device.",
     )
     time_col = c[1].selectbox(
         "Time",
         options,
         index=options.index(detected_time) if detected_time else 0,
-        key=f"{state.FLEET_TIME_COLUMN}::{data.scored.identity}",
+        key=time_key,
         help="Orders each device's windows (logs arrive out of order) and gives its span in days.",
     )
     class_col = c[2].selectbox(
@@ -108,6 +114,7 @@ def policy_view(data: FleetData, log: FleetLog) -> None:
     """The policy's controls and everything they drive: a change re-simulates, never re-scores."""
     threshold = select_threshold(model, model.anomaly_threshold, "fleet", data.scored.bounds)
     chosen = select_policy("fleet")
+    permalink.publish(model)
     if chosen is None:
         return
     policy = chosen.at(threshold)
@@ -165,11 +172,13 @@ def curve_view(section: FleetSection) -> None:
     """The alarm budget's helper and the curve: a budget change reruns only this."""
     st.subheader("Choose the threshold for an alarm budget")
     b = st.columns([1, 1, 2], vertical_alignment="bottom")
+    permalink.seed_budget(state.FLEET_BUDGET, state.FLEET_BUDGET_PER)
     budget = float(
         b[0].number_input("At most … alarms per device", min_value=0.0, value=1.0, step=0.5, key=state.FLEET_BUDGET)
     )
     per = b[1].selectbox("per", ["day", "week"], key=state.FLEET_BUDGET_PER)
     per_day = budget if per == "day" else budget / 7
+    permalink.publish(model)
     try:
         helper = alarm_budget(section, per_day)
     except AnomalyLensError as exc:
@@ -211,7 +220,9 @@ def device_view(data: FleetData, log: FleetLog, policy: AlarmPolicy, names: list
     st.subheader("One device")
     if st.session_state.get(state.FLEET_DEVICE) not in names:
         st.session_state.pop(state.FLEET_DEVICE, None)
+    permalink.seed(state.FLEET_DEVICE, permalink.DEVICE, names, "device")
     device = st.selectbox("Device", names, key=state.FLEET_DEVICE, help="Worst first")
+    permalink.publish(model)
     drill = device_drilldown(log, device, policy)
     show_chart(drill.figure(), width="stretch", key="fleet_trace")
     st.caption(drill.caption)

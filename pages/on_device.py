@@ -2,10 +2,13 @@
 
 import streamlit as st
 
-from components import state
+from components import permalink, state
 from components.charts import show_chart
+from components.report_download import show_report_download
 from components.source import require_source
 from components.text import md_escape
+from components.threshold import shared_threshold
+from components.uploads import last_scored
 from ei_anomaly.review import on_device_section
 
 source = require_source()
@@ -13,6 +16,7 @@ block = source.block
 shown = on_device_section(block)
 
 st.title("On-device performance")
+show_report_download(source, shared_threshold(block), scored=last_scored(block), key="on_device_report")
 if shown is None:
     st.info(
         "This block's metadata has no on-device estimates. Studio adds them when it profiles the model.",
@@ -25,6 +29,7 @@ if shown.illustrative:
         icon=":material/science:",
     )
 
+permalink.seed(state.DEVICE_TYPE, permalink.MODEL_TYPE, shown.types, "model type")
 model_type = st.segmented_control(
     "Model type", shown.types, key=state.DEVICE_TYPE, default=shown.model_type, format_func=md_escape
 )

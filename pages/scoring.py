@@ -11,7 +11,7 @@ from components.report_download import show_report_download
 from components.review_notes import show_rows_note
 from components.source import DemoSource, require_source, upload_limit_mb
 from components.text import md_escape
-from components.threshold import select_threshold
+from components.threshold import select_threshold, shared_threshold
 from ei_anomaly import AnomalyLensError
 from ei_anomaly.features import ColumnMapping, map_columns, preview
 from ei_anomaly.limits import Limits
@@ -55,6 +55,7 @@ else:
             icon=":material/info:",
         )
     st.info("Upload a CSV or Parquet file of features to score it.", icon=":material/upload_file:")
+    show_report_download(source, shared_threshold(model, model.anomaly_threshold), key="scoring_report")
     st.stop()
 
 try:

@@ -4,12 +4,14 @@ import streamlit as st
 
 from components.charts import show_chart
 from components.guarantee import show_guarantee
+from components.report_download import show_report_download
 from components.save_threshold import show_save_button, show_save_notice
 from components.score_source import select_score_source
 from components.source import require_source
 from components.text import md_escape
 from components.threshold import select_threshold
 from components.threshold_helpers import show_threshold_helpers
+from components.uploads import last_scored
 from ei_anomaly.review import ThresholdSection, threshold_section
 
 source = require_source()
@@ -44,6 +46,7 @@ def tuner() -> None:
     if section.scores is not None:
         show_tuning(section, value)
     show_guarantee(source, anomaly_threshold, "thresholds", value)
+    show_report_download(source, value, scored=last_scored(block), tune_on=chosen, key="thresholds_report")
 
 
 def show_tuning(section: ThresholdSection, value: float) -> None:

@@ -3,11 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import permalink, state
 from components.charts import show_chart
+from components.report_download import show_report_download
 from components.source import require_source
 from components.text import md_escape
 from components.threshold import shared_threshold
+from components.uploads import last_scored
 from ei_anomaly.review import shown_metrics, validation_section
 
 source = require_source()
@@ -15,6 +17,7 @@ block = source.block
 meta = block.metadata
 
 st.title("Validation")
+show_report_download(source, shared_threshold(block), scored=last_scored(block), key="validation_report")
 if not meta.model_validation_metrics:
     st.info(
         "This block has no validation metrics: Studio adds them after model testing. "
@@ -26,6 +29,7 @@ if not meta.model_validation_metrics:
 types = [m.type for m in meta.model_validation_metrics]
 shown = shown_metrics(meta)
 default = shown.type if shown is not None else types[0]
+permalink.seed(state.VALIDATION_TYPE, permalink.MODEL_TYPE, types, "model type")
 model_type = st.segmented_control(
     "Model type",
     types,

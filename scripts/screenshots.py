@@ -1,8 +1,10 @@
 """Screenshot every page of the running app in headless Chromium (for review and the README).
 
-Run: python -m scripts.screenshots [--out docs/screenshots] [--readme] [--gmm] [--pages ...]
+Run: python -m scripts.screenshots [--out docs/screenshots] [--readme] [--sharing] [--gmm] [--pages ...]
         [--export EXPORT.zip [--features FILE.csv]] [--compare BLOCK_FILE ...]
 --readme also writes the small docs/screenshot.png the README shows (the Thresholds page);
+--sharing writes docs/presentation.png (presentation mode, from a link) and docs/report-printed.png
+(the demo report printed to A4 PDF in Chromium, its first pages side by side);
 --gmm shows the demo's GMM block (chosen in the sidebar on every page);
 --export uploads a deployment export as the sidebar's file source on every page, and --features
 scores that file on the Scoring page; --compare uploads block B's files (or export) on Compare.
@@ -61,6 +63,7 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/anomaly-lens-screens")
     parser.add_argument("--readme", action="store_true")
     parser.add_argument("--pages", nargs="*", default=list(PAGES))
+    parser.add_argument("--sharing", action="store_true", help="presentation mode and the printed report, in docs/")
     parser.add_argument("--gmm", action="store_true", help="the demo's GMM block instead of its K-means block")
     parser.add_argument("--export", type=Path, help="a deployment export (.zip) as the sidebar's file source")
     parser.add_argument("--features", type=Path, help="with --export: a feature file the Scoring page scores")
@@ -112,7 +115,39 @@ def main() -> None:
             target.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(target))
             print(target)
+        if args.sharing:
+            sharing(page, url)
         browser.close()
+
+
+PRESENT_LINK = "/fleet?present=1&step=4&threshold=0.5&smooth=5:3&cooldown=30"
+
+
+def sharing(page, url: str) -> None:
+    """docs/presentation.png (a step of presentation mode, opened from a link) and
+    docs/report-printed.png (the demo report as Chromium prints it to A4)."""
+    import tempfile
+
+    from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, FLEET_LOG_CSV
+    from ei_anomaly.report import Review
+    from tests.support.printing import pdf_pages_png, print_report
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url + PRESENT_LINK)
+    wait_idle(page, charts=1)
+    page.wait_for_timeout(800)
+    target = ROOT / "docs" / "presentation.png"
+    page.screenshot(path=str(target))
+    print(target)
+    with tempfile.TemporaryDirectory() as tmp:
+        html, pdf = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
+        Review(DEMO_DIR / "metadata.json", features=ANOMALY_SESSION_CSV, fleet=FLEET_LOG_CSV, policy="10:7").to_html(
+            html
+        )
+        page.set_viewport_size({"width": 1200, "height": 1000})
+        print_report(page, html, pdf, "A4")
+        target = pdf_pages_png(pdf, ROOT / "docs" / "report-printed.png", pages=8, columns=4, scale=0.6)
+        print(target)
 
 
 if __name__ == "__main__":

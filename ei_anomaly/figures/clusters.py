@@ -9,7 +9,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 
 from .layout import apply_layout, scatter_trace
-from .style import CLUSTER
+from .style import CLUSTER, symbol_for
 from .text import chart_label
 from .thin import MAP_CELLS, extent, one_per_cell
 
@@ -43,7 +43,15 @@ def fig_cluster_map(
         drawn.append((name, np.asarray(x)[keep], np.asarray(y)[keep], color))
     trace = scatter_trace(sum(len(d[1]) for d in drawn))
     for name, x, y, color in drawn:
-        fig.add_trace(trace(x=x, y=y, mode="markers", name=name, marker={"size": 5, "color": color, "opacity": 0.55}))
+        fig.add_trace(
+            trace(
+                x=x,
+                y=y,
+                mode="markers",
+                name=name,
+                marker={"size": 5, "color": color, "opacity": 0.55, "symbol": symbol_for(color)},
+            )
+        )
     xs: list[float | None] = []
     ys: list[float | None] = []
     for (cx, cy), r in zip(centers, radii, strict=True):
@@ -120,7 +128,12 @@ def finish_3d(
     for name, px, py, pz, color in overlays:
         fig.add_trace(
             go.Scatter3d(
-                x=px, y=py, z=pz, mode="markers", name=name, marker={"size": 2.5, "color": color, "opacity": 0.6}
+                x=px,
+                y=py,
+                z=pz,
+                mode="markers",
+                name=name,
+                marker={"size": 2.5, "color": color, "opacity": 0.6, "symbol": symbol_for(color, three_d=True)},
             )
         )
     apply_layout(fig, title, height=600)

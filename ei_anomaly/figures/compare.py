@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .layout import apply_layout
-from .style import MUTED
+from .style import MUTED, NORMAL, OKABE_ITO
 from .text import chart_label
 
 if TYPE_CHECKING:  # types only: drawing needs no numba
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # types only: drawing needs no numba
 
 __all__ = ["COMPARE_COLORS", "fig_alarm_curves_compare", "fig_pr_compare"]
 
-COMPARE_COLORS = ("#2563eb", "#db2777")  # block A, block B
+COMPARE_COLORS = (NORMAL, OKABE_ITO["orange"])  # block A, block B: apart for every colour vision
 
 
 def fig_pr_compare(

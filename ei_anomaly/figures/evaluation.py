@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from ..score_views import ScoreHistogram
 from .layout import apply_layout, value_line
-from .style import ANOMALY, MUTED, NORMAL, THRESHOLD, label_color
+from .style import ANOMALY, ANOMALY_PATTERN, ANOMALY_SYMBOL, MUTED, NORMAL, NORMAL_SYMBOL, THRESHOLD, label_color
 from .text import chart_label
 
 
@@ -53,7 +53,11 @@ def fig_scores_by_label(frame: pd.DataFrame, threshold: float | None) -> go.Figu
                 boxpoints="all",
                 jitter=0.4,
                 pointpos=0,
-                marker={"color": label_color(str(label), anomalous, i), "size": 4},
+                marker={
+                    "color": label_color(str(label), anomalous, i),
+                    "size": 5 if anomalous else 4,
+                    "symbol": ANOMALY_SYMBOL if anomalous else NORMAL_SYMBOL,
+                },
                 line={"width": 1.5},
                 orientation="h",
             )
@@ -78,14 +82,15 @@ def fig_score_histogram(
         mids = (hist.edges[:-1] + hist.edges[1:]) / 2
         widths = np.diff(hist.edges)
         above = mids > threshold
-        for name, mask, color in (("normal", ~above, NORMAL), ("anomaly", above, ANOMALY)):
+        normal, anomaly = {"color": NORMAL}, {"color": ANOMALY, "pattern": ANOMALY_PATTERN}  # hatched: not colour alone
+        for name, mask, marker in (("normal", ~above, normal), ("anomaly", above, anomaly)):
             fig.add_trace(
                 go.Bar(
                     x=mids[mask],
                     y=hist.counts[mask],
                     width=widths[mask],
                     name=name,
-                    marker={"color": color},
+                    marker=marker,
                     hovertemplate="score %{x:.3f}<br>%{y} rows<extra></extra>",
                 )
             )

@@ -50,7 +50,7 @@ def fig_rate_grid(grid: RateGrid) -> go.Figure:
             y=names,
             zmin=0,
             zmax=max(0.05, float(np.nanmax(grid.rates)) if np.isfinite(grid.rates).any() else 0.05),
-            colorscale=[[0, "#f8fafc"], [0.15, "#fed7aa"], [1, ANOMALY]],
+            colorscale=[[0, "#f8fafc"], [0.15, "#f5c8a6"], [1, ANOMALY]],
             colorbar={"title": {"text": "anomalous"}, "tickformat": ".0%"},
             hovertemplate="%{y}<br>%{x}<br>%{z:.1%} of windows anomalous<extra></extra>",
         )
@@ -171,7 +171,7 @@ def fig_device_trace(trace: DeviceTrace, threshold: float, epoch: bool) -> go.Fi
             mode="lines",
             line={"width": 0, "shape": "hv"},
             fill="tozeroy",
-            fillcolor="rgba(234, 88, 12, 0.15)",
+            fillcolor="rgba(213, 94, 0, 0.15)",  # ANOMALY, faint
             name="answer: anomaly",
             yaxis="y2",
             hoverinfo="skip",

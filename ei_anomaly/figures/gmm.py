@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from .clusters import fig_parallel, finish_3d
 from .layout import apply_layout
-from .style import CLUSTER
+from .style import CLUSTER, symbol_for
 from .text import chart_label
 
 __all__ = ["SIGMAS", "fig_gmm_3d", "fig_gmm_map", "fig_gmm_parallel", "sigma_ellipse"]
@@ -66,7 +66,13 @@ def fig_gmm_map(
     fig = go.Figure()
     for name, x, y, color in overlays:
         fig.add_trace(
-            go.Scattergl(x=x, y=y, mode="markers", name=name, marker={"size": 5, "color": color, "opacity": 0.55})
+            go.Scattergl(
+                x=x,
+                y=y,
+                mode="markers",
+                name=name,
+                marker={"size": 5, "color": color, "opacity": 0.55, "symbol": symbol_for(color)},
+            )
         )
     widths = _widths(weights)
     for sigma in SIGMAS:

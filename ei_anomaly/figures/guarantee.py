@@ -60,7 +60,6 @@ def fig_false_alarm_bound(
         line={"color": THRESHOLD, "dash": "dash"},
     )
     apply_layout(fig, "False-alarm rate against the threshold, from normal windows", height=360)
-    fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"})
     top = float(np.nanmax(upper)) if len(upper) else 1.0
     fig.update_yaxes(title="false-alarm rate", tickformat=".1%", range=[0, min(1.0, max(3 * fpr, top) * 1.05)])
     fig.update_xaxes(title="threshold")

@@ -8,7 +8,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 
 from .layout import MAX_POINTS, apply_layout, scatter_trace, value_line
-from .style import ANOMALY, MUTED, THRESHOLD
+from .style import ANOMALY, ANOMALY_SYMBOL, MUTED, THRESHOLD
 from .text import chart_label
 
 
@@ -38,7 +38,7 @@ def fig_score_timeline(
             y=fy,
             mode="markers",
             name="anomaly",
-            marker={"color": ANOMALY, "size": size},
+            marker={"color": ANOMALY, "size": size, "symbol": ANOMALY_SYMBOL},
             hovertemplate=f"%{{x}}<br>score %{{y:.3f}}<extra>{marked}</extra>",
         )
     )

@@ -23,6 +23,7 @@ import plotly.io as pio
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from ..figures.describe import figure_summary, figure_table
 from ..figures.text import safe_figure
 from ..review import ReviewSnapshot
 from ..review.fleet import REPORT_DEVICES
@@ -37,10 +38,14 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}  # the logo is a link
 
 @dataclass(frozen=True)
 class Figure:
-    """One chart in the template: a div id and its figure as script-safe JSON."""
+    """One chart in the template: a div id, its figure as script-safe JSON, and its text
+    alternative (a sentence, and its numbers as a table one click away)."""
 
     id: str
     json: Markup
+    summary: str = ""
+    table: dict[str, list[Any]] | None = None
+    table_note: str = ""
 
 
 def _script_safe_json(fig: go.Figure) -> Markup:
@@ -63,7 +68,10 @@ class _Figures:
 
     def add(self, fig: go.Figure) -> Figure:
         self.count += 1
-        return Figure(f"figure-{self.count}", _script_safe_json(fig))
+        frame, total = figure_table(fig)
+        note = f"The first {len(frame):,} of {total:,} points." if total > len(frame) else ""
+        table = _table(frame) if len(frame) else None
+        return Figure(f"figure-{self.count}", _script_safe_json(fig), figure_summary(fig), table, note)
 
     def all(self, figs: list[go.Figure | None]) -> list[Figure]:
         return [self.add(f) for f in figs if f is not None]
@@ -123,6 +131,18 @@ def _table(frame: pd.DataFrame, digits: int = 4) -> dict[str, list[Any]]:
         "header": [str(c) for c in frame.columns],
         "rows": [[_num(v, digits) for v in row] for row in frame.itertuples(index=False, name=None)],
     }
+
+
+PRINT_HEADER_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:#-_")
+
+
+def css_string(text: str, limit: int = 160) -> Markup:
+    """Text as a CSS string literal (the printed pages' running header): every character outside a
+    small safe set as a six-digit CSS escape, so outside text can end neither the string nor the
+    <style> element."""
+    shown = visible_controls(text)
+    shown = shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return Markup('"' + "".join(c if c in PRINT_HEADER_SAFE else f"\\{ord(c):06x}" for c in shown) + '"')
 
 
 def report_filename(source_label: str) -> str:
@@ -230,5 +250,8 @@ def render_html(snapshot: ReviewSnapshot) -> str:
         "version": snapshot.version,
         "plotly_js": _plotly_js(),
         "plotly_config": Markup(json.dumps(PLOTLY_CONFIG)),
+        "print_header": css_string(
+            f"{snapshot.inputs.source_label} · {snapshot.card.kind} · threshold {_num(snapshot.inputs.threshold, 4)}"
+        ),
     }
     return _environment().get_template("report.html.j2").render(context)

@@ -38,7 +38,7 @@ def test_overview_is_a_model_card(app):
     assert metric(at, "Clusters") == "32"
     assert metric(at, "Axes") == "3"
     assert metric(at, "Anomaly threshold") == "0.3"
-    assert [b.label for b in at.get("download_button")] == ["Download metadata JSON", "Download report"]
+    assert [b.label for b in at.get("download_button")] == ["Download metadata JSON", "Download this view"]
     assert "32 clusters" in " ".join(c.value for c in at.sidebar.caption)
 
 

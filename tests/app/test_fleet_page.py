@@ -108,7 +108,7 @@ def test_the_fleet_pages_report_has_the_log_and_policy_on_screen_and_no_other_pa
     no_problems(at)
     captions = " ".join(c.value for c in at.caption)
     assert "with the fleet log on this page under smoothing 10:7, no cool-down" in captions
-    assert "Download report" in [b.label for b in at.get("download_button")]
+    assert "Download this view" in [b.label for b in at.get("download_button")]
     at = goto(at, "overview")  # the Fleet page ran, but the Overview's report is of what the Overview shows
     no_problems(at)
     assert not any("fleet" in c.value for c in at.caption)

@@ -49,7 +49,7 @@ def test_the_app_downloads_the_report_with_the_last_upload(browser, tmp_path):
         page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Overview").click()
         page.get_by_text("with your last scored upload").wait_for(timeout=30_000)
         with page.expect_download(timeout=60_000) as download:
-            page.get_by_role("button", name="Download report").click()
+            page.get_by_role("button", name="Download this view").click()
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
         page.close()

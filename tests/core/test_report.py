@@ -274,7 +274,7 @@ def fresh_caches():
 
 def test_overview_offers_the_report_at_the_shared_threshold_with_the_upload(fresh_caches):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    assert [b.label for b in at.get("download_button")][-1] == "Download report"
+    assert [b.label for b in at.get("download_button")][-1] == "Download this view"
     assert "Report at threshold 0.3; score a file" in " ".join(c.value for c in at.caption)
     at = at.switch_page("pages/scoring.py").run()
     at.file_uploader[0].set_value(("session.csv", ANOMALY_SESSION_CSV.read_bytes(), "text/csv")).run()
