@@ -47,7 +47,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR
-from tests.support.e2e import IDLE, launch, streamlit_server, wait_drawn, wait_idle
+from tests.support.e2e import IDLE, at_path, launch, streamlit_server, wait_drawn, wait_idle
 
 HERE = Path(__file__).resolve().parent
 # Issue #19's targets (and #16's first draw of the Fleet page), in seconds settled (memory: times the uploaded file).
@@ -231,7 +231,7 @@ def switch_to(probe: Probe, link: str, path: str, title: str) -> Timing:
     page = probe.page
 
     def ready() -> None:
-        page.wait_for_url(f"**/{path}")
+        page.wait_for_url(at_path(path))
         page.get_by_role("heading", name=title).first.wait_for()
 
     return probe.time(lambda: page.get_by_role("link", name=link, exact=True).click(), ready)
@@ -293,7 +293,7 @@ def to_fleet(probe: Probe) -> Timing:
     link, path, title = FLEET
 
     def ready() -> None:
-        page.wait_for_url(f"**/{path}")
+        page.wait_for_url(at_path(path))
         page.get_by_role("heading", name=title).first.wait_for()
         charts_text(page, "Device ")  # the drill-down's title: the last chart
 

@@ -56,7 +56,7 @@ from ei_anomaly.demo import ANOMALY_SESSION_CSV, DEMO_DIR, FLEET_LOG_CSV, GMM_DE
 from ei_anomaly.limits import Limits
 from tests.support import hostile_models
 from tests.support.constants import tiny_metadata
-from tests.support.e2e import IDLE, ROOT, launch, streamlit_server, wait_idle
+from tests.support.e2e import IDLE, ROOT, at_path, launch, streamlit_server, wait_idle
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "hostile"
@@ -304,7 +304,7 @@ class Hostile:
         page = self.page
         path, title = PAGES[link]
         page.locator('[data-testid="stSidebarNav"] a').filter(has_text=link).first.click()
-        page.wait_for_url(f"**/{path}")
+        page.wait_for_url(at_path(path))
         with contextlib.suppress(Exception):  # a refused source shows its error instead of the page
             page.get_by_role("heading", name=title).first.wait_for(timeout=5_000)
         self.settle()

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -135,3 +136,10 @@ def require_chromium() -> None:
     import pytest
 
     pytest.skip("Chromium not found: `apt-get install chromium` to run the browser tests", allow_module_level=True)
+
+
+def at_path(path: str) -> Callable[[str], bool]:
+    """`page.wait_for_url` predicate: the page at `path` ("" for the first page), whatever the
+    query (a view's link parameters follow every run)."""
+    want = "/" + path.strip("/")
+    return lambda url: (urlsplit(url).path.rstrip("/") or "/") == want
