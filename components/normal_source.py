@@ -115,15 +115,11 @@ def select_normal_windows(source: Source, page: str, *, optional: bool = False) 
         *([MODEL_TESTING] if isinstance(source, ProjectSource) else []),
         FILE,
     ]
-    key = state.normal_source(page)
-    if st.session_state.get(key) not in options:
-        st.session_state.pop(key, None)
-    chosen = st.radio(
+    chosen = _radio(
         "Normal windows from",
         options,
-        key=key,
-        horizontal=True,
-        help="Windows known to be normal: the guarantee and the p-values hold for windows like them.",
+        state.normal_source(page),
+        "Windows known to be normal: the guarantee and the p-values hold for windows like them.",
     )
     if chosen == VALIDATION:
         return validation
@@ -132,32 +128,30 @@ def select_normal_windows(source: Source, page: str, *, optional: bool = False) 
     if chosen == FILE:
         try:
             scored = _scored_normal_file(source, page)
+            return None if scored is None else _file_windows(scored, page)
         except AnomalyLensError as exc:
             show_error(exc)
-            return None
-        if scored is None:
-            return None
-        try:
-            return _file_windows(scored, page)
-        except AnomalyLensError as exc:
-            show_error(exc)
-            return None
     return None
+
+
+def _radio(label: str, options: list[str], key: str, tip: str) -> str:
+    """A horizontal radio whose kept choice is dropped when it is no longer offered (a page whose
+    source changed), instead of Streamlit's error."""
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    chosen: str = st.radio(label, options, key=key, horizontal=True, help=tip)
+    return chosen
 
 
 def select_unit(normal: NormalWindows, page: str) -> Unit:
     """Every window, every k-th, or one per group: what the guarantee counts as independent."""
     ways = [EVERY_WINDOW, STRIDE, *([PER_GROUP] if normal.groupings else [])]
-    key = state.guarantee_unit(page)
-    if st.session_state.get(key) not in ways:
-        st.session_state.pop(key, None)
-    how = st.radio(
+    how = _radio(
         "Count as independent",
         ways,
-        key=key,
-        horizontal=True,
-        help="Overlapping windows of one recording are not independent: the guarantee is about the unit "
-        "chosen here. Every k-th window, or each sample's (device-hour's) highest score, when windows overlap.",
+        state.guarantee_unit(page),
+        "Overlapping windows of one recording are not independent: the guarantee is about the unit chosen "
+        "here. Every k-th window, or each sample's (device-hour's) highest score, when windows overlap.",
     )
     if how == STRIDE:
         k = int(st.number_input("k", min_value=2, value=2, step=1, key=state.guarantee_stride(page)))
