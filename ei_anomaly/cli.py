@@ -640,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "threshold", help="the threshold a target false-alarm rate allows, guaranteed at a confidence, from normal data"
     )
-    p.add_argument("block", metavar="BLOCK", help="anomaly metadata JSON or block directory (from `fetch`)")
+    p.add_argument("block", metavar="BLOCK", help=BLOCK_HELP)
     p.add_argument(
         "normal",
         metavar="NORMAL_FILE",
@@ -665,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", metavar="COL", help="only the rows whose COL says normal (not empty, not anomaly)")
     p.add_argument("--time", metavar="COL", help="the time column for hour units (default: found by name)")
     p.add_argument(
-        "--threshold", type=finite_float, help="also bound this threshold's false-alarm rate (default: the block's)"
+        "--threshold", type=threshold_float, help="also bound this threshold's false-alarm rate (default: the block's)"
     )
     p.add_argument("--json", action="store_true", help="print JSON: threshold, n, m, fpr, confidence, unit, ...")
     add_setup_arguments(p)

@@ -386,12 +386,12 @@ def test_a_graph_scoring_the_ends_of_float32_is_reported(tmp_path):
     assert run.returncode == 0, run.stderr
 
 
-@pytest.mark.parametrize("command", ["alarms", "score", "report"])
+@pytest.mark.parametrize("command", ["alarms", "score", "report", "threshold"])
 def test_thresholds_beyond_float32_are_refused_everywhere(command, tmp_path):
     """Item 14: `alarms --threshold 1e39` was accepted while `handoff` refused it."""
-    out = tmp_path / ("a.csv" if command != "report" else "r.html")
-    args = [META, FLEET_LOG_CSV] if command != "report" else [META]
-    run = run_cli(command, *args, "-o", out, "--threshold", "1e39")
+    out = ["-o", tmp_path / ("a.csv" if command != "report" else "r.html")] if command != "threshold" else []
+    args = {"report": [META], "threshold": [META, "validation"]}.get(command, [META, FLEET_LOG_CSV])
+    run = run_cli(command, *args, *out, "--threshold", "1e39")
     assert run.returncode == 2 and "float32" in run.stderr
     with pytest.raises(Exception, match="float32"):
         AlarmPolicy(1e39)
